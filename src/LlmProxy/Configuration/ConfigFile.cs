@@ -1,0 +1,106 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LlmProxy.Configuration;
+
+/// <summary>Reads the route config file (JSON, snake_case, comments allowed) and finds it on disk.</summary>
+public static class ConfigFile
+{
+    /// <summary>Environment variable that overrides the config path.</summary>
+    public const string PathVariable = "LLMPROXY_CONFIG";
+
+    /// <summary>Configuration key that overrides the config path (also <c>LlmProxy__ConfigPath</c>).</summary>
+    public const string PathSetting = "LlmProxy:ConfigPath";
+
+    /// <summary>The default location, relative to the working directory or the binary.</summary>
+    public const string DefaultRelativePath = "config/llmproxy.json";
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        RespectNullableAnnotations = true,
+    };
+
+    /// <summary>
+    /// Picks the config path: the setting, then <see cref="PathVariable"/>, then <c>config/llmproxy.json</c> in the working
+    /// directory or the nearest parent that has one, then the copy next to the binary.
+    /// </summary>
+    public static string Resolve(string? configured)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return Path.GetFullPath(configured);
+        }
+
+        var fromEnv = Environment.GetEnvironmentVariable(PathVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnv))
+        {
+            return Path.GetFullPath(fromEnv);
+        }
+
+        // `dotnet run --project src/LlmProxy` starts in the project folder: look upwards for the repository's config.
+        for (var directory = new DirectoryInfo(Directory.GetCurrentDirectory()); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, DefaultRelativePath);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return Path.Combine(AppContext.BaseDirectory, DefaultRelativePath);
+    }
+
+    /// <summary>Parses config text; on failure returns null and the error with its JSON path.</summary>
+    public static GatewayConfig? Parse(string json, out string? error)
+    {
+        error = null;
+        try
+        {
+            var config = JsonSerializer.Deserialize<GatewayConfig>(json, Options);
+            if (config is null)
+            {
+                error = "$: the config must be a JSON object";
+            }
+
+            return config;
+        }
+        catch (JsonException ex)
+        {
+            // The message names the path and position; it never contains values from a secret store.
+            error = $"{ex.Path ?? "$"}: {FirstLine(ex.Message)}";
+            return null;
+        }
+    }
+
+    /// <summary>Reads and parses the file.</summary>
+    public static GatewayConfig? Read(string path, out string? error)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (IOException ex)
+        {
+            error = $"{path}: {ex.Message}";
+            return null;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            error = $"{path}: {ex.Message}";
+            return null;
+        }
+
+        return Parse(text, out error);
+    }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOf('\n', StringComparison.Ordinal);
+        return end < 0 ? message : message[..end].TrimEnd();
+    }
+}

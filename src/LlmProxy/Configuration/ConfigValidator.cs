@@ -1,0 +1,341 @@
+using System.Text.RegularExpressions;
+
+namespace LlmProxy.Configuration;
+
+/// <summary>
+/// Checks a whole config and reports every problem with its path (for example
+/// <c>models.gpt-4o.targets[0].provider: unknown provider 'x'</c>), without stopping at the first.
+/// </summary>
+public static partial class ConfigValidator
+{
+    /// <summary>Returns all errors; empty when the config is valid.</summary>
+    public static List<string> Validate(GatewayConfig config)
+    {
+        var errors = new List<string>();
+        ValidateServer(config.Server, errors);
+        ValidateAuth(config, errors);
+        ValidateProviders(config, errors);
+        ValidateModels(config, errors);
+        ValidateKeys(config, errors);
+        return errors;
+    }
+
+    private static void ValidateServer(ServerSettings server, List<string> errors)
+    {
+        if (server.MaxRequestBodyBytes <= 0)
+        {
+            errors.Add("server.max_request_body_bytes: must be greater than 0");
+        }
+
+        if (server.UpstreamTimeoutSeconds <= 0)
+        {
+            errors.Add("server.upstream_timeout_seconds: must be greater than 0");
+        }
+
+        if (server.SimulatorPort is < 0 or > 65535)
+        {
+            errors.Add("server.simulator_port: must be between 0 and 65535");
+        }
+    }
+
+    private static void ValidateAuth(GatewayConfig config, List<string> errors)
+    {
+        if (config.Auth.Mode is not (AuthModes.Keys or AuthModes.None))
+        {
+            errors.Add($"auth.mode: must be '{AuthModes.Keys}' or '{AuthModes.None}', not '{config.Auth.Mode}'");
+        }
+    }
+
+    private static void ValidateProviders(GatewayConfig config, List<string> errors)
+    {
+        if (config.Providers.Count == 0)
+        {
+            errors.Add("providers: at least one provider is required");
+        }
+
+        foreach (var (name, provider) in config.Providers)
+        {
+            var path = $"providers.{name}";
+            if (!NamePattern().IsMatch(name))
+            {
+                errors.Add($"{path}: provider names may contain only letters, digits, '.', '_' and '-'");
+            }
+
+            if (provider is null)
+            {
+                errors.Add($"{path}: must be an object");
+                continue;
+            }
+
+            if (Array.IndexOf(ProviderTypes.All, provider.Type) < 0)
+            {
+                errors.Add($"{path}.type: unknown provider type '{provider.Type}' (expected one of: {string.Join(", ", ProviderTypes.All)})");
+                continue;
+            }
+
+            var isSimulated = provider.Type == ProviderTypes.Simulated;
+            if (isSimulated)
+            {
+                if (provider.BaseUrl is not null)
+                {
+                    errors.Add($"{path}.base_url: a simulated provider has no base_url (it runs inside the gateway)");
+                }
+
+                ValidateSimulation(path, provider.Simulation ?? new SimulationSettings(), errors);
+            }
+            else
+            {
+                if (provider.Simulation is not null)
+                {
+                    errors.Add($"{path}.simulation: only a simulated provider takes simulation settings");
+                }
+
+                var needsUrl = provider.Type != ProviderTypes.OpenAI;
+                if (provider.BaseUrl is null)
+                {
+                    if (needsUrl)
+                    {
+                        errors.Add($"{path}.base_url: required for type '{provider.Type}'");
+                    }
+                }
+                else if (!Uri.TryCreate(provider.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+                    || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+                {
+                    errors.Add($"{path}.base_url: '{provider.BaseUrl}' is not an absolute http(s) URL without query");
+                }
+            }
+
+            if (provider.ApiKey is not null)
+            {
+                if (isSimulated)
+                {
+                    errors.Add($"{path}.api_key: a simulated provider takes no credential");
+                }
+                else if (!SecretReference.IsReference(provider.ApiKey))
+                {
+                    // Never echo the value: it may be a pasted secret.
+                    errors.Add($"{path}.api_key: must be a reference 'env:NAME' or 'file:/path', never the secret itself");
+                }
+            }
+            else if (provider.Type is ProviderTypes.OpenAI or ProviderTypes.AzureOpenAI)
+            {
+                errors.Add($"{path}.api_key: required for type '{provider.Type}' (env:NAME or file:/path)");
+            }
+
+            if (provider.Type == ProviderTypes.AzureOpenAI)
+            {
+                if (string.IsNullOrWhiteSpace(provider.ApiVersion))
+                {
+                    errors.Add($"{path}.api_version: required for type 'azure-openai' (for example '2024-10-21', or 'v1' for the /openai/v1 API)");
+                }
+            }
+            else if (provider.ApiVersion is not null)
+            {
+                errors.Add($"{path}.api_version: only an azure-openai provider takes api_version");
+            }
+        }
+    }
+
+    private static void ValidateSimulation(string path, SimulationSettings simulation, List<string> errors)
+    {
+        if (simulation.TtftMs < 0)
+        {
+            errors.Add($"{path}.simulation.ttft_ms: must be 0 or more");
+        }
+
+        if (simulation.InterTokenMs < 0)
+        {
+            errors.Add($"{path}.simulation.inter_token_ms: must be 0 or more");
+        }
+
+        if (simulation.ErrorRate is < 0 or > 1 || double.IsNaN(simulation.ErrorRate))
+        {
+            errors.Add($"{path}.simulation.error_rate: must be between 0 and 1");
+        }
+
+        if (simulation.ErrorStatus is < 400 or > 599)
+        {
+            errors.Add($"{path}.simulation.error_status: must be an HTTP error status (400-599)");
+        }
+
+        if (simulation.RetryAfterSeconds is < 0)
+        {
+            errors.Add($"{path}.simulation.retry_after_seconds: must be 0 or more");
+        }
+
+        if (simulation.DefaultMaxTokens is < 1 or > 100_000)
+        {
+            errors.Add($"{path}.simulation.default_max_tokens: must be between 1 and 100000");
+        }
+
+        if (simulation.EmbeddingDimensions is < 1 or > 8192)
+        {
+            errors.Add($"{path}.simulation.embedding_dimensions: must be between 1 and 8192");
+        }
+    }
+
+    private static void ValidateModels(GatewayConfig config, List<string> errors)
+    {
+        if (config.Models.Count == 0)
+        {
+            errors.Add("models: at least one model is required");
+        }
+
+        var publicNames = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in config.Models.Keys)
+        {
+            publicNames[name] = $"models.{name}";
+        }
+
+        foreach (var (name, model) in config.Models)
+        {
+            var path = $"models.{name}";
+            if (string.IsNullOrWhiteSpace(name) || name.Length > 256)
+            {
+                errors.Add($"{path}: a model name must be 1 to 256 characters");
+            }
+
+            if (model is null)
+            {
+                errors.Add($"{path}: must be an object");
+                continue;
+            }
+
+            if (model.Targets.Count == 0)
+            {
+                errors.Add($"{path}.targets: at least one target is required");
+            }
+
+            var totalWeight = 0L;
+            for (var i = 0; i < model.Targets.Count; i++)
+            {
+                var target = model.Targets[i];
+                var targetPath = $"{path}.targets[{i}]";
+                if (target is null)
+                {
+                    errors.Add($"{targetPath}: must be an object");
+                    continue;
+                }
+
+                if (!config.Providers.ContainsKey(target.Provider))
+                {
+                    errors.Add($"{targetPath}.provider: unknown provider '{target.Provider}'");
+                }
+
+                if (target.Model is not null && string.IsNullOrWhiteSpace(target.Model))
+                {
+                    errors.Add($"{targetPath}.model: must not be empty");
+                }
+
+                if (target.Weight < 0)
+                {
+                    errors.Add($"{targetPath}.weight: must be 0 or more");
+                }
+
+                totalWeight += Math.Max(0, target.Weight);
+            }
+
+            if (model.Targets.Count > 0 && totalWeight == 0)
+            {
+                errors.Add($"{path}.targets: at least one target needs a weight above 0");
+            }
+
+            if (model.TimeoutSeconds is <= 0)
+            {
+                errors.Add($"{path}.timeout_seconds: must be greater than 0");
+            }
+
+            for (var i = 0; i < model.Aliases.Count; i++)
+            {
+                var alias = model.Aliases[i];
+                var aliasPath = $"{path}.aliases[{i}]";
+                if (string.IsNullOrWhiteSpace(alias))
+                {
+                    errors.Add($"{aliasPath}: must not be empty");
+                }
+                else if (!publicNames.TryAdd(alias, aliasPath))
+                {
+                    errors.Add($"{aliasPath}: '{alias}' is already used by {publicNames[alias]}");
+                }
+            }
+        }
+    }
+
+    private static void ValidateKeys(GatewayConfig config, List<string> errors)
+    {
+        var authOff = config.Auth.Mode == AuthModes.None;
+        if (!authOff && config.Keys.Count == 0)
+        {
+            errors.Add("keys: at least one virtual key is required unless auth.mode is 'none'");
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var hashes = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < config.Keys.Count; i++)
+        {
+            var key = config.Keys[i];
+            var path = $"keys[{i}]";
+            if (key is null)
+            {
+                errors.Add($"{path}: must be an object");
+                continue;
+            }
+
+            if (!NamePattern().IsMatch(key.Id))
+            {
+                errors.Add($"{path}.id: required; letters, digits, '.', '_' and '-' only");
+            }
+            else if (!ids.Add(key.Id))
+            {
+                errors.Add($"{path}.id: duplicate id '{key.Id}'");
+            }
+
+            if (!HashPattern().IsMatch(key.Hash))
+            {
+                errors.Add($"{path}.hash: must be 'sha256:' followed by 64 hex digits (store the hash, never the key)");
+            }
+            else if (!hashes.Add(key.Hash))
+            {
+                errors.Add($"{path}.hash: the same key hash appears twice");
+            }
+
+            if (key.Models.Count == 0)
+            {
+                errors.Add($"{path}.models: list the models the key may use, or '*' for all");
+            }
+
+            for (var m = 0; m < key.Models.Count; m++)
+            {
+                var model = key.Models[m];
+                if (model != "*" && !IsPublicName(config, model))
+                {
+                    errors.Add($"{path}.models[{m}]: unknown model '{model}'");
+                }
+            }
+        }
+    }
+
+    private static bool IsPublicName(GatewayConfig config, string name)
+    {
+        if (config.Models.ContainsKey(name))
+        {
+            return true;
+        }
+
+        foreach (var model in config.Models.Values)
+        {
+            if (model?.Aliases.Contains(name) == true)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]
+    private static partial Regex HashPattern();
+}

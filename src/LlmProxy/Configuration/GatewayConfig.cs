@@ -1,0 +1,148 @@
+using System.Text.Json.Serialization;
+
+namespace LlmProxy.Configuration;
+
+/// <summary>
+/// The route config users edit (<c>config/llmproxy.json</c>): providers, models and virtual keys.
+/// Property names are snake_case in the file; see <c>config/llmproxy.schema.json</c>.
+/// </summary>
+public sealed record GatewayConfig
+{
+    /// <summary>Editor hint; ignored by the gateway.</summary>
+    [JsonPropertyName("$schema")]
+    public string? Schema { get; init; }
+
+    /// <summary>Gateway-wide settings.</summary>
+    public ServerSettings Server { get; init; } = new();
+
+    /// <summary>How clients authenticate.</summary>
+    public AuthSettings Auth { get; init; } = new();
+
+    /// <summary>Upstream providers by name.</summary>
+    public Dictionary<string, ProviderConfig> Providers { get; init; } = [];
+
+    /// <summary>Public model names and the targets that serve them.</summary>
+    public Dictionary<string, ModelConfig> Models { get; init; } = [];
+
+    /// <summary>Virtual keys, stored as hashes.</summary>
+    public List<VirtualKeyConfig> Keys { get; init; } = [];
+}
+
+/// <summary>Gateway-wide settings.</summary>
+public sealed record ServerSettings
+{
+    /// <summary>Largest request body accepted, in bytes; larger bodies get 413.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Idle time allowed on an upstream request before it fails with 504.</summary>
+    public double UpstreamTimeoutSeconds { get; init; } = 600;
+
+    /// <summary>Loopback port of the simulated provider; 0 picks a free port.</summary>
+    public int SimulatorPort { get; init; }
+}
+
+/// <summary>Client authentication.</summary>
+public sealed record AuthSettings
+{
+    /// <summary><c>keys</c> (default): a virtual key is required. <c>none</c>: no authentication, every model is open.</summary>
+    public string Mode { get; init; } = AuthModes.Keys;
+}
+
+/// <summary>The values of <see cref="AuthSettings.Mode"/>.</summary>
+public static class AuthModes
+{
+    /// <summary>A virtual key is required.</summary>
+    public const string Keys = "keys";
+
+    /// <summary>No authentication (must be chosen explicitly).</summary>
+    public const string None = "none";
+}
+
+/// <summary>One upstream provider.</summary>
+public sealed record ProviderConfig
+{
+    /// <summary><c>openai</c>, <c>azure-openai</c>, <c>openai-compatible</c> or <c>simulated</c>.</summary>
+    public string Type { get; init; } = "";
+
+    /// <summary>The provider's base URL (OpenAI: <c>https://api.openai.com/v1</c>; Azure: the resource endpoint).</summary>
+    public string? BaseUrl { get; init; }
+
+    /// <summary>A reference to the credential: <c>env:NAME</c> or <c>file:/path</c>. Never the secret itself.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Azure OpenAI only: <c>api-version</c> for the classic deployment paths, or <c>v1</c> for the <c>/openai/v1</c> form.</summary>
+    public string? ApiVersion { get; init; }
+
+    /// <summary>When true, a missing credential disables the provider instead of failing the config.</summary>
+    public bool Optional { get; init; }
+
+    /// <summary>Simulated provider only: latency and error injection.</summary>
+    public SimulationSettings? Simulation { get; init; }
+}
+
+/// <summary>Behaviour of a <c>simulated</c> provider.</summary>
+public sealed record SimulationSettings
+{
+    /// <summary>Delay before the first token (and before a non-streamed answer).</summary>
+    public int TtftMs { get; init; } = 150;
+
+    /// <summary>Delay between streamed tokens.</summary>
+    public int InterTokenMs { get; init; } = 20;
+
+    /// <summary>Share of requests answered with an injected error, 0 to 1.</summary>
+    public double ErrorRate { get; init; }
+
+    /// <summary>Status of injected errors.</summary>
+    public int ErrorStatus { get; init; } = 503;
+
+    /// <summary>Retry-After (seconds) sent with injected errors, if set.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
+    /// <summary>Completion tokens generated when the request sets no max_tokens.</summary>
+    public int DefaultMaxTokens { get; init; } = 24;
+
+    /// <summary>Length of embedding vectors.</summary>
+    public int EmbeddingDimensions { get; init; } = 256;
+}
+
+/// <summary>A public model name and the targets that serve it.</summary>
+public sealed record ModelConfig
+{
+    /// <summary>Provider + upstream model + weight; traffic is split by weight.</summary>
+    public List<TargetConfig> Targets { get; init; } = [];
+
+    /// <summary>Other public names for the same model.</summary>
+    public List<string> Aliases { get; init; } = [];
+
+    /// <summary>Overrides <see cref="ServerSettings.UpstreamTimeoutSeconds"/> for this model.</summary>
+    public double? TimeoutSeconds { get; init; }
+}
+
+/// <summary>One way of serving a model.</summary>
+public sealed record TargetConfig
+{
+    /// <summary>Name of a provider in <see cref="GatewayConfig.Providers"/>.</summary>
+    public string Provider { get; init; } = "";
+
+    /// <summary>The provider's model (Azure: deployment) name; defaults to the public name.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>Relative share of traffic; 0 takes the target out of rotation.</summary>
+    public int Weight { get; init; } = 1;
+}
+
+/// <summary>A virtual key a client presents, stored as a hash.</summary>
+public sealed record VirtualKeyConfig
+{
+    /// <summary>Stable id, safe to log and to use as a metric label.</summary>
+    public string Id { get; init; } = "";
+
+    /// <summary>Human-readable name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary><c>sha256:</c> followed by the hex SHA-256 of the key.</summary>
+    public string Hash { get; init; } = "";
+
+    /// <summary>Public model names (or aliases) the key may use; <c>*</c> allows all.</summary>
+    public List<string> Models { get; init; } = [];
+}

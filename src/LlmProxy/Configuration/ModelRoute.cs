@@ -1,0 +1,23 @@
+namespace LlmProxy.Configuration;
+
+/// <summary>A public model as loaded: its YARP cluster and its targets.</summary>
+public sealed class ModelRoute
+{
+    /// <summary>The public (canonical) model name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The YARP cluster id that holds this model's targets.</summary>
+    public required string ClusterId { get; init; }
+
+    /// <summary>The enabled targets (at least one).</summary>
+    public required ModelTarget[] Targets { get; init; }
+
+    /// <summary>Other public names.</summary>
+    public required string[] Aliases { get; init; }
+
+    /// <summary>Upstream idle timeout.</summary>
+    public required TimeSpan Timeout { get; init; }
+
+    /// <summary>Unix time the model was loaded, reported as <c>created</c> by /v1/models.</summary>
+    public required long Created { get; init; }
+}

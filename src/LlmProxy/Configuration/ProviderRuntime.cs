@@ -1,0 +1,31 @@
+using LlmProxy.Providers;
+
+namespace LlmProxy.Configuration;
+
+/// <summary>A provider as loaded: its adapter, resolved address and credential.</summary>
+public sealed class ProviderRuntime
+{
+    /// <summary>Name from the config.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>One of <see cref="ProviderTypes"/>.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The destination address YARP forwards to.</summary>
+    public required string Address { get; init; }
+
+    /// <summary>The resolved credential, or null when the provider needs none.</summary>
+    internal string? Credential { get; init; }
+
+    /// <summary>Azure api-version (or <c>v1</c>).</summary>
+    public string? ApiVersion { get; init; }
+
+    /// <summary>Settings of a simulated provider.</summary>
+    public SimulationSettings? Simulation { get; init; }
+
+    /// <summary>Applies the provider's URL and auth rules to an outgoing request.</summary>
+    internal IProviderAdapter Adapter { get; init; } = null!;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name} ({Type})";
+}

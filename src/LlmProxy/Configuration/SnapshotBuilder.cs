@@ -1,0 +1,155 @@
+using System.Collections.Frozen;
+using LlmProxy.Auth;
+using LlmProxy.Providers;
+
+namespace LlmProxy.Configuration;
+
+/// <summary>
+/// Turns a validated config into a <see cref="GatewaySnapshot"/>: resolves credentials, drops optional providers
+/// whose credential is missing (and the targets and models left without a provider), and builds the lookups.
+/// </summary>
+internal sealed class SnapshotBuilder
+{
+    private readonly ProviderAdapters _adapters;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates a builder.</summary>
+    public SnapshotBuilder(ProviderAdapters adapters, TimeProvider time)
+    {
+        _adapters = adapters;
+        _time = time;
+    }
+
+    /// <summary>Validates and builds. Never throws for a bad config: the errors are returned.</summary>
+    public ConfigBuildResult Build(GatewayConfig config, long revision)
+    {
+        var errors = ConfigValidator.Validate(config);
+        if (errors.Count > 0)
+        {
+            return ConfigBuildResult.Failed(errors);
+        }
+
+        var warnings = new List<string>();
+        var providers = new Dictionary<string, ProviderRuntime>(StringComparer.Ordinal);
+        foreach (var (name, provider) in config.Providers)
+        {
+            string? credential = null;
+            if (provider.ApiKey is not null)
+            {
+                credential = SecretReference.TryResolve(provider.ApiKey, out var missing);
+                if (credential is null)
+                {
+                    if (provider.Optional)
+                    {
+                        warnings.Add($"providers.{name}: disabled because {missing} (the provider is optional)");
+                        continue;
+                    }
+
+                    errors.Add($"providers.{name}.api_key: {missing}");
+                    continue;
+                }
+            }
+
+            var adapter = _adapters.Get(provider.Type);
+            providers[name] = new ProviderRuntime
+            {
+                Name = name,
+                Type = provider.Type,
+                Address = adapter.GetAddress(name, provider, config),
+                Credential = credential,
+                ApiVersion = provider.ApiVersion,
+                Simulation = provider.Type == ProviderTypes.Simulated ? provider.Simulation ?? new SimulationSettings() : null,
+                Adapter = adapter,
+            };
+        }
+
+        if (errors.Count > 0)
+        {
+            return ConfigBuildResult.Failed(errors);
+        }
+
+        var created = _time.GetUtcNow().ToUnixTimeSeconds();
+        var models = new Dictionary<string, ModelRoute>(StringComparer.Ordinal);
+        var modelList = new List<ModelRoute>();
+        var targets = new Dictionary<string, ModelTarget>(StringComparer.Ordinal);
+        foreach (var (name, model) in config.Models)
+        {
+            var enabled = new List<ModelTarget>();
+            for (var i = 0; i < model.Targets.Count; i++)
+            {
+                var target = model.Targets[i];
+                if (target.Weight == 0 || !providers.TryGetValue(target.Provider, out var runtime))
+                {
+                    continue;
+                }
+
+                var modelTarget = new ModelTarget($"{name}#{i}", runtime, target.Model ?? name, target.Weight);
+                enabled.Add(modelTarget);
+                targets[modelTarget.DestinationId] = modelTarget;
+            }
+
+            if (enabled.Count == 0)
+            {
+                warnings.Add($"models.{name}: not served because none of its providers is enabled");
+                continue;
+            }
+
+            var route = new ModelRoute
+            {
+                Name = name,
+                ClusterId = "model:" + name,
+                Targets = [.. enabled],
+                Aliases = [.. model.Aliases],
+                Timeout = TimeSpan.FromSeconds(model.TimeoutSeconds ?? config.Server.UpstreamTimeoutSeconds),
+                Created = created,
+            };
+            models[name] = route;
+            foreach (var alias in model.Aliases)
+            {
+                models[alias] = route;
+            }
+
+            modelList.Add(route);
+        }
+
+        if (modelList.Count == 0)
+        {
+            return ConfigBuildResult.Failed(["models: no model is served (every target's provider is disabled)"]);
+        }
+
+        modelList.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return new ConfigBuildResult(
+            new GatewaySnapshot
+            {
+                Revision = revision,
+                Config = config,
+                Providers = providers.ToFrozenDictionary(StringComparer.Ordinal),
+                Models = models.ToFrozenDictionary(StringComparer.Ordinal),
+                ModelList = [.. modelList],
+                Targets = targets.ToFrozenDictionary(StringComparer.Ordinal),
+                Keys = new KeyTable(BuildKeys(config, models)),
+                AuthDisabled = config.Auth.Mode == AuthModes.None,
+            },
+            [],
+            warnings);
+    }
+
+    private static IEnumerable<VirtualKey> BuildKeys(GatewayConfig config, Dictionary<string, ModelRoute> models)
+    {
+        foreach (var key in config.Keys)
+        {
+            var allowsAll = key.Models.Contains("*");
+            var allowed = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var model in key.Models)
+            {
+                // A model that is not served (provider disabled) is simply not reachable.
+                if (models.TryGetValue(model, out var route))
+                {
+                    allowed.Add(route.Name);
+                }
+            }
+
+            yield return new VirtualKey(key.Id, key.Name ?? key.Id, Convert.FromHexString(key.Hash.AsSpan(7)), allowsAll, allowed.ToFrozenSet(StringComparer.Ordinal));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using LlmProxy.Auth;
+using LlmProxy.Configuration;
+using LlmProxy.Errors;
+using LlmProxy.Providers;
+using LlmProxy.Routing;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Scalar.AspNetCore;
+
+namespace LlmProxy.Hosting;
+
+/// <summary>Builds the request pipeline.</summary>
+public static class LlmProxyEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Loads the config (throws <see cref="InvalidConfigException"/> listing every error), then maps the stages:
+    /// Authenticate → Read request → Route by model → YARP load balancing → Target (body rewrite) → YARP forwarder,
+    /// plus /v1/models, health, OpenAPI and an OpenAI-shaped 404 for unknown paths.
+    /// </summary>
+    public static WebApplication MapLlmProxy(this WebApplication app)
+    {
+        app.Services.GetRequiredService<ConfigStore>().LoadInitial();
+
+        app.UseMiddleware<AuthMiddleware>();
+
+        app.MapModels().WithMetadata(RequiresVirtualKeyAttribute.Instance);
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.UseMiddleware<ForwarderErrorMiddleware>();
+            proxy.UseMiddleware<ReadRequestMiddleware>();
+            proxy.UseMiddleware<ModelRoutingMiddleware>();
+            proxy.UseLoadBalancing();
+            proxy.UseMiddleware<TargetMiddleware>();
+        }).WithMetadata(RequiresVirtualKeyAttribute.Instance);
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready") });
+        app.MapOpenApi();
+        app.MapScalarApiReference("/docs");
+        app.MapFallback(static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,
+            $"Invalid URL ({context.Request.Method} {context.Request.Path})"));
+        return app;
+    }
+}

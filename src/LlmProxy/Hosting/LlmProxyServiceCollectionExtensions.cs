@@ -1,0 +1,52 @@
+using LlmProxy.Configuration;
+using LlmProxy.Providers;
+using LlmProxy.Providers.AzureOpenAI;
+using LlmProxy.Providers.OpenAI;
+using LlmProxy.Providers.OpenAICompatible;
+using LlmProxy.Providers.Simulated;
+using LlmProxy.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.LoadBalancing;
+
+namespace LlmProxy.Hosting;
+
+/// <summary>Registers the gateway's services.</summary>
+public static class LlmProxyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds LlmProxy: the route config (path from <c>LlmProxy:ConfigPath</c>, <c>LLMPROXY_CONFIG</c> or
+    /// <c>config/llmproxy.json</c>), YARP with the config mapped to routes and clusters, the provider adapters,
+    /// health checks and the OpenAPI document.
+    /// </summary>
+    public static WebApplicationBuilder AddLlmProxy(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SimulatorServer>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, OpenAIAdapter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, AzureOpenAIAdapter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, OpenAICompatibleAdapter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, SimulatedAdapter>());
+        services.TryAddSingleton<ProviderAdapters>();
+        services.TryAddSingleton<SnapshotBuilder>();
+        services.TryAddSingleton(sp => new ConfigStore(
+            ConfigFile.Resolve(sp.GetRequiredService<IConfiguration>()[ConfigFile.PathSetting]),
+            sp.GetRequiredService<SnapshotBuilder>(),
+            sp.GetRequiredService<ILogger<ConfigStore>>(),
+            sp.GetRequiredService<TimeProvider>()));
+
+        services.AddReverseProxy()
+            .AddTransforms(static context =>
+            {
+                context.RequestTransforms.Add(new ProviderRequestTransform());
+                context.ResponseTransforms.Add(new ProviderResponseTransform());
+            });
+        services.AddSingleton<IProxyConfigProvider, YarpConfigProvider>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, WeightedLoadBalancingPolicy>());
+
+        services.AddHealthChecks().AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
+        services.AddOpenApi(options => options.AddDocumentTransformer<ForwardedEndpointsDocument>());
+        return builder;
+    }
+}

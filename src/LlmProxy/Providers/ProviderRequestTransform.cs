@@ -1,0 +1,49 @@
+using LlmProxy.Routing;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmProxy.Providers;
+
+/// <summary>
+/// Outgoing request: drops the client's credentials and the headers named in its <c>Connection</c> header,
+/// then lets the target's provider adapter set path, query and the provider's own credential.
+/// </summary>
+internal sealed class ProviderRequestTransform : RequestTransform
+{
+    // Client credentials and account selectors must never reach a provider.
+    private static readonly string[] ClientOnlyHeaders =
+        ["Authorization", "api-key", "x-api-key", "OpenAI-Organization", "OpenAI-Project", "Cookie", "Proxy-Authorization"];
+
+    /// <inheritdoc/>
+    public override ValueTask ApplyAsync(RequestTransformContext context)
+    {
+        foreach (var header in ClientOnlyHeaders)
+        {
+            RemoveHeader(context, header);
+        }
+
+        var connection = context.HttpContext.Request.Headers.Connection;
+        if (connection.Count > 0)
+        {
+            RemoveConnectionListed(context, connection);
+        }
+
+        var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
+        if (feature?.Target is { } target)
+        {
+            target.Provider.Adapter.ApplyRequest(context, target, feature.OperationPath);
+        }
+
+        return default;
+    }
+
+    private static void RemoveConnectionListed(RequestTransformContext context, Microsoft.Extensions.Primitives.StringValues connection)
+    {
+        foreach (var value in connection)
+        {
+            foreach (var name in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                RemoveHeader(context, name);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using LlmProxy.Routing;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmProxy.Providers;
+
+/// <summary>
+/// Incoming response: drops headers that identify the provider account or are named in the provider's
+/// <c>Connection</c> header, and hands error responses to <see cref="UpstreamErrorRewriter"/>.
+/// </summary>
+internal sealed class ProviderResponseTransform : ResponseTransform
+{
+    private static readonly string[] AccountHeaders = ["openai-organization", "openai-project", "Set-Cookie"];
+
+    /// <inheritdoc/>
+    public override async ValueTask ApplyAsync(ResponseTransformContext context)
+    {
+        var proxyResponse = context.ProxyResponse;
+        if (proxyResponse is null)
+        {
+            return;
+        }
+
+        var headers = context.HttpContext.Response.Headers;
+        foreach (var name in AccountHeaders)
+        {
+            headers.Remove(name);
+        }
+
+        foreach (var name in proxyResponse.Headers.Connection)
+        {
+            headers.Remove(name);
+        }
+
+        if ((int)proxyResponse.StatusCode >= 400 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Target is { } target)
+        {
+            await UpstreamErrorRewriter.RewriteAsync(context, target);
+        }
+    }
+}

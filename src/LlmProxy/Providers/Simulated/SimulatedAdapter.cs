@@ -1,0 +1,24 @@
+using LlmProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmProxy.Providers.Simulated;
+
+/// <summary>The built-in simulated provider: forwards to the in-process simulator at <c>/{provider}/v1</c>.</summary>
+internal sealed class SimulatedAdapter : IProviderAdapter
+{
+    private readonly SimulatorServer _server;
+
+    /// <summary>Creates the adapter over the simulator server.</summary>
+    public SimulatedAdapter(SimulatorServer server) => _server = server;
+
+    /// <inheritdoc/>
+    public string Type => ProviderTypes.Simulated;
+
+    /// <inheritdoc/>
+    public string GetAddress(string providerName, ProviderConfig provider, GatewayConfig config)
+        => _server.EnsureStarted(config.Server.SimulatorPort) + "/" + Uri.EscapeDataString(providerName) + "/v1";
+
+    /// <inheritdoc/>
+    public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
+        => context.Path = operationPath;
+}

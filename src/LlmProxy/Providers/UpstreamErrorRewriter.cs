@@ -1,0 +1,133 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using LlmProxy.Configuration;
+using LlmProxy.Errors;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmProxy.Providers;
+
+/// <summary>
+/// Provider error responses. A 401/403 means the gateway's own credential was refused: the client gets a
+/// 502 <c>upstream_auth_error</c> (its virtual key is fine) and never the provider's body, which may echo a
+/// masked key. Other OpenAI-shaped errors pass through with status and body unchanged, except that any trace
+/// of the provider's key is redacted. Bodies that are not OpenAI-shaped (an HTML 502 page) become an
+/// OpenAI-shaped error with the provider's status.
+/// </summary>
+internal static class UpstreamErrorRewriter
+{
+    /// <summary>Largest provider error body read; longer bodies are treated as not OpenAI-shaped.</summary>
+    public const int MaxErrorBodyBytes = 256 * 1024;
+
+    private const string Redacted = "[redacted]";
+
+    /// <summary>Writes the client's error response and suppresses YARP's copy of the provider body.</summary>
+    public static async ValueTask RewriteAsync(ResponseTransformContext context, ModelTarget target)
+    {
+        var http = context.HttpContext;
+        var proxyResponse = context.ProxyResponse!;
+        var status = (int)proxyResponse.StatusCode;
+        context.SuppressResponseBody = true;
+        http.Response.Headers.Remove(HeaderNames.ContentEncoding);
+        http.Response.Headers.Remove(HeaderNames.ContentLength);
+
+        if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
+        {
+            await ErrorWriter.WriteAsync(http, LlmError.UpstreamAuth,
+                $"The provider '{target.Provider.Name}' rejected the gateway's credential (HTTP {status}). This is a gateway configuration problem, not a problem with your key.");
+            return;
+        }
+
+        var body = await ReadBodyAsync(proxyResponse.Content, context.CancellationToken);
+        if (body is null || !IsOpenAIError(body))
+        {
+            await ErrorWriter.WriteAsync(http, status, LlmError.UpstreamError,
+                $"The provider '{target.Provider.Name}' answered HTTP {status} with a body that is not an OpenAI error.");
+            return;
+        }
+
+        body = Redact(body, target.Provider.Credential);
+        http.Response.ContentType = "application/json";
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, context.CancellationToken);
+    }
+
+    /// <summary>True for a JSON object with an <c>error</c> object or string.</summary>
+    internal static bool IsOpenAIError(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error)
+                && error.ValueKind is JsonValueKind.Object or JsonValueKind.String;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Replaces the credential, and its first 8 characters (masked echoes keep a prefix), with a marker.</summary>
+    internal static byte[] Redact(byte[] body, string? credential)
+    {
+        if (string.IsNullOrEmpty(credential))
+        {
+            return body;
+        }
+
+        var text = Encoding.UTF8.GetString(body);
+        var redacted = text.Replace(credential, Redacted, StringComparison.Ordinal);
+        if (credential.Length >= 12)
+        {
+            redacted = redacted.Replace(credential[..8], Redacted, StringComparison.Ordinal);
+        }
+
+        return ReferenceEquals(redacted, text) ? body : Encoding.UTF8.GetBytes(redacted);
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var raw = await content.ReadAsStreamAsync(cancellationToken);
+            await using var decoded = Decode(raw, content.Headers.ContentEncoding);
+            using var buffer = new MemoryStream();
+            var chunk = new byte[8192];
+            int read;
+            while ((read = await decoded.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > MaxErrorBodyBytes)
+                {
+                    return null;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return buffer.ToArray();
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidDataException)
+        {
+            return null;
+        }
+    }
+
+    private static Stream Decode(Stream raw, ICollection<string> encodings)
+    {
+        var stream = raw;
+        foreach (var encoding in encodings.Reverse())
+        {
+            stream = encoding.ToLowerInvariant() switch
+            {
+                "gzip" => new GZipStream(stream, CompressionMode.Decompress),
+                "deflate" => new ZLibStream(stream, CompressionMode.Decompress),
+                "br" => new BrotliStream(stream, CompressionMode.Decompress),
+                _ => stream,
+            };
+        }
+
+        return stream;
+    }
+}

@@ -1,0 +1,39 @@
+using LlmProxy.Auth;
+using LlmProxy.Configuration;
+
+namespace LlmProxy.Routing;
+
+/// <summary>
+/// Per-request state shared by the stages, stored on <c>HttpContext.Features</c>: the snapshot the request
+/// started with, the caller, the buffered body and what was parsed from it, and the chosen model and target.
+/// </summary>
+public sealed class LlmRequestFeature
+{
+    /// <summary>Creates the feature for an authenticated request.</summary>
+    public LlmRequestFeature(GatewaySnapshot snapshot, VirtualKey key)
+    {
+        Snapshot = snapshot;
+        Key = key;
+    }
+
+    /// <summary>The config snapshot in force when the request arrived.</summary>
+    public GatewaySnapshot Snapshot { get; }
+
+    /// <summary>The authenticated caller.</summary>
+    public VirtualKey Key { get; }
+
+    /// <summary>The buffered request body (a pooled array; valid while the request runs).</summary>
+    public ArraySegment<byte> Body { get; internal set; }
+
+    /// <summary>What the gateway read from the body.</summary>
+    public LlmRequestInfo Request { get; internal set; }
+
+    /// <summary>The OpenAI path after <c>/v1</c>, for example <c>/chat/completions</c>.</summary>
+    public string OperationPath { get; internal set; } = "";
+
+    /// <summary>The model the request was routed to.</summary>
+    public ModelRoute? Model { get; internal set; }
+
+    /// <summary>The target chosen by load balancing.</summary>
+    public ModelTarget? Target { get; internal set; }
+}

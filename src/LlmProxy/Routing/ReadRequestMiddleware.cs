@@ -1,0 +1,114 @@
+using System.Buffers;
+using LlmProxy.Errors;
+using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace LlmProxy.Routing;
+
+/// <summary>
+/// Stage 2: buffers the body (up to the configured limit, else 413) into a pooled array and reads
+/// <c>model</c> and <c>stream</c> from it (malformed JSON or a missing model: 400).
+/// </summary>
+internal sealed class ReadRequestMiddleware
+{
+    private const int MinimumBuffer = 4096;
+    private readonly RequestDelegate _next;
+
+    public ReadRequestMiddleware(RequestDelegate next) => _next = next;
+
+    public async Task Invoke(HttpContext context)
+    {
+        var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
+        var limit = feature.Snapshot.MaxRequestBodyBytes;
+        var request = context.Request;
+        if (request.ContentLength > limit)
+        {
+            await RejectTooLarge(context, limit);
+            return;
+        }
+
+        // The gateway enforces its own limit so the client gets an OpenAI-shaped 413.
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false })
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, Math.Max(request.ContentLength ?? 0, MinimumBuffer)));
+        var returnBuffer = true;
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (length > limit)
+                    {
+                        break;
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), context.RequestAborted);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            if (length > limit)
+            {
+                await RejectTooLarge(context, limit);
+                return;
+            }
+
+            var failure = LlmRequestParser.TryParse(buffer.AsSpan(0, length), out var info);
+            if (failure != LlmRequestParser.Failure.None)
+            {
+                await WriteParseError(context, failure);
+                return;
+            }
+
+            feature.Body = new ArraySegment<byte>(buffer, 0, length);
+            feature.Request = info;
+            feature.OperationPath = request.Path.Value is { Length: > 3 } path ? path[3..] : "";
+            await _next(context);
+
+            // Only a cleanly finished upstream exchange is sure to be done with the buffer.
+            returnBuffer = context.Features.Get<IForwarderErrorFeature>() is null;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            returnBuffer = false;
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await ErrorWriter.WriteAsync(context, ex.StatusCode == 413 ? LlmError.RequestTooLarge : LlmError.InvalidJson, "The request body could not be read.");
+        }
+        finally
+        {
+            if (returnBuffer)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private static Task RejectTooLarge(HttpContext context, long limit)
+        => ErrorWriter.WriteAsync(context, LlmError.RequestTooLarge, $"The request body is larger than this gateway's limit of {limit} bytes.");
+
+    private static Task WriteParseError(HttpContext context, LlmRequestParser.Failure failure) => failure switch
+    {
+        LlmRequestParser.Failure.MissingModel => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, "you must provide a model parameter", "model"),
+        LlmRequestParser.Failure.InvalidModel => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, "'model' must be a non-empty string and appear once.", "model"),
+        LlmRequestParser.Failure.InvalidStream => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, "'stream' must be a boolean.", "stream"),
+        _ => ErrorWriter.WriteAsync(context, LlmError.InvalidJson, "We could not parse the JSON body of your request. The gateway expects a JSON object with a 'model' field."),
+    };
+}

@@ -1,0 +1,14 @@
+namespace LlmProxy.Telemetry;
+
+/// <summary>Stable log event ids, one table for the whole gateway.</summary>
+internal static class EventIds
+{
+    public const int ConfigLoaded = 1001;
+    public const int ConfigInvalid = 1002;
+    public const int ConfigReloadRejected = 1003;
+    public const int ConfigWarning = 1004;
+    public const int ConfigWatchFailed = 1005;
+    public const int SimulatorStarted = 1101;
+    public const int UpstreamError = 2001;
+    public const int ForwarderFailure = 2002;
+}
