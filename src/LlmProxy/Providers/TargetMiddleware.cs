@@ -1,8 +1,7 @@
-using Microsoft.AspNetCore.Http.Features;
 using System.Buffers;
 using LlmProxy.Routing;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
-using Yarp.ReverseProxy.Model;
 
 namespace LlmProxy.Providers;
 

@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Http.Features;
 using LlmProxy.Errors;
+using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy;
 
 namespace LlmProxy.Routing;

@@ -1,7 +1,7 @@
-using Microsoft.AspNetCore.Http.Features;
 using System.Text.Json.Serialization;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace LlmProxy.Routing;
 
