@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace LlmProxy.Routing;
 
@@ -31,6 +32,13 @@ public static class LlmRequestParser
     public static Failure TryParse(ReadOnlySpan<byte> body, out LlmRequestInfo info)
     {
         info = default;
+
+        // The reader checks UTF-8 only in values it decodes; the provider would reject the rest (vectorized, cheap).
+        if (!Utf8.IsValid(body))
+        {
+            return Failure.MalformedJson;
+        }
+
         string? model = null;
         int modelStart = 0, modelLength = 0;
         var stream = false;
