@@ -47,6 +47,9 @@ public sealed partial class ConfigStore : IDisposable
     /// <summary>Number of rejected reloads.</summary>
     public long ReloadFailureCount { get; private set; }
 
+    /// <summary>Raised after every reload attempt with its outcome (applied, unchanged or rejected, and the errors).</summary>
+    public event Action<ConfigReloadOutcome>? ReloadAttempted;
+
     /// <summary>Fires once when the snapshot is replaced; get a new token after it fires.</summary>
     public IChangeToken GetChangeToken() => new CancellationChangeToken(Volatile.Read(ref _changeSource).Token);
 
@@ -80,15 +83,15 @@ public sealed partial class ConfigStore : IDisposable
     /// <summary>Re-reads the file; keeps the current snapshot if it is invalid. Returns true when a new snapshot was applied.</summary>
     public bool Reload()
     {
+        ConfigReloadOutcome outcome;
         lock (_reloadLock)
         {
             var result = Build(out var hash);
             if (hash == _loadedHash && result.Snapshot is not null)
             {
-                return false;
+                outcome = new ConfigReloadOutcome(ConfigReloadStatus.Unchanged, []);
             }
-
-            if (result.Snapshot is null)
+            else if (result.Snapshot is null)
             {
                 ReloadFailureCount++;
                 foreach (var error in result.Errors)
@@ -96,13 +99,18 @@ public sealed partial class ConfigStore : IDisposable
                     Log.ReloadRejected(_logger, Path, error);
                 }
 
-                return false;
+                outcome = new ConfigReloadOutcome(ConfigReloadStatus.Rejected, result.Errors);
             }
-
-            ReloadCount++;
-            Apply(result, hash);
-            return true;
+            else
+            {
+                ReloadCount++;
+                Apply(result, hash);
+                outcome = new ConfigReloadOutcome(ConfigReloadStatus.Applied, []);
+            }
         }
+
+        ReloadAttempted?.Invoke(outcome);
+        return outcome.Status == ConfigReloadStatus.Applied;
     }
 
     private ConfigBuildResult Build(out string hash)
@@ -120,7 +128,20 @@ public sealed partial class ConfigStore : IDisposable
 
         hash = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
         var config = ConfigFile.Parse(text, out var error);
-        return config is null ? ConfigBuildResult.Failed([error!]) : _builder.Build(config, _revision + 1);
+        if (config is null)
+        {
+            return ConfigBuildResult.Failed([error!]);
+        }
+
+        try
+        {
+            return _builder.Build(config, _revision + 1);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NullReferenceException or FormatException)
+        {
+            // A shape the validator did not foresee must never take down a running gateway.
+            return ConfigBuildResult.Failed([$"$: the config could not be built ({ex.GetType().Name}: {ex.Message})"]);
+        }
     }
 
     private void Apply(ConfigBuildResult result, string hash)

@@ -307,7 +307,11 @@ public static partial class ConfigValidator
             for (var m = 0; m < key.Models.Count; m++)
             {
                 var model = key.Models[m];
-                if (model != "*" && !IsPublicName(config, model))
+                if (string.IsNullOrWhiteSpace(model))
+                {
+                    errors.Add($"{path}.models[{m}]: must not be empty");
+                }
+                else if (model != "*" && !IsPublicName(config, model))
                 {
                     errors.Add($"{path}.models[{m}]: unknown model '{model}'");
                 }

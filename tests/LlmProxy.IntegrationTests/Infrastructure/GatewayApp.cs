@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using Yarp.ReverseProxy.Configuration;
 
 namespace LlmProxy.IntegrationTests.Infrastructure;
 
@@ -55,6 +56,8 @@ public sealed class GatewayApp : IAsyncDisposable
             builder.UseSetting(ConfigFile.PathSetting, path);
             builder.UseSetting("Urls", "http://127.0.0.1:0");
             builder.ConfigureLogging(logging => logging.AddFakeLogging().SetMinimumLevel(LogLevel.Information));
+            builder.ConfigureServices(services => services.AddSingleton<ConfigAppliedListener>()
+                .AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<ConfigAppliedListener>()));
             if (configureServices is not null)
             {
                 builder.ConfigureServices(configureServices);
@@ -85,6 +88,9 @@ public sealed class GatewayApp : IAsyncDisposable
 
         return client;
     }
+
+    /// <summary>Awaits YARP applying a config revision.</summary>
+    public ConfigAppliedListener Applied => Services.GetRequiredService<ConfigAppliedListener>();
 
     /// <summary>The config store (to await reloads).</summary>
     public ConfigStore Store => Services.GetRequiredService<ConfigStore>();

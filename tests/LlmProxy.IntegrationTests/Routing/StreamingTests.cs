@@ -1,0 +1,90 @@
+using System.Text;
+using LlmProxy.IntegrationTests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmProxy.IntegrationTests.Routing;
+
+public sealed class StreamingTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task Post_StreamTrue_ClientReceivesFirstEventBeforeUpstreamSendsSecond()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"n\":1}\n\n");
+            await context.Response.Body.FlushAsync();
+            await gate.Task.WaitAsync(context.RequestAborted);
+            await context.Response.WriteAsync("data: {\"n\":2}\n\ndata: [DONE]\n\n");
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"test-model","stream":true}""", Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).WaitAsync(Patience);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+
+        // The upstream holds event 2 until the gate opens: a buffering gateway would never deliver event 1 here.
+        var first = await reader.ReadLineAsync().WaitAsync(Patience);
+        Assert.False(gate.Task.IsCompleted);
+        gate.SetResult();
+        var rest = await reader.ReadToEndAsync().WaitAsync(Patience);
+
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("data: {\"n\":1}", first);
+        Assert.Equal("\ndata: {\"n\":2}\n\ndata: [DONE]\n\n", rest);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Post_ClientDisconnects_UpstreamRequestCancelled(bool stream)
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.RequestAborted.Register(() => aborted.TrySetResult());
+            if (stream)
+            {
+                context.Response.ContentType = "text/event-stream";
+                await context.Response.WriteAsync("data: {\"n\":1}\n\n");
+                await context.Response.Body.FlushAsync();
+            }
+
+            arrived.TrySetResult();
+            await aborted.Task;
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+        using var cancel = new CancellationTokenSource();
+        var body = stream ? """{"model":"test-model","stream":true}""" : """{"model":"test-model"}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body) };
+
+        var sending = client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        await arrived.Task.WaitAsync(Patience);
+        HttpResponseMessage? response = null;
+        if (stream)
+        {
+            response = await sending.WaitAsync(Patience);
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.Equal("data: {\"n\":1}", await reader.ReadLineAsync().WaitAsync(Patience));
+        }
+
+        Assert.False(aborted.Task.IsCompleted);
+        cancel.Cancel();
+        response?.Dispose();
+
+        await aborted.Task.WaitAsync(Patience);
+        if (!stream)
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
+        }
+    }
+}
