@@ -1,4 +1,5 @@
 using LlmProxy.Routing;
+using LlmProxy.Streaming;
 using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers;
@@ -31,9 +32,14 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             headers.Remove(name);
         }
 
-        if ((int)proxyResponse.StatusCode >= 400 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Target is { } target)
+        var status = (int)proxyResponse.StatusCode;
+        if (status >= 400 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Target is { } target)
         {
             await UpstreamErrorRewriter.RewriteAsync(context, target);
+        }
+        else if (status < 300 && proxyResponse.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        {
+            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext);
         }
     }
 }

@@ -87,4 +87,48 @@ public sealed class StreamingTests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
         }
     }
+
+    [Theory]
+    [InlineData(false, "upstream_unreachable")]
+    [InlineData(true, "upstream_timeout")]
+    public async Task Post_ProviderFailsMidStream_StreamEndsWithOpenAIErrorEvent(bool stall, string code)
+    {
+        var clientHasFirstEvent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"n\":1}\n\n");
+            await context.Response.Body.FlushAsync();
+            await clientHasFirstEvent.Task.WaitAsync(context.RequestAborted);
+            if (stall)
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(static _ => { }, TaskScheduler.Default);
+            }
+            else
+            {
+                context.Abort();
+            }
+        });
+        var config = TestConfig.SingleModel(upstream.Address + "/v1");
+        config["models"]!["test-model"]!["timeout_seconds"] = 0.5;
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("""{"model":"test-model","stream":true}""") };
+
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var first = await reader.ReadLineAsync().WaitAsync(Patience);
+        clientHasFirstEvent.SetResult();
+        var rest = await reader.ReadToEndAsync().WaitAsync(Patience);
+
+        Assert.Equal("data: {\"n\":1}", first);
+        Assert.StartsWith("\n", rest, StringComparison.Ordinal);
+        var events = rest[1..].Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        var errorEvent = Assert.Single(events);
+        Assert.StartsWith("data: ", errorEvent, StringComparison.Ordinal);
+        var error = System.Text.Json.JsonDocument.Parse(errorEvent["data: ".Length..]).RootElement.GetProperty("error");
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.Equal("server_error", error.GetProperty("type").GetString());
+        Assert.EndsWith("\n\n", rest, StringComparison.Ordinal);
+    }
 }
