@@ -1,0 +1,154 @@
+using System.Text.Json.Nodes;
+using LlmProxy.Configuration;
+
+namespace LlmProxy.Tests.Configuration;
+
+public sealed class ConfigValidatorTests
+{
+    private const string Hash = "sha256:c6de1acacd799db7e8a088fc33e5680ac0aea0020af092b2fee8c0ac50b264cf";
+
+    private static JsonObject Valid() => new()
+    {
+        ["providers"] = new JsonObject
+        {
+            ["up"] = new JsonObject { ["type"] = "openai-compatible", ["base_url"] = "http://localhost:8000/v1" },
+            ["oai"] = new JsonObject { ["type"] = "openai", ["api_key"] = "env:OPENAI_API_KEY" },
+        },
+        ["models"] = new JsonObject
+        {
+            ["m"] = new JsonObject { ["targets"] = new JsonArray(new JsonObject { ["provider"] = "up" }), ["aliases"] = new JsonArray("alias") },
+            ["n"] = new JsonObject { ["targets"] = new JsonArray(new JsonObject { ["provider"] = "oai", ["model"] = "gpt-4o" }) },
+        },
+        ["keys"] = new JsonArray(new JsonObject { ["id"] = "k", ["hash"] = Hash, ["models"] = new JsonArray("m", "alias") }),
+    };
+
+    private static List<string> Validate(JsonObject config)
+    {
+        var parsed = ConfigFile.Parse(config.ToJsonString(), out var error);
+        Assert.True(parsed is not null, error);
+        return ConfigValidator.Validate(parsed);
+    }
+
+    [Fact]
+    public void Validate_ValidConfig_NoErrors()
+    {
+        Assert.Empty(Validate(Valid()));
+    }
+
+    public static TheoryData<string, string, string> Breakages => new()
+    {
+        { "/providers/up/type", "\"vertex\"", "providers.up.type: unknown provider type 'vertex'" },
+        { "/providers/up/base_url", "\"ftp://x\"", "providers.up.base_url: 'ftp://x' is not an absolute http(s) URL" },
+        { "/providers/up/base_url", "\"http://x/v1?a=1\"", "providers.up.base_url:" },
+        { "/providers/oai/api_key", "\"sk-live-1234\"", "providers.oai.api_key: must be a reference 'env:NAME' or 'file:/path', never the secret itself" },
+        { "/providers/oai/api_key", "null", "providers.oai.api_key: required for type 'openai'" },
+        { "/providers/up/api_version", "\"2024-10-21\"", "providers.up.api_version: only an azure-openai provider takes api_version" },
+        { "/providers/az", """{"type":"azure-openai","base_url":"https://x.openai.azure.com","api_key":"env:A"}""", "providers.az.api_version: required for type 'azure-openai'" },
+        { "/providers/sim", """{"type":"simulated","base_url":"http://x"}""", "providers.sim.base_url: a simulated provider has no base_url" },
+        { "/providers/sim", """{"type":"simulated","simulation":{"error_rate":1.5}}""", "providers.sim.simulation.error_rate: must be between 0 and 1" },
+        { "/providers/sim", """{"type":"simulated","simulation":{"error_status":200}}""", "providers.sim.simulation.error_status: must be an HTTP error status (400-599)" },
+        { "/providers/bad name", """{"type":"openai-compatible","base_url":"http://x"}""", "providers.bad name: provider names may contain only" },
+        { "/models/m/targets/0/provider", "\"nope\"", "models.m.targets[0].provider: unknown provider 'nope'" },
+        { "/models/m/targets/0/weight", "-2", "models.m.targets[0].weight: must be 0 or more" },
+        { "/models/m/targets/0/weight", "0", "models.m.targets: at least one target needs a weight above 0" },
+        { "/models/m/targets", "[]", "models.m.targets: at least one target is required" },
+        { "/models/m/timeout_seconds", "0", "models.m.timeout_seconds: must be greater than 0" },
+        { "/models/m/aliases", """["n"]""", "models.m.aliases[0]: 'n' is already used by models.n" },
+        { "/models/n/aliases", """["alias"]""", "models.n.aliases[0]: 'alias' is already used by models.m.aliases[0]" },
+        { "/keys/0/hash", "\"sk-plain\"", "keys[0].hash: must be 'sha256:' followed by 64 hex digits" },
+        { "/keys/0/models", "[]", "keys[0].models: list the models the key may use, or '*' for all" },
+        { "/keys/0/models", """["ghost"]""", "keys[0].models[0]: unknown model 'ghost'" },
+        { "/keys/0/models", """[""]""", "keys[0].models[0]: must not be empty" },
+        { "/keys/0/id", "\"\"", "keys[0].id: required" },
+        { "/keys", "[]", "keys: at least one virtual key is required unless auth.mode is 'none'" },
+        { "/auth", """{"mode":"open"}""", "auth.mode: must be 'keys' or 'none', not 'open'" },
+        { "/server", """{"max_request_body_bytes":0}""", "server.max_request_body_bytes: must be greater than 0" },
+        { "/server", """{"simulator_port":70000}""", "server.simulator_port: must be between 0 and 65535" },
+        { "/providers", "{}", "providers: at least one provider is required" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Breakages))]
+    public void Validate_OneBreakage_ReportsItWithItsPath(string pointer, string value, string expectedStart)
+    {
+        var config = Valid();
+        Set(config, pointer, JsonNode.Parse(value));
+
+        var errors = Validate(config);
+
+        Assert.Contains(errors, e => e.StartsWith(expectedStart, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_SeveralBreakages_ReportsEveryOne()
+    {
+        var config = Valid();
+        Set(config, "/providers/up/type", JsonValue.Create("vertex"));
+        Set(config, "/models/n/targets/0/provider", JsonValue.Create("nope"));
+        Set(config, "/keys/0/hash", JsonValue.Create("x"));
+
+        var errors = Validate(config);
+
+        Assert.Equal(3, errors.Count);
+    }
+
+    [Fact]
+    public void Validate_AuthNoneWithoutKeys_IsValid()
+    {
+        var config = Valid();
+        config["auth"] = new JsonObject { ["mode"] = "none" };
+        config["keys"] = new JsonArray();
+
+        Assert.Empty(Validate(config));
+    }
+
+    [Fact]
+    public void Parse_UnknownProperty_FailsWithItsJsonPath()
+    {
+        var config = Valid();
+        config["models"]!["m"]!["fallback"] = "x";
+
+        Assert.Null(ConfigFile.Parse(config.ToJsonString(), out var error));
+        Assert.StartsWith("$.models.m", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_CommentsAndTrailingCommas_Accepted()
+    {
+        var parsed = ConfigFile.Parse("""
+            {
+              // a comment
+              "providers": { "up": { "type": "openai-compatible", "base_url": "http://x/v1", }, },
+              "models": { "m": { "targets": [ { "provider": "up" } ] } },
+              "auth": { "mode": "none" },
+            }
+            """, out var error);
+
+        Assert.NotNull(parsed);
+        Assert.Null(error);
+    }
+
+    private static void Set(JsonObject root, string pointer, JsonNode? value)
+    {
+        var parts = pointer.Trim('/').Split('/');
+        JsonNode current = root;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            current = current is JsonArray array ? array[int.Parse(parts[i], System.Globalization.CultureInfo.InvariantCulture)]! : current[parts[i]]!;
+        }
+
+        var last = parts[^1];
+        if (current is JsonArray list)
+        {
+            list[int.Parse(last, System.Globalization.CultureInfo.InvariantCulture)] = value;
+        }
+        else if (value is null)
+        {
+            current.AsObject().Remove(last);
+        }
+        else
+        {
+            current[last] = value;
+        }
+    }
+}
