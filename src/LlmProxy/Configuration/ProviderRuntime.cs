@@ -15,7 +15,18 @@ public sealed class ProviderRuntime
     public required string Address { get; init; }
 
     /// <summary>The resolved credential, or null when the provider needs none.</summary>
-    internal string? Credential { get; init; }
+    internal string? Credential
+    {
+        get;
+        init
+        {
+            field = value;
+            BearerValue = value is null ? null : "Bearer " + value;
+        }
+    }
+
+    /// <summary><c>Bearer {credential}</c>, built once so the hot path does not concatenate.</summary>
+    internal string? BearerValue { get; private init; }
 
     /// <summary>Azure api-version (or <c>v1</c>).</summary>
     public string? ApiVersion { get; init; }

@@ -20,15 +20,15 @@ internal sealed class OpenAIAdapter : IProviderAdapter
     public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
     {
         context.Path = operationPath;
-        SetBearer(context, target.Provider.Credential);
+        SetBearer(context, target.Provider);
     }
 
     /// <summary>Sends the provider credential as a bearer token (nothing when there is none).</summary>
-    internal static void SetBearer(RequestTransformContext context, string? credential)
+    internal static void SetBearer(RequestTransformContext context, ProviderRuntime provider)
     {
-        if (credential is not null)
+        if (provider.BearerValue is { } bearer)
         {
-            context.ProxyRequest.Headers.TryAddWithoutValidation("Authorization", "Bearer " + credential);
+            context.ProxyRequest.Headers.TryAddWithoutValidation("Authorization", bearer);
         }
     }
 }

@@ -17,6 +17,6 @@ internal sealed class OpenAICompatibleAdapter : IProviderAdapter
     public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
     {
         context.Path = operationPath;
-        OpenAIAdapter.SetBearer(context, target.Provider.Credential);
+        OpenAIAdapter.SetBearer(context, target.Provider);
     }
 }
