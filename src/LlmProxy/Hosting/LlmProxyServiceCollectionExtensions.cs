@@ -39,6 +39,8 @@ public static class LlmProxyServiceCollectionExtensions
         services.AddReverseProxy()
             .AddTransforms(static context =>
             {
+                // Providers are third parties: do not tell them the client's address (no X-Forwarded-*).
+                context.UseDefaultForwarders = false;
                 context.RequestTransforms.Add(new ProviderRequestTransform());
                 context.ResponseTransforms.Add(new ProviderResponseTransform());
             });

@@ -85,6 +85,8 @@ public sealed class AuthTests : IDisposable
         Assert.False(headers.ContainsKey("OpenAI-Organization"));
         Assert.False(headers.ContainsKey("OpenAI-Project"));
         Assert.False(headers.ContainsKey("x-api-key"));
+        Assert.False(headers.ContainsKey("X-Forwarded-For"));
+        Assert.False(headers.ContainsKey("X-Forwarded-Host"));
         Assert.DoesNotContain(headers.Values.SelectMany(v => v), v => v.Contains(TestKeys.Alpha, StringComparison.Ordinal));
     }
 
