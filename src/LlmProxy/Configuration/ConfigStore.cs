@@ -210,7 +210,7 @@ public sealed partial class ConfigStore : IDisposable
         [LoggerMessage(EventId = EventIds.ConfigReloadRejected, Level = LogLevel.Error, Message = "Config change in {Path} rejected, the last good config stays in force: {Error}")]
         public static partial void ReloadRejected(ILogger logger, string path, string error);
 
-        [LoggerMessage(EventId = EventIds.ConfigWarning, Level = LogLevel.Warning, Message = "Config: {Warning}")]
+        [LoggerMessage(EventId = EventIds.ConfigWarning, Level = LogLevel.Information, Message = "Config: {Warning}")]
         public static partial void Warning(ILogger logger, string warning);
 
         [LoggerMessage(EventId = EventIds.ConfigWatchFailed, Level = LogLevel.Warning, Message = "Cannot watch {Path} for changes: {Reason}")]
