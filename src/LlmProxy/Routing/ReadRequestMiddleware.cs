@@ -78,7 +78,7 @@ internal sealed class ReadRequestMiddleware
 
             feature.Body = new ArraySegment<byte>(buffer, 0, length);
             feature.Request = info;
-            feature.OperationPath = request.Path.Value is { Length: > 3 } path ? path[3..] : "";
+            feature.OperationPath = OperationPathOf(request.Path.Value);
             await _next(context);
 
             // Only a cleanly finished upstream exchange is sure to be done with the buffer.
@@ -100,6 +100,17 @@ internal sealed class ReadRequestMiddleware
             }
         }
     }
+
+    // The forwarded routes are fixed: map them to constant strings rather than slicing a new one per request.
+    private static string OperationPathOf(string? path) => path switch
+    {
+        "/v1/chat/completions" => "/chat/completions",
+        "/v1/completions" => "/completions",
+        "/v1/embeddings" => "/embeddings",
+        "/v1/responses" => "/responses",
+        { Length: > 3 } other => other[3..].TrimEnd('/'),
+        _ => "",
+    };
 
     private static Task RejectTooLarge(HttpContext context, long limit)
         => ErrorWriter.WriteAsync(context, LlmError.RequestTooLarge, $"The request body is larger than this gateway's limit of {limit} bytes.");
