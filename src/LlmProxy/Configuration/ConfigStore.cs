@@ -21,7 +21,8 @@ public sealed partial class ConfigStore : IDisposable
     private CancellationTokenSource _changeSource = new();
     private FileSystemWatcher? _watcher;
     private ITimer? _debounceTimer;
-    private string _loadedHash = "";
+    private string _loadedFingerprint = "";
+    private bool _disposed;
     private long _revision;
 
     internal ConfigStore(string path, SnapshotBuilder builder, ILogger<ConfigStore> logger, TimeProvider time)
@@ -56,6 +57,7 @@ public sealed partial class ConfigStore : IDisposable
     /// <summary>Loads the file for the first time and starts watching it. Throws <see cref="InvalidConfigException"/>.</summary>
     public void LoadInitial()
     {
+        CancellationTokenSource? replaced;
         lock (_reloadLock)
         {
             if (_current is not null)
@@ -63,7 +65,7 @@ public sealed partial class ConfigStore : IDisposable
                 return;
             }
 
-            var result = Build(out var hash);
+            var result = Build(out var fingerprint);
             if (result.Snapshot is null)
             {
                 foreach (var error in result.Errors)
@@ -74,20 +76,42 @@ public sealed partial class ConfigStore : IDisposable
                 throw new InvalidConfigException(Path, result.Errors);
             }
 
-            Apply(result, hash);
+            replaced = Apply(result, fingerprint);
         }
 
+        Signal(replaced);
         StartWatching();
     }
 
-    /// <summary>Re-reads the file; keeps the current snapshot if it is invalid. Returns true when a new snapshot was applied.</summary>
+    /// <summary>
+    /// Re-reads the file (and the secrets it references); keeps the current snapshot if anything is invalid.
+    /// Never throws. Returns true when a new snapshot was applied.
+    /// </summary>
     public bool Reload()
     {
+        if (Volatile.Read(ref _disposed))
+        {
+            return false;
+        }
+
         ConfigReloadOutcome outcome;
+        CancellationTokenSource? replaced = null;
         lock (_reloadLock)
         {
-            var result = Build(out var hash);
-            if (hash == _loadedHash && result.Snapshot is not null)
+            ConfigBuildResult result;
+            string fingerprint;
+            try
+            {
+                result = Build(out fingerprint);
+            }
+            catch (Exception ex)
+            {
+                // Whatever an edit holds, a running gateway keeps its last good config.
+                result = ConfigBuildResult.Failed([$"$: the config could not be built ({ex.GetType().Name}: {ex.Message})"]);
+                fingerprint = "";
+            }
+
+            if (result.Snapshot is not null && fingerprint == _loadedFingerprint)
             {
                 outcome = new ConfigReloadOutcome(ConfigReloadStatus.Unchanged, []);
             }
@@ -104,18 +128,20 @@ public sealed partial class ConfigStore : IDisposable
             else
             {
                 ReloadCount++;
-                Apply(result, hash);
+                replaced = Apply(result, fingerprint);
                 outcome = new ConfigReloadOutcome(ConfigReloadStatus.Applied, []);
             }
         }
 
+        // Listeners (YARP) reload outside the lock, so their callbacks may read the store freely.
+        Signal(replaced);
         ReloadAttempted?.Invoke(outcome);
         return outcome.Status == ConfigReloadStatus.Applied;
     }
 
-    private ConfigBuildResult Build(out string hash)
+    private ConfigBuildResult Build(out string fingerprint)
     {
-        hash = "";
+        fingerprint = "";
         string text;
         try
         {
@@ -126,25 +152,35 @@ public sealed partial class ConfigStore : IDisposable
             return ConfigBuildResult.Failed([$"{Path}: cannot read the file ({ex.GetType().Name}: {ex.Message})"]);
         }
 
-        hash = Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
         var config = ConfigFile.Parse(text, out var error);
         if (config is null)
         {
             return ConfigBuildResult.Failed([error!]);
         }
 
-        try
+        var result = _builder.Build(config, _revision + 1);
+        if (result.Snapshot is not null)
         {
-            return _builder.Build(config, _revision + 1);
+            fingerprint = Fingerprint(text, result.Snapshot);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NullReferenceException or FormatException)
-        {
-            // A shape the validator did not foresee must never take down a running gateway.
-            return ConfigBuildResult.Failed([$"$: the config could not be built ({ex.GetType().Name}: {ex.Message})"]);
-        }
+
+        return result;
     }
 
-    private void Apply(ConfigBuildResult result, string hash)
+    // The file's text plus the resolved credentials: a rotated secret file counts as a change.
+    private static string Fingerprint(string text, GatewaySnapshot snapshot)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(text));
+        foreach (var provider in snapshot.Providers.Values)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes("\0" + provider.Name + "\0" + provider.Credential));
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    private CancellationTokenSource Apply(ConfigBuildResult result, string fingerprint)
     {
         foreach (var warning in result.Warnings)
         {
@@ -152,12 +188,19 @@ public sealed partial class ConfigStore : IDisposable
         }
 
         _revision++;
-        _loadedHash = hash;
+        _loadedFingerprint = fingerprint;
         Volatile.Write(ref _current, result.Snapshot);
         Log.Loaded(_logger, Path, _revision, result.Snapshot!.ModelList.Length, result.Snapshot.Providers.Count);
-        var previous = Interlocked.Exchange(ref _changeSource, new CancellationTokenSource());
-        previous.Cancel();
-        previous.Dispose();
+        return Interlocked.Exchange(ref _changeSource, new CancellationTokenSource());
+    }
+
+    private static void Signal(CancellationTokenSource? replaced)
+    {
+        if (replaced is not null)
+        {
+            replaced.Cancel();
+            replaced.Dispose();
+        }
     }
 
     private void StartWatching()
@@ -186,6 +229,11 @@ public sealed partial class ConfigStore : IDisposable
 
     private void OnFileEvent(object sender, FileSystemEventArgs e)
     {
+        if (Volatile.Read(ref _disposed))
+        {
+            return;
+        }
+
         // Editors write in several steps; wait for the writes to settle, then compare contents.
         var timer = _time.CreateTimer(static state => ((ConfigStore)state!).Reload(), this, Debounce, Timeout.InfiniteTimeSpan);
         Interlocked.Exchange(ref _debounceTimer, timer)?.Dispose();
@@ -194,6 +242,7 @@ public sealed partial class ConfigStore : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
         _watcher?.Dispose();
         _debounceTimer?.Dispose();
         _changeSource.Dispose();

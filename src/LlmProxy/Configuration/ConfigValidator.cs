@@ -8,6 +8,18 @@ namespace LlmProxy.Configuration;
 /// </summary>
 public static partial class ConfigValidator
 {
+    /// <summary>Largest allowed <c>max_request_body_bytes</c> (1 GiB).</summary>
+    public const long MaxRequestBodyBytes = 1L << 30;
+
+    /// <summary>Largest allowed timeout, in seconds (one day).</summary>
+    public const double MaxTimeoutSeconds = 86_400;
+
+    /// <summary>Largest allowed target weight.</summary>
+    public const int MaxWeight = 1_000_000;
+
+    /// <summary>Largest allowed simulated delay, in milliseconds (one minute).</summary>
+    public const int MaxSimulatedDelayMs = 60_000;
+
     /// <summary>Returns all errors; empty when the config is valid.</summary>
     public static List<string> Validate(GatewayConfig config)
     {
@@ -22,14 +34,14 @@ public static partial class ConfigValidator
 
     private static void ValidateServer(ServerSettings server, List<string> errors)
     {
-        if (server.MaxRequestBodyBytes <= 0)
+        if (server.MaxRequestBodyBytes is <= 0 or > MaxRequestBodyBytes)
         {
-            errors.Add("server.max_request_body_bytes: must be greater than 0");
+            errors.Add($"server.max_request_body_bytes: must be between 1 and {MaxRequestBodyBytes} (1 GiB)");
         }
 
-        if (server.UpstreamTimeoutSeconds <= 0)
+        if (server.UpstreamTimeoutSeconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(server.UpstreamTimeoutSeconds))
         {
-            errors.Add("server.upstream_timeout_seconds: must be greater than 0");
+            errors.Add($"server.upstream_timeout_seconds: must be greater than 0 and at most {MaxTimeoutSeconds}");
         }
 
         if (server.SimulatorPort is < 0 or > 65535)
@@ -138,14 +150,14 @@ public static partial class ConfigValidator
 
     private static void ValidateSimulation(string path, SimulationSettings simulation, List<string> errors)
     {
-        if (simulation.TtftMs < 0)
+        if (simulation.TtftMs is < 0 or > MaxSimulatedDelayMs)
         {
-            errors.Add($"{path}.simulation.ttft_ms: must be 0 or more");
+            errors.Add($"{path}.simulation.ttft_ms: must be between 0 and {MaxSimulatedDelayMs}");
         }
 
-        if (simulation.InterTokenMs < 0)
+        if (simulation.InterTokenMs is < 0 or > MaxSimulatedDelayMs)
         {
-            errors.Add($"{path}.simulation.inter_token_ms: must be 0 or more");
+            errors.Add($"{path}.simulation.inter_token_ms: must be between 0 and {MaxSimulatedDelayMs}");
         }
 
         if (simulation.ErrorRate is < 0 or > 1 || double.IsNaN(simulation.ErrorRate))
@@ -158,9 +170,9 @@ public static partial class ConfigValidator
             errors.Add($"{path}.simulation.error_status: must be an HTTP error status (400-599)");
         }
 
-        if (simulation.RetryAfterSeconds is < 0)
+        if (simulation.RetryAfterSeconds is < 0 or > (int)MaxTimeoutSeconds)
         {
-            errors.Add($"{path}.simulation.retry_after_seconds: must be 0 or more");
+            errors.Add($"{path}.simulation.retry_after_seconds: must be between 0 and {(int)MaxTimeoutSeconds}");
         }
 
         if (simulation.DefaultMaxTokens is < 1 or > 100_000)
@@ -227,9 +239,9 @@ public static partial class ConfigValidator
                     errors.Add($"{targetPath}.model: must not be empty");
                 }
 
-                if (target.Weight < 0)
+                if (target.Weight is < 0 or > MaxWeight)
                 {
-                    errors.Add($"{targetPath}.weight: must be 0 or more");
+                    errors.Add($"{targetPath}.weight: must be between 0 and {MaxWeight}");
                 }
 
                 totalWeight += Math.Max(0, target.Weight);
@@ -240,9 +252,9 @@ public static partial class ConfigValidator
                 errors.Add($"{path}.targets: at least one target needs a weight above 0");
             }
 
-            if (model.TimeoutSeconds is <= 0)
+            if (model.TimeoutSeconds is { } timeout && (timeout is <= 0 or > MaxTimeoutSeconds || double.IsNaN(timeout)))
             {
-                errors.Add($"{path}.timeout_seconds: must be greater than 0");
+                errors.Add($"{path}.timeout_seconds: must be greater than 0 and at most {MaxTimeoutSeconds}");
             }
 
             for (var i = 0; i < model.Aliases.Count; i++)

@@ -35,7 +35,17 @@ public static class SecretReference
             return null;
         }
 
-        var text = File.ReadAllText(path).Trim();
+        string text;
+        try
+        {
+            text = File.ReadAllText(path).Trim();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            missingReason = $"file {path} cannot be read ({ex.GetType().Name})";
+            return null;
+        }
+
         if (text.Length == 0)
         {
             missingReason = $"file {path} is empty";

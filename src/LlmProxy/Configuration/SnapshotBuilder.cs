@@ -83,7 +83,9 @@ internal sealed class SnapshotBuilder
                     continue;
                 }
 
-                var modelTarget = new ModelTarget($"{name}#{i}", runtime, target.Model ?? name, target.Weight);
+                // The id names provider and address: a request that began under an older snapshot can only
+                // match a target whose credential belongs to the address YARP sends it to.
+                var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, target.Model ?? name, target.Weight);
                 enabled.Add(modelTarget);
                 targets[modelTarget.DestinationId] = modelTarget;
             }

@@ -9,9 +9,10 @@ namespace LlmProxy.Providers;
 /// </summary>
 internal sealed class ProviderRequestTransform : RequestTransform
 {
-    // Client credentials and account selectors must never reach a provider.
+    // Client credentials and account selectors must never reach a provider. Expect: the body is already
+    // buffered, so waiting for 100-continue would only add a round trip.
     private static readonly string[] ClientOnlyHeaders =
-        ["Authorization", "api-key", "x-api-key", "OpenAI-Organization", "OpenAI-Project", "Cookie", "Proxy-Authorization"];
+        ["Authorization", "api-key", "x-api-key", "OpenAI-Organization", "OpenAI-Project", "Cookie", "Proxy-Authorization", "Expect"];
 
     /// <inheritdoc/>
     public override ValueTask ApplyAsync(RequestTransformContext context)
@@ -40,7 +41,13 @@ internal sealed class ProviderRequestTransform : RequestTransform
     {
         foreach (var value in connection)
         {
-            foreach (var name in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            // The common values name no header: skip the split.
+            if (value is null || value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) || value.Equals("close", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 RemoveHeader(context, name);
             }

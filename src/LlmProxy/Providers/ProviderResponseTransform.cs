@@ -27,9 +27,15 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             headers.Remove(name);
         }
 
-        foreach (var name in proxyResponse.Headers.Connection)
+        if (proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
         {
-            headers.Remove(name);
+            foreach (var value in connection)
+            {
+                foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    headers.Remove(name);
+                }
+            }
         }
 
         var status = (int)proxyResponse.StatusCode;

@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using LlmProxy.Configuration;
+using LlmProxy.Errors;
 using LlmProxy.Routing;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
@@ -12,16 +15,21 @@ namespace LlmProxy.Providers;
 internal sealed class TargetMiddleware
 {
     private readonly RequestDelegate _next;
+    private readonly ConfigStore _store;
 
-    public TargetMiddleware(RequestDelegate next) => _next = next;
+    public TargetMiddleware(RequestDelegate next, ConfigStore store)
+    {
+        _next = next;
+        _store = store;
+    }
 
     public async Task Invoke(HttpContext context)
     {
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         var destinations = context.GetReverseProxyFeature().AvailableDestinations;
-        if (destinations.Count == 0 || !feature.Snapshot.Targets.TryGetValue(destinations[0].DestinationId, out var target))
+        if (destinations.Count == 0 || !TryFindTarget(feature, destinations[0].DestinationId, out var target))
         {
-            await _next(context);
+            await ErrorWriter.WriteAsync(context, LlmError.NoAvailableTarget, "No target of this model is available; retry shortly.");
             return;
         }
 
@@ -60,4 +68,10 @@ internal sealed class TargetMiddleware
             }
         }
     }
+
+    // YARP applies a reload a moment after the store swaps snapshots, so the chosen destination may belong to
+    // the snapshot before or after the request's own. Ids carry provider and address, so either match is safe.
+    private bool TryFindTarget(LlmRequestFeature feature, string destinationId, [NotNullWhen(true)] out ModelTarget? target)
+        => feature.Snapshot.Targets.TryGetValue(destinationId, out target)
+            || _store.Current.Targets.TryGetValue(destinationId, out target);
 }

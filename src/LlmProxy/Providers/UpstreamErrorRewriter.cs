@@ -9,9 +9,10 @@ using Yarp.ReverseProxy.Transforms;
 namespace LlmProxy.Providers;
 
 /// <summary>
-/// Provider error responses. A 401/403 means the gateway's own credential was refused: the client gets a
-/// 502 <c>upstream_auth_error</c> (its virtual key is fine) and never the provider's body, which may echo a
-/// masked key. Other OpenAI-shaped errors pass through with status and body unchanged, except that any trace
+/// Provider error responses. A 401 means the gateway's own credential was refused: the client gets a
+/// 502 <c>upstream_auth_error</c> with <c>x-should-retry: false</c> (its virtual key is fine) and never the
+/// provider's body, which echoes a masked key. (A 403 is usually about the model or region, not the key, so
+/// it passes through like other errors.) Other OpenAI-shaped errors pass through with status and body unchanged, except that any trace
 /// of the provider's key is redacted. Bodies that are not OpenAI-shaped (an HTML 502 page) become an
 /// OpenAI-shaped error with the provider's status.
 /// </summary>
@@ -32,10 +33,12 @@ internal static class UpstreamErrorRewriter
         http.Response.Headers.Remove(HeaderNames.ContentEncoding);
         http.Response.Headers.Remove(HeaderNames.ContentLength);
 
-        if (status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden)
+        if (status == StatusCodes.Status401Unauthorized)
         {
+            // Retrying cannot fix the gateway's credential: tell the SDKs that read it not to.
+            http.Response.Headers["x-should-retry"] = "false";
             await ErrorWriter.WriteAsync(http, LlmError.UpstreamAuth,
-                $"The provider '{target.Provider.Name}' rejected the gateway's credential (HTTP {status}). This is a gateway configuration problem, not a problem with your key.");
+                $"The provider '{target.Provider.Name}' rejected the gateway's credential (HTTP 401). This is a gateway configuration problem, not a problem with your key.");
             return;
         }
 

@@ -25,7 +25,7 @@ internal sealed class ModelRoutingMiddleware
         var requested = feature.Request.Model;
         if (!feature.Snapshot.Models.TryGetValue(requested, out var model) || !feature.Key.MayUse(model.Name))
         {
-            return ErrorWriter.WriteAsync(context, LlmError.ModelNotFound, $"The model `{requested}` does not exist or you do not have access to it.", "model");
+            return ErrorWriter.WriteAsync(context, LlmError.ModelNotFound, $"The model `{requested}` does not exist or you do not have access to it.");
         }
 
         if (!_lookup.TryGetCluster(model.ClusterId, out var cluster))

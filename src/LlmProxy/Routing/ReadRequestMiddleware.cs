@@ -12,6 +12,10 @@ namespace LlmProxy.Routing;
 internal sealed class ReadRequestMiddleware
 {
     private const int MinimumBuffer = 4096;
+
+    // The first buffer is sized from Content-Length but never larger than this: a client that announces a large
+    // body and sends it slowly must not pin memory it has not sent.
+    private const int MaximumFirstBuffer = 64 * 1024;
     private readonly RequestDelegate _next;
 
     public ReadRequestMiddleware(RequestDelegate next) => _next = next;
@@ -34,7 +38,7 @@ internal sealed class ReadRequestMiddleware
             sizeFeature.MaxRequestBodySize = null;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, Math.Max(request.ContentLength ?? 0, MinimumBuffer)));
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(request.ContentLength ?? 0, MinimumBuffer, MaximumFirstBuffer));
         var returnBuffer = true;
         try
         {
@@ -43,24 +47,26 @@ internal sealed class ReadRequestMiddleware
             {
                 if (length == buffer.Length)
                 {
-                    if (length > limit)
-                    {
-                        break;
-                    }
-
+                    // The limit is at most 1 GiB (validated), so doubling stays within an int.
                     var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
                     buffer.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
 
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), context.RequestAborted);
+                // Read at most one byte past the limit: enough to know the body is too large.
+                var room = (int)Math.Min(buffer.Length - length, limit + 1 - length);
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length, room), context.RequestAborted);
                 if (read == 0)
                 {
                     break;
                 }
 
                 length += read;
+                if (length > limit)
+                {
+                    break;
+                }
             }
 
             if (length > limit)

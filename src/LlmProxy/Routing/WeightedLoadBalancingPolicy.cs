@@ -25,13 +25,13 @@ internal sealed class WeightedLoadBalancingPolicy : ILoadBalancingPolicy
             return availableDestinations[Random.Shared.Next(count)];
         }
 
-        var total = 0;
+        var total = 0L;
         for (var i = 0; i < count; i++)
         {
             total += WeightOf(targets, availableDestinations[i]);
         }
 
-        var pick = Random.Shared.Next(total);
+        var pick = Random.Shared.NextInt64(total);
         for (var i = 0; i < count; i++)
         {
             pick -= WeightOf(targets, availableDestinations[i]);

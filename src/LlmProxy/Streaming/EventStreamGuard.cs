@@ -6,7 +6,8 @@ namespace LlmProxy.Streaming;
 /// <summary>
 /// Wraps a provider's <c>text/event-stream</c> body so that a provider failure after the 200 (connection
 /// reset, idle timeout) ends the client's stream with an OpenAI-shaped <c>data: {"error":…}</c> event instead
-/// of a silent truncation. Bytes pass through as they are read; nothing is held back.
+/// of a silent truncation. Complete events pass through as soon as they are read; only the unfinished tail of
+/// an event waits for its blank line, so that a failure never leaves a half event before the error event.
 /// </summary>
 internal sealed class EventStreamGuard : HttpContent
 {
@@ -73,13 +74,17 @@ internal sealed class EventStreamGuard : HttpContent
         base.Dispose(disposing);
     }
 
-    // YARP copies this stream to the client. On a provider failure the copy's token may already be cancelled
-    // (idle timeout), so the error event is written to the client directly and the copy then sees a clean end.
+    // YARP copies this stream to the client. Complete events pass at once; the bytes of an event the provider
+    // has not finished are held until its blank line, so a failure can drop them and end with a clean error
+    // event (an event larger than YARP's buffer passes through unheld). On a provider failure the copy's token
+    // may already be cancelled (idle timeout), so the error event is written to the client directly and the
+    // copy then sees a clean end.
     private sealed class GuardStream(Stream inner, HttpContext client) : Stream
     {
-        private bool _failed;
-        private byte _last1;
-        private byte _last2;
+        private byte[] _carry = [];
+        private int _carryLength;
+        private bool _midEvent;
+        private bool _done;
 
         public override bool CanRead => true;
 
@@ -93,38 +98,83 @@ internal sealed class EventStreamGuard : HttpContent
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (_failed)
+            if (_done)
             {
                 return 0;
             }
 
-            try
+            if (buffer.IsEmpty)
             {
-                var read = await inner.ReadAsync(buffer, cancellationToken);
-                if (read > 0)
-                {
-                    _last2 = read > 1 ? buffer.Span[read - 2] : _last1;
-                    _last1 = buffer.Span[read - 1];
-                }
-
-                return read;
-            }
-            catch (Exception ex) when (!client.RequestAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException)
-            {
-                _failed = true;
-                var atBoundary = _last1 == '\n' && _last2 == '\n';
-                var errorEvent = ErrorEvent(timedOut: ex is OperationCanceledException, needsTerminator: !atBoundary && _last1 != 0);
+                // YARP's zero-byte read: wait for data without taking a buffer.
                 try
                 {
-                    await client.Response.Body.WriteAsync(errorEvent, CancellationToken.None);
-                    await client.Response.Body.FlushAsync(CancellationToken.None);
+                    return await inner.ReadAsync(buffer, cancellationToken);
                 }
-                catch (Exception writeError) when (writeError is IOException or OperationCanceledException or ObjectDisposedException)
+                catch (Exception ex) when (IsProviderFailure(ex))
                 {
-                    // The client is gone too; nothing left to tell.
+                    await FailAsync(ex);
+                    return 0;
+                }
+            }
+
+            while (true)
+            {
+                var start = TakeCarry(buffer.Span);
+                if (start == buffer.Length)
+                {
+                    _midEvent = true;
+                    return start;
                 }
 
-                return 0;
+                int read;
+                try
+                {
+                    read = await inner.ReadAsync(buffer[start..], cancellationToken);
+                }
+                catch (Exception ex) when (IsProviderFailure(ex))
+                {
+                    // The held partial event is dropped: the client sees only whole events, then the error.
+                    await FailAsync(ex);
+                    return 0;
+                }
+
+                if (read == 0)
+                {
+                    // The provider ended; pass on whatever it sent last.
+                    _done = true;
+                    return start;
+                }
+
+                var total = start + read;
+                var boundary = EndOfLastEvent(buffer.Span[..total]);
+                if (_midEvent)
+                {
+                    // Part of this event already went out: nothing is gained by holding the rest.
+                    if (boundary == 0)
+                    {
+                        return total;
+                    }
+
+                    _midEvent = false;
+                    Hold(buffer.Span[boundary..total]);
+                    return boundary;
+                }
+
+                if (boundary > 0)
+                {
+                    Hold(buffer.Span[boundary..total]);
+                    return boundary;
+                }
+
+                if (total == buffer.Length)
+                {
+                    // One event larger than the buffer: let it through.
+                    _midEvent = true;
+                    return total;
+                }
+
+                // Nothing complete yet: keep it and read on.
+                Hold(buffer.Span[..total]);
             }
         }
 
@@ -151,6 +201,53 @@ internal sealed class EventStreamGuard : HttpContent
             }
 
             base.Dispose(disposing);
+        }
+
+        // Index just after the last blank line ("\n\n" or "\n\r\n"), or 0 when the bytes hold none.
+        private static int EndOfLastEvent(ReadOnlySpan<byte> bytes)
+        {
+            var lf = bytes.LastIndexOf("\n\n"u8);
+            var crlf = bytes.LastIndexOf("\n\r\n"u8);
+            return Math.Max(lf < 0 ? 0 : lf + 2, crlf < 0 ? 0 : crlf + 3);
+        }
+
+        private bool IsProviderFailure(Exception ex)
+            => !client.RequestAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
+
+        private int TakeCarry(Span<byte> destination)
+        {
+            var count = Math.Min(_carryLength, destination.Length);
+            _carry.AsSpan(0, count).CopyTo(destination);
+            _carry.AsSpan(count, _carryLength - count).CopyTo(_carry);
+            _carryLength -= count;
+            return count;
+        }
+
+        private void Hold(ReadOnlySpan<byte> bytes)
+        {
+            if (_carry.Length < _carryLength + bytes.Length)
+            {
+                Array.Resize(ref _carry, Math.Max(1024, (_carryLength + bytes.Length) * 2));
+            }
+
+            bytes.CopyTo(_carry.AsSpan(_carryLength));
+            _carryLength += bytes.Length;
+        }
+
+        private async Task FailAsync(Exception ex)
+        {
+            _done = true;
+            _carryLength = 0;
+            var errorEvent = ErrorEvent(timedOut: ex is OperationCanceledException, needsTerminator: _midEvent);
+            try
+            {
+                await client.Response.Body.WriteAsync(errorEvent, CancellationToken.None);
+                await client.Response.Body.FlushAsync(CancellationToken.None);
+            }
+            catch (Exception writeError) when (writeError is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client is gone too; nothing left to tell.
+            }
         }
     }
 }

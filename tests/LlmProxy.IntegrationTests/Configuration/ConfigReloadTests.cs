@@ -79,7 +79,8 @@ public sealed class ConfigReloadTests : IDisposable
         var rejected = new TaskCompletionSource<ConfigReloadOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
         app.Store.ReloadAttempted += outcome =>
         {
-            if (outcome.Status == ConfigReloadStatus.Rejected)
+            // An editor may be caught mid-write (a parse error first): wait for the edit's own error.
+            if (outcome.Status == ConfigReloadStatus.Rejected && outcome.Errors.Any(e => e.Contains("weight", StringComparison.Ordinal)))
             {
                 rejected.TrySetResult(outcome);
             }
@@ -91,7 +92,7 @@ public sealed class ConfigReloadTests : IDisposable
         var outcome = await rejected.Task.WaitAsync(TimeSpan.FromSeconds(20));
         using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model"}""");
 
-        Assert.Contains("models.test-model.targets[0].weight: must be 0 or more", outcome.Errors);
+        Assert.Contains("models.test-model.targets[0].weight: must be between 0 and 1000000", outcome.Errors);
         Assert.Equal(1, app.Store.Current.Revision);
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Contains(app.Logs.GetSnapshot(), r => r.Message.Contains("rejected", StringComparison.Ordinal) && r.Message.Contains("targets[0].weight", StringComparison.Ordinal));

@@ -61,7 +61,7 @@ public sealed class ErrorTests : IDisposable
         using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"gpt-unknown"}""");
 
         var error = await OpenAIError.AssertAsync(response, 404, "invalid_request_error", "model_not_found");
-        Assert.Equal("model", error.GetProperty("param").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, error.GetProperty("param").ValueKind);
         Assert.Contains("gpt-unknown", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
@@ -176,11 +176,10 @@ public sealed class ErrorTests : IDisposable
         Assert.Contains("[redacted]", message, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData(401)]
-    [InlineData(403)]
-    public async Task Post_ProviderRejectsGatewayCredential_Returns502WithoutProviderBody(int status)
+    [Fact]
+    public async Task Post_ProviderRejectsGatewayCredential_Returns502WithoutProviderBodyOrRetry()
     {
+        const int status = 401;
         _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(status)
             .WithHeader("Content-Type", "application/json")
             .WithBody($$$"""{"error":{"message":"Incorrect API key provided: {{{TestKeys.ProviderSecret[..10]}}}********","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"""));
@@ -191,6 +190,22 @@ public sealed class ErrorTests : IDisposable
 
         var error = await OpenAIError.AssertAsync(response, 502, "server_error", "upstream_auth_error");
         Assert.DoesNotContain(TestKeys.ProviderSecret[..6], error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
+    }
+
+    [Fact]
+    public async Task Post_Provider403_PassesThroughRedacted()
+    {
+        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(403)
+            .WithHeader("Content-Type", "application/json")
+            .WithBody($$$"""{"error":{"message":"Project {{{TestKeys.ProviderSecret}}} does not have access to model","type":"invalid_request_error","param":null,"code":"model_not_found"}}"""));
+        await using var app = TestConfig.SingleModel(_upstream.Url! + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model"}""");
+
+        var error = await OpenAIError.AssertAsync(response, 403, "invalid_request_error", "model_not_found");
+        Assert.DoesNotContain(TestKeys.ProviderSecret, error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -221,11 +236,11 @@ public sealed class ErrorTests : IDisposable
     }
 
     [Fact]
-    public async Task Logs_AfterBadKeysAndProviderErrors_NeverContainSecrets()
+    public async Task Logs_AtTraceAfterBadKeysAndProviderErrors_NeverContainSecrets()
     {
         _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(401)
             .WithBody($$$"""{"error":{"message":"Incorrect API key provided: {{{TestKeys.ProviderSecret}}}","type":"x","param":null,"code":null}}"""));
-        await using var app = TestConfig.SingleModel(_upstream.Url! + "/v1").Start();
+        await using var app = GatewayApp.Start(TestConfig.SingleModel(_upstream.Url! + "/v1").ToJsonString(), minimumLevel: Microsoft.Extensions.Logging.LogLevel.Trace);
         using var client = app.CreateClient();
         using var wrong = app.CreateClient("sk-wrong-client-key-123456");
 
@@ -234,7 +249,9 @@ public sealed class ErrorTests : IDisposable
 
         Assert.Equal(502, (int)first.StatusCode);
         Assert.Equal(401, (int)second.StatusCode);
-        var logs = string.Join('\n', app.Logs.GetSnapshot().Select(r => r.Message + " " + r.Exception));
+        var records = app.Logs.GetSnapshot();
+        var logs = string.Join('\n', records.Select(r => r.Message + " " + r.Exception + " " + string.Join(",", r.StructuredState ?? [])));
+        Assert.Contains(records, r => r.Level == Microsoft.Extensions.Logging.LogLevel.Debug);
         Assert.DoesNotContain(TestKeys.ProviderSecret, logs, StringComparison.Ordinal);
         Assert.DoesNotContain(TestKeys.Alpha, logs, StringComparison.Ordinal);
         Assert.DoesNotContain("sk-wrong-client-key", logs, StringComparison.Ordinal);

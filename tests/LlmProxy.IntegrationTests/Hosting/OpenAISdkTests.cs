@@ -5,7 +5,7 @@ using OpenAI.Chat;
 
 namespace LlmProxy.IntegrationTests.Hosting;
 
-/// <summary>The official OpenAI .NET SDK against the gateway running the repository's default config (no keys, no Redis).</summary>
+/// <summary>The official OpenAI .NET SDK against the gateway running the repository's default config (no provider keys, no Redis).</summary>
 public sealed class OpenAISdkTests : IAsyncLifetime
 {
     private const string DemoKey = "sk-llmproxy-demo";

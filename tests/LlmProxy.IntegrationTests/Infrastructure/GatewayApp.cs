@@ -39,23 +39,23 @@ public sealed class GatewayApp : IAsyncDisposable
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
     /// <summary>Starts the gateway with this config text.</summary>
-    public static GatewayApp Start(string configJson, Action<IServiceCollection>? configureServices = null)
+    public static GatewayApp Start(string configJson, Action<IServiceCollection>? configureServices = null, LogLevel minimumLevel = LogLevel.Information)
     {
         var directory = Directory.CreateTempSubdirectory("llmproxy-test-");
         var path = Path.Combine(directory.FullName, "llmproxy.json");
         File.WriteAllText(path, configJson);
-        return StartWithPath(path, directory, configureServices);
+        return StartWithPath(path, directory, configureServices, minimumLevel);
     }
 
     /// <summary>Starts the gateway on an existing config file (for example the repository's default config).</summary>
-    public static GatewayApp StartWithPath(string path, DirectoryInfo? owned = null, Action<IServiceCollection>? configureServices = null)
+    public static GatewayApp StartWithPath(string path, DirectoryInfo? owned = null, Action<IServiceCollection>? configureServices = null, LogLevel minimumLevel = LogLevel.Information)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Testing");
             builder.UseSetting(ConfigFile.PathSetting, path);
             builder.UseSetting("Urls", "http://127.0.0.1:0");
-            builder.ConfigureLogging(logging => logging.AddFakeLogging().SetMinimumLevel(LogLevel.Information));
+            builder.ConfigureLogging(logging => logging.AddFakeLogging().SetMinimumLevel(minimumLevel).AddFilter(static _ => true));
             builder.ConfigureServices(services => services.AddSingleton<ConfigAppliedListener>()
                 .AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<ConfigAppliedListener>()));
             if (configureServices is not null)

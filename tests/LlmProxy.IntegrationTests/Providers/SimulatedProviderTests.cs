@@ -178,6 +178,24 @@ public sealed class SimulatedProviderTests
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions", """{"model":"sim-chat","messages":[],"max_tokens":2.5}""")]
+    [InlineData("/v1/chat/completions", """{"model":"sim-chat","messages":["hi"]}""")]
+    [InlineData("/v1/chat/completions", """{"model":"sim-chat","messages":[],"stream":true,"stream_options":"x"}""")]
+    [InlineData("/v1/embeddings", """{"model":"sim-chat","input":"x","dimensions":1e20}""")]
+    [InlineData("/v1/embeddings", """{"model":"sim-chat","input":"x","encoding_format":5}""")]
+    [InlineData("/v1/responses", """{"model":"sim-chat","input":"x","instructions":{"a":1}}""")]
+    [InlineData("/v1/embeddings", """{"model":"sim-chat","input":{"a":1}}""")]
+    public async Task Post_OddFieldTypes_OpenAIShaped400Not500(string path, string body)
+    {
+        await using var app = TestConfig.Simulated().Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync(path, body);
+
+        await OpenAIError.AssertAsync(response, 400, "invalid_request_error", null);
+    }
+
     private static async Task<List<string>> ReadEventsAsync(HttpClient client, string body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };

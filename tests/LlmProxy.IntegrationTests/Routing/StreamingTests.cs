@@ -32,7 +32,6 @@ public sealed class StreamingTests
 
         // The upstream holds event 2 until the gate opens: a buffering gateway would never deliver event 1 here.
         var first = await reader.ReadLineAsync().WaitAsync(Patience);
-        Assert.False(gate.Task.IsCompleted);
         gate.SetResult();
         var rest = await reader.ReadToEndAsync().WaitAsync(Patience);
 
@@ -110,7 +109,11 @@ public sealed class StreamingTests
             }
         });
         var config = TestConfig.SingleModel(upstream.Address + "/v1");
-        config["models"]!["test-model"]!["timeout_seconds"] = 0.5;
+        if (stall)
+        {
+            config["models"]!["test-model"]!["timeout_seconds"] = 0.5;
+        }
+
         await using var app = config.Start();
         using var client = app.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("""{"model":"test-model","stream":true}""") };

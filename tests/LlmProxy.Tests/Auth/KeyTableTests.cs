@@ -31,7 +31,7 @@ public sealed class KeyTableTests
     }
 
     [Fact]
-    public void Find_HugeKey_ReturnsNullWithoutHashing()
+    public void Find_HugeKey_ReturnsNull()
     {
         var table = new KeyTable([Key("a", "sk-a")]);
 

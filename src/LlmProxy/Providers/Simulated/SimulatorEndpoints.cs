@@ -67,7 +67,21 @@ internal static class SimulatorEndpoints
         }
 
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        await operation(context, request, settings, time);
+        try
+        {
+            await operation(context, request, settings, time);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException or ArgumentException or JsonException)
+        {
+            // A field of an unexpected type or size: answer like a provider would, never with a 500.
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+                return;
+            }
+
+            await WriteError(context, 400, "invalid_request_error", null, "The simulated provider could not read a field of the request: " + ex.Message);
+        }
     }
 
     private static async Task ChatAsync(HttpContext context, JsonObject request, SimulationSettings settings, TimeProvider time)
@@ -81,7 +95,7 @@ internal static class SimulatorEndpoints
 
         if (!IsStream(request))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(settings.TtftMs + (settings.InterTokenMs * Math.Max(0, tokens.Length - 1))), time, ct);
+            await Task.Delay(TotalDelay(settings, tokens.Length), time, ct);
             var response = new JsonObject
             {
                 ["id"] = id,
@@ -141,7 +155,7 @@ internal static class SimulatorEndpoints
 
         if (!IsStream(request))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(settings.TtftMs + (settings.InterTokenMs * Math.Max(0, tokens.Length - 1))), time, ct);
+            await Task.Delay(TotalDelay(settings, tokens.Length), time, ct);
             await WriteJson(context, new JsonObject
             {
                 ["id"] = id,
@@ -279,7 +293,7 @@ internal static class SimulatorEndpoints
 
         if (!IsStream(request))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(settings.TtftMs + (settings.InterTokenMs * Math.Max(0, tokens.Length - 1))), time, ct);
+            await Task.Delay(TotalDelay(settings, tokens.Length), time, ct);
             await WriteJson(context, Response("completed", string.Concat(tokens)));
             return;
         }
@@ -336,6 +350,9 @@ internal static class SimulatorEndpoints
 
         return (SimulatedText.Tokens(prompt, settings.DefaultMaxTokens), "stop");
     }
+
+    private static TimeSpan TotalDelay(SimulationSettings settings, int tokens)
+        => TimeSpan.FromMilliseconds(settings.TtftMs + ((double)settings.InterTokenMs * Math.Max(0, tokens - 1)));
 
     private static bool IsStream(JsonObject request) => request["stream"]?.GetValueKind() == JsonValueKind.True;
 

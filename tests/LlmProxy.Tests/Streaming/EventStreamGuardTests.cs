@@ -1,0 +1,154 @@
+using System.Text;
+using System.Text.Json;
+using LlmProxy.Streaming;
+using Microsoft.AspNetCore.Http;
+
+namespace LlmProxy.Tests.Streaming;
+
+public sealed class EventStreamGuardTests
+{
+    private static async Task<(List<string> Reads, string WrittenDirectly)> DrainAsync(ScriptedStream provider, int bufferSize = 4096, DefaultHttpContext? context = null)
+    {
+        context ??= new DefaultHttpContext();
+        var direct = new MemoryStream();
+        context.Response.Body = direct;
+        using var guard = new EventStreamGuard(new StreamContent(provider), context);
+        await using var stream = await guard.ReadAsStreamAsync();
+        var reads = new List<string>();
+        var buffer = new byte[bufferSize];
+        int read;
+        while ((read = await stream.ReadAsync(buffer)) > 0)
+        {
+            reads.Add(Encoding.UTF8.GetString(buffer, 0, read));
+        }
+
+        return (reads, Encoding.UTF8.GetString(direct.ToArray()));
+    }
+
+    [Fact]
+    public async Task Read_WholeEvents_PassAtOnceUnchanged()
+    {
+        var (reads, direct) = await DrainAsync(new ScriptedStream("data: 1\n\n", "data: 2\n\ndata: [DONE]\n\n"));
+
+        Assert.Equal(["data: 1\n\n", "data: 2\n\ndata: [DONE]\n\n"], reads);
+        Assert.Empty(direct);
+    }
+
+    [Fact]
+    public async Task Read_EventSplitAcrossReads_HeldUntilItsBlankLine()
+    {
+        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\n\nda", "ta: 2", "\n\n"));
+
+        Assert.Equal(["data: 1\n\n", "data: 2\n\n"], reads);
+    }
+
+    [Fact]
+    public async Task Read_CrlfEvents_RecognisedAsComplete()
+    {
+        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\r\n\r\nda", "ta: 2\r\n\r\n"));
+
+        Assert.Equal(["data: 1\r\n\r\n", "data: 2\r\n\r\n"], reads);
+    }
+
+    [Fact]
+    public async Task Read_ProviderEndsWithoutBlankLine_TailStillDelivered()
+    {
+        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\n\ndata: 2"));
+
+        Assert.Equal("data: 1\n\ndata: 2", string.Concat(reads));
+    }
+
+    [Theory]
+    [InlineData(false, "upstream_unreachable")]
+    [InlineData(true, "upstream_timeout")]
+    public async Task Read_ProviderFailsMidEvent_PartialDroppedAndErrorEventWritten(bool timeout, string code)
+    {
+        Exception failure = timeout ? new OperationCanceledException() : new IOException("reset");
+
+        var (reads, direct) = await DrainAsync(new ScriptedStream("data: 1\n\ndata: {\"par", failure));
+
+        Assert.Equal(["data: 1\n\n"], reads);
+        Assert.StartsWith("data: {", direct, StringComparison.Ordinal);
+        Assert.EndsWith("}\n\n", direct, StringComparison.Ordinal);
+        var error = JsonDocument.Parse(direct[6..]).RootElement.GetProperty("error");
+        Assert.Equal(code, error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Read_EventLargerThanBuffer_PassesThroughAndFailureTerminatesIt()
+    {
+        var (reads, direct) = await DrainAsync(new ScriptedStream("data: " + new string('x', 40), new IOException("reset")), bufferSize: 16);
+
+        Assert.Equal("data: " + new string('x', 40), string.Concat(reads));
+        Assert.StartsWith("\n\ndata: {\"error\"", direct, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Read_ClientAborted_FailurePropagates()
+    {
+        var context = new DefaultHttpContext();
+        using var aborted = new CancellationTokenSource();
+        aborted.Cancel();
+        context.RequestAborted = aborted.Token;
+
+        await Assert.ThrowsAsync<IOException>(() => DrainAsync(new ScriptedStream("data: 1\n\n", new IOException("client gone")), context: context));
+    }
+
+    /// <summary>A provider body: returns each chunk in as few reads as the buffer allows, then throws the exception if one is given.</summary>
+    private sealed class ScriptedStream(params object[] script) : Stream
+    {
+        private int _next;
+        private byte[] _pending = [];
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (buffer.IsEmpty)
+            {
+                return ValueTask.FromResult(0);
+            }
+
+            if (_pending.Length == 0)
+            {
+                if (_next == script.Length)
+                {
+                    return ValueTask.FromResult(0);
+                }
+
+                var step = script[_next++];
+                if (step is Exception exception)
+                {
+                    return ValueTask.FromException<int>(exception);
+                }
+
+                _pending = Encoding.UTF8.GetBytes((string)step);
+            }
+
+            var count = Math.Min(_pending.Length, buffer.Length);
+            _pending.AsSpan(0, count).CopyTo(buffer.Span);
+            _pending = _pending[count..];
+            return ValueTask.FromResult(count);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
