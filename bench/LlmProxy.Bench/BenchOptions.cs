@@ -1,0 +1,117 @@
+using System.Globalization;
+
+namespace LlmProxy.Bench;
+
+/// <summary>Command-line settings of every mode.</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        Usage:
+          LlmProxy.Bench run [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--stream-samples N]
+                             [--stream-warmup N] [--llmproxy PATH/LlmProxy.dll] [--json PATH]
+          LlmProxy.Bench upstream --port N
+          LlmProxy.Bench yarp --port N --upstream URL
+
+        run (defaults): 5 rounds of 5 s per target after 1 s warm-up, 32 concurrent workers,
+        2000 streamed samples per target after 200 warm-up samples.
+        """;
+
+    /// <summary>Measured seconds of each closed-loop run.</summary>
+    public double Seconds { get; private set; } = 5;
+
+    /// <summary>Unrecorded seconds before each run is measured.</summary>
+    public double WarmupSeconds { get; private set; } = 1;
+
+    /// <summary>Interleaved rounds; each round runs every target once.</summary>
+    public int Rounds { get; private set; } = 5;
+
+    /// <summary>Concurrent closed-loop workers.</summary>
+    public int Concurrency { get; private set; } = 32;
+
+    /// <summary>Sequential streamed requests per target whose time to first event is recorded.</summary>
+    public int StreamSamples { get; private set; } = 2000;
+
+    /// <summary>Streamed requests per target sent before recording.</summary>
+    public int StreamWarmup { get; private set; } = 200;
+
+    /// <summary>Path of LlmProxy.dll (default: the repository's Release build).</summary>
+    public string? LlmProxyDll { get; private set; }
+
+    /// <summary>Where to write the results as JSON.</summary>
+    public string? JsonPath { get; private set; }
+
+    /// <summary>Port of the upstream and yarp modes.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>Upstream URL of the yarp mode.</summary>
+    public string? Upstream { get; private set; }
+
+    /// <summary>Parses <c>--name value</c> pairs after the mode; throws <see cref="ArgumentException"/> on bad input.</summary>
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var options = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Count)
+            {
+                throw new ArgumentException($"{name} needs a value");
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--seconds":
+                    options.Seconds = PositiveDouble(name, value);
+                    break;
+                case "--warmup":
+                    options.WarmupSeconds = NonNegativeDouble(name, value);
+                    break;
+                case "--rounds":
+                    options.Rounds = PositiveInt(name, value);
+                    break;
+                case "--concurrency":
+                    options.Concurrency = PositiveInt(name, value);
+                    break;
+                case "--stream-samples":
+                    options.StreamSamples = PositiveInt(name, value);
+                    break;
+                case "--stream-warmup":
+                    options.StreamWarmup = (int)NonNegativeDouble(name, value);
+                    break;
+                case "--llmproxy":
+                    options.LlmProxyDll = value;
+                    break;
+                case "--json":
+                    options.JsonPath = value;
+                    break;
+                case "--port":
+                    options.Port = PositiveInt(name, value);
+                    break;
+                case "--upstream":
+                    options.Upstream = value;
+                    break;
+                default:
+                    throw new ArgumentException($"unknown option {name}");
+            }
+        }
+
+        return options;
+    }
+
+    private static double PositiveDouble(string name, string value)
+    {
+        var number = NonNegativeDouble(name, value);
+        return number > 0 ? number : throw new ArgumentException($"{name} must be greater than 0");
+    }
+
+    private static double NonNegativeDouble(string name, string value)
+        => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && number >= 0 && double.IsFinite(number)
+            ? number
+            : throw new ArgumentException($"{name} must be a non-negative number, not '{value}'");
+
+    private static int PositiveInt(string name, string value)
+        => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) && number > 0
+            ? number
+            : throw new ArgumentException($"{name} must be a positive integer, not '{value}'");
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+
+namespace LlmProxy.Bench;
+
+/// <summary>
+/// A server the driver started (fake upstream, bare YARP or LlmProxy). Its output is drained into a short
+/// buffer (shown when it fails), its CPU time can be read at any moment, and it is killed on dispose,
+/// on Ctrl+C and when the driver exits.
+/// </summary>
+internal sealed class ChildProcess : IDisposable
+{
+    private const int KeptLines = 40;
+    private static readonly List<ChildProcess> Running = [];
+
+    private readonly Process _process;
+    private readonly Queue<string> _output = new();
+    private int _lineCount;
+    private bool _disposed;
+
+    private ChildProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+    }
+
+    /// <summary>Short name for messages.</summary>
+    public string Name { get; }
+
+    /// <summary>Operating-system process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>True once the process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Number of lines the process wrote to stdout and stderr.</summary>
+    public int LineCount => Volatile.Read(ref _lineCount);
+
+    /// <summary>User plus system CPU time the process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    /// <summary>The last lines the process wrote.</summary>
+    public string RecentOutput
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output);
+            }
+        }
+    }
+
+    /// <summary>Starts <paramref name="fileName"/> with the given arguments; a null environment value removes the variable.</summary>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments,
+        IReadOnlyDictionary<string, string?> environment, string? workingDirectory = null)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? "",
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        var child = new ChildProcess(name, new Process { StartInfo = info });
+        child._process.OutputDataReceived += (_, e) => child.Append(e.Data);
+        child._process.ErrorDataReceived += (_, e) => child.Append(e.Data);
+        lock (Running)
+        {
+            child._process.Start();
+            Running.Add(child);
+        }
+
+        child._process.BeginOutputReadLine();
+        child._process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Exit code, or null while running.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    /// <summary>Kills every child still running (Ctrl+C, process exit).</summary>
+    public static void KillAll()
+    {
+        ChildProcess[] children;
+        lock (Running)
+        {
+            children = [.. Running];
+        }
+
+        foreach (var child in children)
+        {
+            child.Dispose();
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (Running)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            Running.Remove(this);
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // already gone
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // already gone
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _lineCount);
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            while (_output.Count > KeptLines)
+            {
+                _output.Dequeue();
+            }
+        }
+    }
+}

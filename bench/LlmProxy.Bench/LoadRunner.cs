@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Net;
+using HdrHistogram;
+
+namespace LlmProxy.Bench;
+
+/// <summary>Result of one closed-loop run against one target.</summary>
+internal sealed class LoadRun
+{
+    /// <summary>Requests that completed with 200 and the whole body inside the measured window.</summary>
+    public long Requests { get; init; }
+
+    /// <summary>Failed requests inside the measured window.</summary>
+    public long Errors { get; init; }
+
+    /// <summary>Failed requests during the warm-up.</summary>
+    public long WarmupErrors { get; init; }
+
+    /// <summary>The first failure seen, for the message.</summary>
+    public string? FirstError { get; init; }
+
+    /// <summary>Length of the measured window.</summary>
+    public TimeSpan Elapsed { get; init; }
+
+    /// <summary>CPU time of the proxy process in the window (null for direct).</summary>
+    public TimeSpan? ProxyCpu { get; init; }
+
+    /// <summary>CPU time of the fake upstream in the window.</summary>
+    public TimeSpan UpstreamCpu { get; init; }
+
+    /// <summary>CPU time of the driver (the client) in the window.</summary>
+    public TimeSpan ClientCpu { get; init; }
+
+    /// <summary>
+    /// CPU time used in the window by processes other than the driver and its servers (from <c>/proc/stat</c>;
+    /// null when unknown). A busy neighbour makes the run noisy.
+    /// </summary>
+    public TimeSpan? OtherCpu { get; init; }
+
+    /// <summary>Share of the machine's processors used by other processes in the window, 0 to 1.</summary>
+    public double? OtherCpuShare => OtherCpu is { } other ? Math.Max(0, other.TotalSeconds) / (Elapsed.TotalSeconds * Environment.ProcessorCount) : null;
+
+    /// <summary>Latency of the counted requests, in nanoseconds.</summary>
+    public required LongHistogram Latency { get; init; }
+
+    public double RequestsPerSecond => Requests / Elapsed.TotalSeconds;
+
+    public double? ProxyCpuMicrosPerRequest => ProxyCpu is { } cpu && Requests > 0 ? cpu.TotalMicroseconds / Requests : null;
+}
+
+/// <summary>
+/// A closed loop: C workers each send a request, read the whole answer and send the next. After the warm-up,
+/// every request that completes inside the measured window is counted; the proxy's CPU time is read at the
+/// window's edges.
+/// </summary>
+internal static class LoadRunner
+{
+    /// <summary>Highest latency recorded: 60 s in nanoseconds.</summary>
+    public const long HighestNanoseconds = 60_000_000_000;
+
+    private const int Warmup = 0;
+    private const int Measuring = 1;
+    private const int Stopped = 2;
+
+    public static LongHistogram NewHistogram() => new(HighestNanoseconds, 3);
+
+    public static async Task<LoadRun> RunAsync(HttpClient client, Target target, ChildProcess upstream, IReadOnlyList<ChildProcess> servers,
+        int concurrency, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var phase = new Phase();
+        var workers = new Worker[concurrency];
+        var tasks = new Task[concurrency];
+        for (var i = 0; i < concurrency; i++)
+        {
+            var worker = workers[i] = new Worker();
+            tasks[i] = Task.Run(() => worker.LoopAsync(client, target, phase, cancellationToken), cancellationToken);
+        }
+
+        using var self = Process.GetCurrentProcess();
+        try
+        {
+            await Task.Delay(warmup, cancellationToken);
+
+            var machineBefore = SystemCpu.ReadBusy();
+            var serversBefore = SumCpu(servers);
+            var proxyBefore = target.Proxy?.CpuTime;
+            var upstreamBefore = upstream.CpuTime;
+            self.Refresh();
+            var clientBefore = self.TotalProcessorTime;
+            var started = Stopwatch.GetTimestamp();
+            phase.Set(Measuring);
+
+            await Task.Delay(duration, cancellationToken);
+
+            phase.Set(Stopped);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var proxyAfter = target.Proxy?.CpuTime;
+            var upstreamAfter = upstream.CpuTime;
+            self.Refresh();
+            var clientAfter = self.TotalProcessorTime;
+            var serversAfter = SumCpu(servers);
+            var machineAfter = SystemCpu.ReadBusy();
+
+            await Task.WhenAll(tasks);
+
+            var latency = NewHistogram();
+            long requests = 0, errors = 0, warmupErrors = 0;
+            string? firstError = null;
+            foreach (var worker in workers)
+            {
+                latency.Add(worker.Latency);
+                requests += worker.Requests;
+                errors += worker.Errors;
+                warmupErrors += worker.WarmupErrors;
+                firstError ??= worker.FirstError;
+            }
+
+            return new LoadRun
+            {
+                Requests = requests,
+                Errors = errors,
+                WarmupErrors = warmupErrors,
+                FirstError = firstError,
+                Elapsed = elapsed,
+                ProxyCpu = proxyAfter - proxyBefore,
+                UpstreamCpu = upstreamAfter - upstreamBefore,
+                ClientCpu = clientAfter - clientBefore,
+                OtherCpu = machineAfter - machineBefore - (serversAfter - serversBefore) - (clientAfter - clientBefore),
+                Latency = latency,
+            };
+        }
+        finally
+        {
+            phase.Set(Stopped);
+            try
+            {
+                await Task.WhenAll(tasks);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C: the workers stopped
+            }
+        }
+    }
+
+    private static TimeSpan SumCpu(IReadOnlyList<ChildProcess> servers)
+    {
+        var total = TimeSpan.Zero;
+        foreach (var server in servers)
+        {
+            total += server.CpuTime;
+        }
+
+        return total;
+    }
+
+    private sealed class Phase
+    {
+        private int _value = Warmup;
+
+        public int Value => Volatile.Read(ref _value);
+
+        public void Set(int value) => Volatile.Write(ref _value, value);
+    }
+
+    private sealed class Worker
+    {
+        private readonly byte[] _buffer = new byte[16 * 1024];
+
+        public LongHistogram Latency { get; } = NewHistogram();
+
+        public long Requests { get; private set; }
+
+        public long Errors { get; private set; }
+
+        public long WarmupErrors { get; private set; }
+
+        public string? FirstError { get; private set; }
+
+        public async Task LoopAsync(HttpClient client, Target target, Phase phase, CancellationToken cancellationToken)
+        {
+            while (phase.Value != Stopped && !cancellationToken.IsCancellationRequested)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var error = await SendAsync(client, target, cancellationToken);
+                var end = Stopwatch.GetTimestamp();
+                var now = phase.Value;
+                if (error is null)
+                {
+                    if (now == Measuring)
+                    {
+                        Requests++;
+                        Latency.RecordValue(Math.Min(HighestNanoseconds, (long)Stopwatch.GetElapsedTime(start, end).TotalNanoseconds));
+                    }
+
+                    continue;
+                }
+
+                FirstError ??= error;
+                if (now == Measuring)
+                {
+                    Errors++;
+                }
+                else if (now == Warmup)
+                {
+                    WarmupErrors++;
+                }
+            }
+        }
+
+        /// <summary>Sends one chat request and reads the whole answer; returns null on success, else what went wrong.</summary>
+        private async Task<string?> SendAsync(HttpClient client, Target target, CancellationToken cancellationToken)
+        {
+            try
+            {
+                using var request = target.CreateRequest(Payloads.ChatRequest);
+                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+                var total = 0;
+                int read;
+                while ((read = await body.ReadAsync(_buffer, cancellationToken)) > 0)
+                {
+                    total += read;
+                }
+
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    return $"HTTP {(int)response.StatusCode}";
+                }
+
+                return total == Payloads.ChatCompletion.Length ? null : $"body of {total} bytes, expected {Payloads.ChatCompletion.Length}";
+            }
+            catch (HttpRequestException ex)
+            {
+                return ex.Message;
+            }
+            catch (IOException ex)
+            {
+                return ex.Message;
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                return "timeout: " + ex.Message;
+            }
+        }
+    }
+}

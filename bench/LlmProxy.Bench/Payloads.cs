@@ -1,0 +1,82 @@
+using System.Text;
+
+namespace LlmProxy.Bench;
+
+/// <summary>The fixed bodies the client sends and the fake upstream answers with (all about 1 KB).</summary>
+internal static class Payloads
+{
+    /// <summary>The public model name the client asks for (LlmProxy maps it to <see cref="UpstreamModel"/>).</summary>
+    public const string PublicModel = "bench-model";
+
+    /// <summary>The provider's model name in the LlmProxy config.</summary>
+    public const string UpstreamModel = "bench-upstream-model";
+
+    /// <summary>Target size of request and response bodies, in bytes.</summary>
+    public const int TargetBodyBytes = 1024;
+
+    private const string Filler = "The quick brown fox jumps over the lazy dog while the gateway forwards every byte. ";
+
+    /// <summary>A non-streamed chat request: <c>{"model":"bench-model","messages":[...]}</c>, exactly 1 KB.</summary>
+    public static byte[] ChatRequest { get; } = BuildRequest(stream: false);
+
+    /// <summary>The same request with <c>"stream":true</c>.</summary>
+    public static byte[] StreamingChatRequest { get; } = BuildRequest(stream: true);
+
+    /// <summary>A <c>chat.completion</c> answer with usage, about 1 KB.</summary>
+    public static byte[] ChatCompletion { get; } = BuildCompletion();
+
+    /// <summary>The first server-sent event of a streamed answer.</summary>
+    public static byte[] FirstStreamEvent { get; } = Event(Chunk("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}", "null"));
+
+    /// <summary>The events after the first one, ending with <c>data: [DONE]</c>.</summary>
+    public static byte[][] LaterStreamEvents { get; } =
+    [
+        Event(Chunk("{\"content\":\"Hello\"}", "null")),
+        Event(Chunk("{\"content\":\" from\"}", "null")),
+        Event(Chunk("{\"content\":\" the fake\"}", "null")),
+        Event(Chunk("{\"content\":\" upstream.\"}", "null")),
+        Event(Chunk("{}", "\"stop\"")),
+        Encoding.UTF8.GetBytes("data: [DONE]\n\n"),
+    ];
+
+    /// <summary>Length of a whole streamed answer, to check that every byte arrived.</summary>
+    public static int StreamLength { get; } = FirstStreamEvent.Length + LaterStreamEvents.Sum(static e => e.Length);
+
+    private static byte[] BuildRequest(bool stream)
+    {
+        var head = "{\"model\":\"" + PublicModel + "\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"}," +
+            "{\"role\":\"user\",\"content\":\"";
+        var tail = "\"}],\"temperature\":0.7" + (stream ? ",\"stream\":true" : "") + "}";
+        return Encoding.UTF8.GetBytes(head + Pad(TargetBodyBytes - head.Length - tail.Length) + tail);
+    }
+
+    private static byte[] BuildCompletion()
+    {
+        var head = "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion\",\"created\":1741570283," +
+            "\"model\":\"" + UpstreamModel + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"";
+        var tail = "\",\"refusal\":null,\"annotations\":[]},\"logprobs\":null,\"finish_reason\":\"stop\"}]," +
+            "\"usage\":{\"prompt_tokens\":231,\"completion_tokens\":158,\"total_tokens\":389," +
+            "\"prompt_tokens_details\":{\"cached_tokens\":0,\"audio_tokens\":0}," +
+            "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}," +
+            "\"service_tier\":\"default\",\"system_fingerprint\":\"fp_06737a9306\"}";
+        return Encoding.UTF8.GetBytes(head + Pad(TargetBodyBytes - head.Length - tail.Length) + tail);
+    }
+
+    private static string Chunk(string delta, string finishReason)
+        => "{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283," +
+            "\"model\":\"" + UpstreamModel + "\",\"system_fingerprint\":\"fp_06737a9306\",\"choices\":[{\"index\":0,\"delta\":" + delta +
+            ",\"logprobs\":null,\"finish_reason\":" + finishReason + "}]}";
+
+    private static byte[] Event(string json) => Encoding.UTF8.GetBytes("data: " + json + "\n\n");
+
+    private static string Pad(int length)
+    {
+        var text = new StringBuilder(length);
+        while (text.Length < length)
+        {
+            text.Append(Filler);
+        }
+
+        return text.ToString(0, Math.Max(0, length));
+    }
+}

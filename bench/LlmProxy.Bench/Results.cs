@@ -1,0 +1,96 @@
+namespace LlmProxy.Bench;
+
+/// <summary>Everything <c>--json</c> writes.</summary>
+internal sealed record BenchResults
+{
+    public required string DateUtc { get; init; }
+
+    public required MachineFacts Machine { get; init; }
+
+    public required SettingsFacts Settings { get; init; }
+
+    public required IReadOnlyList<LoadResult> NonStreaming { get; init; }
+
+    /// <summary>LlmProxy CPU per request divided by bare YARP's, all rounds together.</summary>
+    public double? CpuRatioLlmProxyOverYarp { get; init; }
+
+    /// <summary>The same ratio round by round.</summary>
+    public required IReadOnlyList<double?> CpuRatioPerRound { get; init; }
+
+    public required IReadOnlyList<StreamResult> Streaming { get; init; }
+
+    /// <summary>LlmProxy median time to first event minus bare YARP's, in ms.</summary>
+    public double? TtftAddedVsYarpMs { get; init; }
+
+    /// <summary>LlmProxy median time to first event minus direct's, in ms.</summary>
+    public double? TtftAddedVsDirectMs { get; init; }
+
+    public required IReadOnlyList<string> Problems { get; init; }
+}
+
+internal sealed record MachineFacts(int ProcessorCount, string Cpu, string Os, string Architecture, string Runtime, bool DriverServerGc);
+
+internal sealed record SettingsFacts(int Rounds, double Seconds, double WarmupSeconds, int Concurrency, int StreamSamples, int StreamWarmup,
+    int RequestBytes, int ResponseBytes, int StreamBytes);
+
+internal sealed record LoadResult
+{
+    public required string Target { get; init; }
+
+    public long Requests { get; init; }
+
+    public long Errors { get; init; }
+
+    public long WarmupErrors { get; init; }
+
+    public double RequestsPerSecond { get; init; }
+
+    public double P50Ms { get; init; }
+
+    public double P90Ms { get; init; }
+
+    public double P99Ms { get; init; }
+
+    public double MaxMs { get; init; }
+
+    /// <summary>CPU time of the proxy process per request (null for direct).</summary>
+    public double? ProxyCpuUsPerRequest { get; init; }
+
+    public double? CpuRatioVsYarp { get; init; }
+
+    /// <summary>CPU time of the fake upstream per request (should be about the same for every target).</summary>
+    public double UpstreamCpuUsPerRequest { get; init; }
+
+    /// <summary>CPU time of the driver per request (the load generator).</summary>
+    public double ClientCpuUsPerRequest { get; init; }
+
+    public required IReadOnlyList<double> RoundRequestsPerSecond { get; init; }
+
+    public required IReadOnlyList<double?> RoundProxyCpuUsPerRequest { get; init; }
+
+    public string? FirstError { get; init; }
+
+    /// <summary>Average share of the machine's processors used by processes outside the bench during the runs.</summary>
+    public double? OtherProcessesCpuShare { get; init; }
+}
+
+internal sealed record StreamResult
+{
+    public required string Target { get; init; }
+
+    public int Samples { get; init; }
+
+    public int Errors { get; init; }
+
+    public double MinMs { get; init; }
+
+    public double MedianMs { get; init; }
+
+    public double P90Ms { get; init; }
+
+    public double P99Ms { get; init; }
+
+    public double MeanMs { get; init; }
+
+    public string? FirstError { get; init; }
+}

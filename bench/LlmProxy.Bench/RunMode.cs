@@ -1,0 +1,558 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HdrHistogram;
+
+namespace LlmProxy.Bench;
+
+/// <summary>
+/// <c>run</c>: starts the fake upstream, bare YARP and LlmProxy as separate processes, measures non-streamed
+/// throughput, latency and proxy CPU per request in interleaved rounds, then streamed time to first event,
+/// and prints the tables.
+/// </summary>
+internal static class RunMode
+{
+    private const string BenchKey = "sk-llmproxy-bench-7f3a9c21d4e8b650";
+    private const double CpuRatioGoal = 1.2;
+    private const double AddedTtftGoalMs = 0.2;
+    private const double ErrorLimit = 0.01;
+
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var llmProxyDll = ResolveLlmProxyDll(options.LlmProxyDll);
+        var dotnet = DotnetHost();
+        var benchDll = Path.Combine(AppContext.BaseDirectory, "LlmProxy.Bench.dll");
+        var machine = DescribeMachine();
+        var settings = new SettingsFacts(options.Rounds, options.Seconds, options.WarmupSeconds, options.Concurrency,
+            options.StreamSamples, options.StreamWarmup, Payloads.ChatRequest.Length, Payloads.ChatCompletion.Length, Payloads.StreamLength);
+        var date = DateTime.UtcNow;
+        PrintHeader(date, machine, settings, llmProxyDll);
+
+        Target.AuthorizationValue = "Bearer " + BenchKey;
+        var workDirectory = Directory.CreateTempSubdirectory("llmproxy-bench-");
+        try
+        {
+            // Every server gets the same environment; only LlmProxy gets its config and URL.
+            var environment = new Dictionary<string, string?>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["DOTNET_ENVIRONMENT"] = null,
+                ["ASPNETCORE_URLS"] = null,
+                ["LLMPROXY_CONFIG"] = null,
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+
+            var upstreamPort = FreePort();
+            using var upstream = ChildProcess.Start("upstream", dotnet, [benchDll, "upstream", "--port", Invariant(upstreamPort)], environment);
+            await WaitReadyAsync(upstream, new Uri($"http://127.0.0.1:{upstreamPort}/"), cancellationToken);
+
+            var yarpPort = FreePort();
+            using var yarp = ChildProcess.Start("bare YARP", dotnet,
+                [benchDll, "yarp", "--port", Invariant(yarpPort), "--upstream", $"http://127.0.0.1:{upstreamPort}/"], environment);
+            await WaitReadyAsync(yarp, new Uri($"http://127.0.0.1:{yarpPort}/"), cancellationToken);
+
+            var llmProxyPort = FreePort();
+            var configPath = Path.Combine(workDirectory.FullName, "llmproxy.json");
+            await File.WriteAllTextAsync(configPath, LlmProxyConfig(upstreamPort), cancellationToken);
+            var llmProxyEnvironment = new Dictionary<string, string?>(environment)
+            {
+                ["LLMPROXY_CONFIG"] = configPath,
+                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{llmProxyPort}",
+            };
+            // The gateway runs from its output folder, as deployed. Its appsettings.json sets "Urls", which outranks
+            // ASPNETCORE_URLS in ASP.NET Core's configuration order, so the URL is also given on the command line.
+            using var llmProxy = ChildProcess.Start("LlmProxy", dotnet, [llmProxyDll, "--urls", $"http://127.0.0.1:{llmProxyPort}"],
+                llmProxyEnvironment, Path.GetDirectoryName(llmProxyDll));
+            await WaitReadyAsync(llmProxy, new Uri($"http://127.0.0.1:{llmProxyPort}/health/live"), cancellationToken);
+
+            Console.WriteLine($"servers     upstream :{upstreamPort} (pid {upstream.Id}), bare YARP :{yarpPort} (pid {yarp.Id}), " +
+                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id})");
+            Console.WriteLine();
+
+            Target[] targets =
+            [
+                new("direct", "direct", new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), null),
+                new("yarp", "bare YARP", new Uri($"http://127.0.0.1:{yarpPort}/v1/chat/completions"), yarp),
+                new("llmproxy", "LlmProxy", new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions"), llmProxy),
+            ];
+
+            using var client = CreateClient(options.Concurrency);
+            foreach (var target in targets)
+            {
+                await CheckOnceAsync(client, target, cancellationToken);
+            }
+
+            var (loadResults, roundRatios) = await RunNonStreamingAsync(client, targets, upstream, [upstream, yarp, llmProxy], options, cancellationToken);
+
+            Console.WriteLine();
+            Console.WriteLine($"Streaming: {options.StreamWarmup} warm-up + {options.StreamSamples} recorded sequential samples per target, interleaved...");
+            var streamSamples = await StreamRunner.RunAsync(client, targets, options.StreamWarmup, options.StreamSamples, cancellationToken);
+            var streamResults = streamSamples.Select(SummarizeStream).ToArray();
+
+            var results = BuildResults(date, machine, settings, loadResults, roundRatios, streamResults, targets);
+            PrintResults(results, settings);
+            foreach (var child in new[] { upstream, yarp, llmProxy })
+            {
+                if (child.LineCount > 0)
+                {
+                    Console.WriteLine();
+                    Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output; the last ones:");
+                    Console.WriteLine(child.RecentOutput);
+                }
+            }
+
+            if (options.JsonPath is { } jsonPath)
+            {
+                var directory = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
+                if (directory is not null)
+                {
+                    Directory.CreateDirectory(directory);
+                }
+
+                await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(results, JsonOptions) + "\n", cancellationToken);
+                Console.WriteLine();
+                Console.WriteLine($"results written to {jsonPath}");
+            }
+
+            if (results.Problems.Count > 0)
+            {
+                Console.WriteLine();
+                foreach (var problem in results.Problems)
+                {
+                    Console.Error.WriteLine($"error: {problem}");
+                }
+
+                return 1;
+            }
+
+            return 0;
+        }
+        finally
+        {
+            ChildProcess.KillAll();
+            try
+            {
+                workDirectory.Delete(recursive: true);
+            }
+            catch (IOException)
+            {
+                // left in the temp folder
+            }
+        }
+    }
+
+    private static async Task<(LoadResult[] Results, double?[] RoundRatios)> RunNonStreamingAsync(HttpClient client, Target[] targets,
+        ChildProcess upstream, ChildProcess[] servers, BenchOptions options, CancellationToken cancellationToken)
+    {
+        var warmup = TimeSpan.FromSeconds(options.WarmupSeconds);
+        var duration = TimeSpan.FromSeconds(options.Seconds);
+
+        // Let every server's JIT reach its optimized code, and its GC and thread pool settle, before the first round.
+        var initialWarmup = TimeSpan.FromSeconds(Math.Max(5, 2 * options.WarmupSeconds));
+        Console.WriteLine($"Warming up every target for {initialWarmup.TotalSeconds:0.#} s...");
+        foreach (var target in targets)
+        {
+            await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, initialWarmup, TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+
+        Console.WriteLine($"Non-streaming: {options.Rounds} rounds, {options.Seconds:0.##} s per target after {options.WarmupSeconds:0.##} s warm-up, " +
+            $"{options.Concurrency} concurrent workers");
+        var runs = targets.ToDictionary(static t => t.Key, static _ => new List<LoadRun>());
+        var roundRatios = new double?[options.Rounds];
+        for (var round = 0; round < options.Rounds; round++)
+        {
+            for (var i = 0; i < targets.Length; i++)
+            {
+                var target = targets[(round + i) % targets.Length];
+                var run = await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, warmup, duration, cancellationToken);
+                runs[target.Key].Add(run);
+                Console.WriteLine($"  round {round + 1}/{options.Rounds}  {target.Label,-10} {run.RequestsPerSecond,9:0} req/s  " +
+                    $"p50 {Ms(run.Latency, 50),6:0.000} ms  p99 {Ms(run.Latency, 99),6:0.000} ms  " +
+                    $"proxy CPU {Format(run.ProxyCpuMicrosPerRequest, "0.0"),6} µs/req  errors {run.Errors}  " +
+                    $"other processes {Format(run.OtherCpuShare * 100, "0"),2}% CPU");
+            }
+
+            var yarpCpu = runs["yarp"][round].ProxyCpuMicrosPerRequest;
+            var llmProxyCpu = runs["llmproxy"][round].ProxyCpuMicrosPerRequest;
+            roundRatios[round] = yarpCpu > 0 && llmProxyCpu is not null ? llmProxyCpu / yarpCpu : null;
+        }
+
+        var yarpTotal = CpuPerRequest(runs["yarp"]);
+        var results = targets.Select(target =>
+        {
+            var list = runs[target.Key];
+            var latency = LoadRunner.NewHistogram();
+            foreach (var run in list)
+            {
+                latency.Add(run.Latency);
+            }
+
+            var requests = list.Sum(static r => r.Requests);
+            var seconds = list.Sum(static r => r.Elapsed.TotalSeconds);
+            var proxyCpu = target.Proxy is null ? (double?)null : CpuPerRequest(list);
+            return new LoadResult
+            {
+                Target = target.Label,
+                Requests = requests,
+                Errors = list.Sum(static r => r.Errors),
+                WarmupErrors = list.Sum(static r => r.WarmupErrors),
+                RequestsPerSecond = requests / seconds,
+                P50Ms = Ms(latency, 50),
+                P90Ms = Ms(latency, 90),
+                P99Ms = Ms(latency, 99),
+                MaxMs = latency.GetMaxValue() / 1e6,
+                ProxyCpuUsPerRequest = proxyCpu,
+                CpuRatioVsYarp = proxyCpu is not null && yarpTotal > 0 ? proxyCpu / yarpTotal : null,
+                UpstreamCpuUsPerRequest = PerRequest(list, static r => r.UpstreamCpu),
+                ClientCpuUsPerRequest = PerRequest(list, static r => r.ClientCpu),
+                RoundRequestsPerSecond = [.. list.Select(static r => r.RequestsPerSecond)],
+                RoundProxyCpuUsPerRequest = [.. list.Select(static r => r.ProxyCpuMicrosPerRequest)],
+                FirstError = list.Select(static r => r.FirstError).FirstOrDefault(static e => e is not null),
+                OtherProcessesCpuShare = list.All(static r => r.OtherCpuShare is not null) ? list.Average(static r => r.OtherCpuShare!.Value) : null,
+            };
+        }).ToArray();
+        return (results, roundRatios);
+    }
+
+    private static double CpuPerRequest(List<LoadRun> runs) => PerRequest(runs, static r => r.ProxyCpu ?? TimeSpan.Zero);
+
+    private static double PerRequest(List<LoadRun> runs, Func<LoadRun, TimeSpan> cpu)
+    {
+        var requests = runs.Sum(static r => r.Requests);
+        return requests == 0 ? 0 : runs.Sum(r => cpu(r).TotalMicroseconds) / requests;
+    }
+
+    private static StreamResult SummarizeStream(StreamSamples samples)
+    {
+        var sorted = samples.Milliseconds.Order().ToArray();
+        return new StreamResult
+        {
+            Target = samples.Target.Label,
+            Samples = sorted.Length,
+            Errors = samples.Errors,
+            MinMs = sorted.Length == 0 ? 0 : sorted[0],
+            MedianMs = Percentile(sorted, 50),
+            P90Ms = Percentile(sorted, 90),
+            P99Ms = Percentile(sorted, 99),
+            MeanMs = sorted.Length == 0 ? 0 : sorted.Average(),
+            FirstError = samples.FirstError,
+        };
+    }
+
+    private static BenchResults BuildResults(DateTime date, MachineFacts machine, SettingsFacts settings, LoadResult[] load,
+        double?[] roundRatios, StreamResult[] stream, Target[] targets)
+    {
+        var problems = new List<string>();
+        foreach (var result in load)
+        {
+            var attempts = result.Requests + result.Errors;
+            if (attempts == 0 || (double)result.Errors / attempts > ErrorLimit)
+            {
+                problems.Add($"{result.Target}: {result.Errors} of {attempts} non-streamed requests failed (limit {ErrorLimit:P0}); first: {result.FirstError}");
+            }
+        }
+
+        foreach (var result in stream)
+        {
+            var attempts = result.Samples + result.Errors;
+            if (attempts == 0 || (double)result.Errors / attempts > ErrorLimit)
+            {
+                problems.Add($"{result.Target}: {result.Errors} of {attempts} streamed requests failed (limit {ErrorLimit:P0}); first: {result.FirstError}");
+            }
+        }
+
+        var index = Array.FindIndex(targets, static t => t.Key == "llmproxy");
+        var yarpIndex = Array.FindIndex(targets, static t => t.Key == "yarp");
+        var directIndex = Array.FindIndex(targets, static t => t.Key == "direct");
+        return new BenchResults
+        {
+            DateUtc = date.ToString("yyyy-MM-dd HH:mm 'UTC'"),
+            Machine = machine,
+            Settings = settings,
+            NonStreaming = load,
+            CpuRatioLlmProxyOverYarp = load[index].CpuRatioVsYarp,
+            CpuRatioPerRound = roundRatios,
+            Streaming = stream,
+            TtftAddedVsYarpMs = stream[index].MedianMs - stream[yarpIndex].MedianMs,
+            TtftAddedVsDirectMs = stream[index].MedianMs - stream[directIndex].MedianMs,
+            Problems = problems,
+        };
+    }
+
+    private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, string llmProxyDll)
+    {
+        Console.WriteLine("LlmProxy end-to-end benchmark");
+        Console.WriteLine($"date        {date:yyyy-MM-dd HH:mm} UTC");
+        Console.WriteLine($"machine     {machine.ProcessorCount} logical processors ({machine.Cpu}), {machine.Os}, {machine.Architecture}");
+        Console.WriteLine($"runtime     {machine.Runtime}; driver server GC: {machine.DriverServerGc}");
+        Console.WriteLine($"llmproxy    {llmProxyDll}");
+        Console.WriteLine($"settings    non-streaming: {settings.Rounds} interleaved rounds x {settings.Seconds:0.##} s per target " +
+            $"(after {settings.WarmupSeconds:0.##} s warm-up), {settings.Concurrency} concurrent workers (closed loop)");
+        Console.WriteLine($"            streaming: {settings.StreamSamples} sequential samples per target (after {settings.StreamWarmup} warm-up), interleaved");
+        Console.WriteLine($"bodies      request {settings.RequestBytes} B, response {settings.ResponseBytes} B (chat.completion), " +
+            $"stream {settings.StreamBytes} B in {Payloads.LaterStreamEvents.Length + 1} events");
+        Console.WriteLine("note        client, upstream and proxy share this machine's processors; compare CPU per request, not req/s alone");
+    }
+
+    private static void PrintResults(BenchResults results, SettingsFacts settings)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"Non-streaming chat completions ({settings.Rounds} rounds x {settings.Seconds:0.##} s, {settings.Concurrency} workers, aggregated)");
+        Console.WriteLine();
+        PrintTable(
+            ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "CPU ratio vs bare YARP", "errors"],
+            results.NonStreaming.Select(static r => new[]
+            {
+                r.Target,
+                r.RequestsPerSecond.ToString("0"),
+                r.P50Ms.ToString("0.000"),
+                r.P99Ms.ToString("0.000"),
+                Format(r.ProxyCpuUsPerRequest, "0.0"),
+                r.CpuRatioVsYarp is { } ratio ? ratio.ToString("0.00") + "x" : "-",
+                r.Errors.ToString(),
+            }));
+        Console.WriteLine();
+        Console.WriteLine("upstream CPU µs/req (should match across targets): " +
+            string.Join(", ", results.NonStreaming.Select(static r => $"{r.Target} {r.UpstreamCpuUsPerRequest:0.0}")));
+        Console.WriteLine("driver (client) CPU µs/req: " +
+            string.Join(", ", results.NonStreaming.Select(static r => $"{r.Target} {r.ClientCpuUsPerRequest:0.0}")));
+        if (results.NonStreaming.All(static r => r.OtherProcessesCpuShare is not null))
+        {
+            Console.WriteLine("other processes on the machine (not the bench), share of all processors: " +
+                string.Join(", ", results.NonStreaming.Select(static r => $"{r.Target} {r.OtherProcessesCpuShare * 100:0}%")) +
+                " (above a few % the numbers are disturbed)");
+        }
+
+        var ratios = results.CpuRatioPerRound.Where(static r => r is not null).Select(static r => r!.Value).ToArray();
+        var ratioText = results.CpuRatioLlmProxyOverYarp is { } cpuRatio ? $"{cpuRatio:0.00}x" : "n/a";
+        var verdict = results.CpuRatioLlmProxyOverYarp is { } value ? (value <= CpuRatioGoal ? "met" : "NOT met") : "n/a";
+        Console.WriteLine();
+        Console.WriteLine($"CPU per request, LlmProxy / bare YARP: {ratioText} (target <= {CpuRatioGoal:0.0}x: {verdict})" +
+            (ratios.Length > 1 ? $"; per round {ratios.Min():0.00}x to {ratios.Max():0.00}x, median {Percentile([.. ratios.Order()], 50):0.00}x" : ""));
+
+        Console.WriteLine();
+        Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved)");
+        Console.WriteLine();
+        PrintTable(
+            ["target", "median ms", "p90 ms", "p99 ms", "min ms", "errors"],
+            results.Streaming.Select(static r => new[]
+            {
+                r.Target,
+                r.MedianMs.ToString("0.000"),
+                r.P90Ms.ToString("0.000"),
+                r.P99Ms.ToString("0.000"),
+                r.MinMs.ToString("0.000"),
+                r.Errors.ToString(),
+            }));
+        Console.WriteLine();
+        var addedVsYarp = results.TtftAddedVsYarpMs ?? double.NaN;
+        Console.WriteLine($"added to time to first event vs bare YARP: {Signed(addedVsYarp)} ms " +
+            $"(target <= {AddedTtftGoalMs:0.0} ms: {(addedVsYarp <= AddedTtftGoalMs ? "met" : "NOT met")})");
+        Console.WriteLine($"added to time to first event vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
+    }
+
+    private static void PrintTable(string[] header, IEnumerable<string[]> rows)
+    {
+        var all = rows.Prepend(header).ToArray();
+        var widths = header.Select((_, column) => all.Max(row => row[column].Length)).ToArray();
+        for (var r = 0; r < all.Length; r++)
+        {
+            var cells = all[r].Select((cell, column) => column == 0 ? cell.PadRight(widths[column]) : cell.PadLeft(widths[column]));
+            Console.WriteLine("| " + string.Join(" | ", cells) + " |");
+            if (r == 0)
+            {
+                Console.WriteLine("|" + string.Join("|", widths.Select((w, column) => column == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
+            }
+        }
+    }
+
+    private static async Task CheckOnceAsync(HttpClient client, Target target, CancellationToken cancellationToken)
+    {
+        using var request = target.CreateRequest(Payloads.ChatRequest);
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new BenchFailure($"{target.Label} ({target.ChatUri}) could not be reached: {ex.Message}", ex);
+        }
+
+        using (response)
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            if (response.StatusCode != HttpStatusCode.OK || body.Length != Payloads.ChatCompletion.Length)
+            {
+                throw new BenchFailure($"{target.Label} ({target.ChatUri}) answered HTTP {(int)response.StatusCode} with {body.Length} bytes: " +
+                    Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 500))));
+            }
+        }
+    }
+
+    private static async Task WaitReadyAsync(ChildProcess child, Uri url, CancellationToken cancellationToken)
+    {
+        using var probe = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            if (child.HasExited)
+            {
+                throw new BenchFailure($"{child.Name} exited with code {child.ExitCode} before it was ready. Its output:\n{child.RecentOutput}");
+            }
+
+            try
+            {
+                using var response = await probe.GetAsync(url, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // probe timeout
+            }
+
+            if (Stopwatch.GetElapsedTime(started) > StartupTimeout)
+            {
+                throw new BenchFailure($"{child.Name} did not answer {url} within {StartupTimeout.TotalSeconds} s. Its output:\n{child.RecentOutput}");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    private static HttpClient CreateClient(int concurrency)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            MaxConnectionsPerServer = concurrency,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        };
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    private static string LlmProxyConfig(int upstreamPort)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(BenchKey)));
+        return $$"""
+            {
+              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1" } },
+              "models": { "{{Payloads.PublicModel}}": { "targets": [ { "provider": "up", "model": "{{Payloads.UpstreamModel}}" } ] } },
+              "keys": [ { "id": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ] } ]
+            }
+            """;
+    }
+
+    private static string ResolveLlmProxyDll(string? configured)
+    {
+        if (configured is not null)
+        {
+            var full = Path.GetFullPath(configured);
+            return File.Exists(full) ? full : throw new BenchFailure($"{full} does not exist");
+        }
+
+        // The repository's Release build, found by walking up from this binary.
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "src", "LlmProxy", "LlmProxy.csproj")))
+            {
+                var dll = Path.Combine(directory.FullName, "src", "LlmProxy", "bin", "Release", "net10.0", "LlmProxy.dll");
+                return File.Exists(dll)
+                    ? dll
+                    : throw new BenchFailure($"{dll} does not exist: build it first (dotnet build -c Release src/LlmProxy), or use bench/run.sh");
+            }
+        }
+
+        throw new BenchFailure("could not find the repository's src/LlmProxy; pass --llmproxy PATH/LlmProxy.dll");
+    }
+
+    private static string DotnetHost()
+    {
+        var current = Environment.ProcessPath;
+        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet")
+        {
+            return current;
+        }
+
+        var hostPath = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        return hostPath is not null && File.Exists(hostPath) ? hostPath : "dotnet";
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static MachineFacts DescribeMachine()
+    {
+        var cpu = "unknown CPU";
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(static l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line is not null)
+            {
+                cpu = line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+            }
+        }
+        catch (IOException)
+        {
+            // not Linux
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // not readable
+        }
+
+        return new MachineFacts(Environment.ProcessorCount, cpu, RuntimeInformation.OSDescription,
+            RuntimeInformation.ProcessArchitecture.ToString(), RuntimeInformation.FrameworkDescription, GCSettings.IsServerGC);
+    }
+
+    private static double Ms(LongHistogram histogram, double percentile)
+        => histogram.TotalCount == 0 ? 0 : histogram.GetValueAtPercentile(percentile) / 1e6;
+
+    private static double Percentile(double[] sorted, double percentile)
+    {
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+
+        var rank = (int)Math.Ceiling(percentile / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+
+    private static string Format(double? value, string format) => value is { } v ? v.ToString(format) : "-";
+
+    private static string Signed(double value) => (value >= 0 ? "+" : "") + value.ToString("0.000");
+
+    private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,89 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+
+namespace LlmProxy.Bench;
+
+/// <summary>
+/// <c>upstream --port N</c>: a fake OpenAI provider that answers at once. Any POST gets a fixed 1 KB
+/// <c>chat.completion</c>, or, when the body has <c>"stream":true</c>, a short <c>text/event-stream</c> whose first
+/// event is flushed before the rest. Any GET gets 200 "ok" (readiness). No logging, no routing.
+/// </summary>
+internal static class UpstreamMode
+{
+    private static readonly byte[] Ok = "ok"u8.ToArray();
+    private static readonly byte[] StreamTrue = "\"stream\":true"u8.ToArray();
+    private static readonly byte[] StreamTrueSpaced = "\"stream\": true"u8.ToArray();
+
+    public static async Task<int> RunAsync(int port)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            options.Listen(IPAddress.Loopback, port);
+        });
+
+        var app = builder.Build();
+        app.Run(HandleAsync);
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.ContentType = "text/plain";
+            response.ContentLength = Ok.Length;
+            await response.Body.WriteAsync(Ok, context.RequestAborted);
+            return;
+        }
+
+        if (await IsStreamingAsync(request.BodyReader, context.RequestAborted))
+        {
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            await response.Body.WriteAsync(Payloads.FirstStreamEvent, context.RequestAborted);
+            await response.Body.FlushAsync(context.RequestAborted);
+            foreach (var streamEvent in Payloads.LaterStreamEvents)
+            {
+                await response.Body.WriteAsync(streamEvent, context.RequestAborted);
+                await response.Body.FlushAsync(context.RequestAborted);
+            }
+
+            return;
+        }
+
+        response.ContentType = "application/json";
+        response.ContentLength = Payloads.ChatCompletion.Length;
+        await response.Body.WriteAsync(Payloads.ChatCompletion, context.RequestAborted);
+    }
+
+    /// <summary>Reads the whole body and reports whether it asks for a stream.</summary>
+    private static async Task<bool> IsStreamingAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                var streaming = Contains(buffer);
+                reader.AdvanceTo(buffer.End);
+                return streaming;
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private static bool Contains(ReadOnlySequence<byte> body)
+    {
+        var span = body.IsSingleSegment ? body.FirstSpan : body.ToArray().AsSpan();
+        return span.IndexOf(StreamTrue) >= 0 || span.IndexOf(StreamTrueSpaced) >= 0;
+    }
+}
