@@ -10,7 +10,7 @@ RUN dotnet publish src/LlmProxy/LlmProxy.csproj -c Release -o /app
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
 COPY --from=build /app ./
-ENV ASPNETCORE_URLS=http://+:8080 \
+ENV ASPNETCORE_HTTP_PORTS=8080 \
     ASPNETCORE_ENVIRONMENT=Production \
     LLMPROXY_CONFIG=/app/config/llmproxy.json
 EXPOSE 8080

@@ -14,6 +14,9 @@ namespace LlmProxy.Hosting;
 /// <summary>Registers the gateway's services.</summary>
 public static class LlmProxyServiceCollectionExtensions
 {
+    /// <summary>Where the gateway listens when nothing else is configured.</summary>
+    public const string DefaultUrl = "http://localhost:8080";
+
     /// <summary>
     /// Adds LlmProxy: the route config (path from <c>LlmProxy:ConfigPath</c>, <c>LLMPROXY_CONFIG</c> or
     /// <c>config/llmproxy.json</c>), YARP with the config mapped to routes and clusters, the provider adapters,
@@ -21,6 +24,11 @@ public static class LlmProxyServiceCollectionExtensions
     /// </summary>
     public static WebApplicationBuilder AddLlmProxy(this WebApplicationBuilder builder)
     {
+        if (NeedsDefaultUrl(builder.Configuration))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SimulatorServer>();
@@ -51,4 +59,9 @@ public static class LlmProxyServiceCollectionExtensions
         services.AddOpenApi(options => options.AddDocumentTransformer<ForwardedEndpointsDocument>());
         return builder;
     }
+
+    /// <summary>True when the host was not told where to listen (ASPNETCORE_URLS, --urls, HTTP_PORTS, Kestrel endpoints).</summary>
+    internal static bool NeedsDefaultUrl(IConfiguration configuration)
+        => string.IsNullOrEmpty(configuration["urls"]) && string.IsNullOrEmpty(configuration["http_ports"])
+            && string.IsNullOrEmpty(configuration["https_ports"]) && !configuration.GetSection("Kestrel:Endpoints").Exists();
 }
