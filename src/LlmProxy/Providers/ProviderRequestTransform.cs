@@ -17,12 +17,17 @@ internal sealed class ProviderRequestTransform : RequestTransform
     /// <inheritdoc/>
     public override ValueTask ApplyAsync(RequestTransformContext context)
     {
+        var incoming = context.HttpContext.Request.Headers;
         foreach (var header in ClientOnlyHeaders)
         {
-            RemoveHeader(context, header);
+            // Checking the incoming headers first is cheap (Kestrel knows most by flag) and skips the outgoing lookups.
+            if (incoming.ContainsKey(header))
+            {
+                RemoveHeader(context, header);
+            }
         }
 
-        var connection = context.HttpContext.Request.Headers.Connection;
+        var connection = incoming.Connection;
         if (connection.Count > 0)
         {
             RemoveConnectionListed(context, connection);
