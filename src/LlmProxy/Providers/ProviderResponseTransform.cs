@@ -31,6 +31,12 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             foreach (var value in connection)
             {
+                // The common values name no header: skip the split.
+                if (value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) || value.Equals("close", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
                 foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 {
                     headers.Remove(name);
