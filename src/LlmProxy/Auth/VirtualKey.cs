@@ -9,10 +9,11 @@ public sealed class VirtualKey
     public static readonly VirtualKey Anonymous = new("anonymous", "anonymous", [], allowsAllModels: true, FrozenSet<string>.Empty);
 
     /// <summary>Creates a key.</summary>
-    public VirtualKey(string id, string name, byte[] hash, bool allowsAllModels, FrozenSet<string> allowedModels)
+    public VirtualKey(string id, string name, byte[] hash, bool allowsAllModels, FrozenSet<string> allowedModels, string? team = null)
     {
         Id = id;
         Name = name;
+        Team = team;
         Hash = hash;
         AllowsAllModels = allowsAllModels;
         AllowedModels = allowedModels;
@@ -23,6 +24,9 @@ public sealed class VirtualKey
 
     /// <summary>Human-readable name.</summary>
     public string Name { get; }
+
+    /// <summary>The key's team, if any (safe for logs and metric labels).</summary>
+    public string? Team { get; }
 
     /// <summary>SHA-256 of the key.</summary>
     internal byte[] Hash { get; }

@@ -55,15 +55,21 @@ public static class ConfigFile
     }
 
     /// <summary>Parses config text; on failure returns null and the error with its JSON path.</summary>
-    public static GatewayConfig? Parse(string json, out string? error)
+    public static GatewayConfig? Parse(string json, out string? error) => Parse<GatewayConfig>(json, "$", out error);
+
+    /// <summary>Parses a pricing table; errors are prefixed with <c>pricing</c>.</summary>
+    public static PricingConfig? ParsePricing(string json, out string? error) => Parse<PricingConfig>(json, "pricing", out error);
+
+    private static T? Parse<T>(string json, string root, out string? error)
+        where T : class
     {
         error = null;
         try
         {
-            var config = JsonSerializer.Deserialize<GatewayConfig>(json, Options);
+            var config = JsonSerializer.Deserialize<T>(json, Options);
             if (config is null)
             {
-                error = "$: the config must be a JSON object";
+                error = $"{root}: must be a JSON object";
             }
 
             return config;
@@ -71,7 +77,8 @@ public static class ConfigFile
         catch (JsonException ex)
         {
             // The message names the path and position; it never contains values from a secret store.
-            error = $"{ex.Path ?? "$"}: {FirstLine(ex.Message)}";
+            var path = ex.Path is null ? root : root + ex.Path[1..];
+            error = $"{path}: {FirstLine(ex.Message)}";
             return null;
         }
     }

@@ -158,10 +158,31 @@ public sealed partial class ConfigStore : IDisposable
             return ConfigBuildResult.Failed([error!]);
         }
 
-        var result = _builder.Build(config, _revision + 1);
+        var pricingPath = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path) ?? ".", config.PricingFile);
+        PricingConfig? pricing = null;
+        var pricingText = "";
+        if (File.Exists(pricingPath))
+        {
+            try
+            {
+                pricingText = File.ReadAllText(pricingPath);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return ConfigBuildResult.Failed([$"pricing: cannot read {pricingPath} ({ex.GetType().Name})"]);
+            }
+
+            pricing = ConfigFile.ParsePricing(pricingText, out var pricingError);
+            if (pricing is null)
+            {
+                return ConfigBuildResult.Failed([pricingError!]);
+            }
+        }
+
+        var result = _builder.Build(config, _revision + 1, pricing);
         if (result.Snapshot is not null)
         {
-            fingerprint = Fingerprint(text, result.Snapshot);
+            fingerprint = Fingerprint(text + "\0" + pricingText, result.Snapshot);
         }
 
         return result;

@@ -29,7 +29,57 @@ public static partial class ConfigValidator
         ValidateProviders(config, errors);
         ValidateModels(config, errors);
         ValidateKeys(config, errors);
+        ValidateTelemetry(config.Telemetry, errors);
         return errors;
+    }
+
+    /// <summary>Checks the pricing table (paths start with <c>pricing.</c>).</summary>
+    public static void ValidatePricing(PricingConfig pricing, List<string> errors)
+    {
+        foreach (var (name, price) in pricing.Models)
+        {
+            if (price is null)
+            {
+                errors.Add($"pricing.models.{name}: must be an object");
+                continue;
+            }
+
+            ValidatePrice($"pricing.models.{name}", price, errors);
+        }
+    }
+
+    private static void ValidatePrice(string path, PriceConfig price, List<string> errors)
+    {
+        if (price.InputPer1M < 0)
+        {
+            errors.Add($"{path}.input_per_1m: must be 0 or more");
+        }
+
+        if (price.OutputPer1M < 0)
+        {
+            errors.Add($"{path}.output_per_1m: must be 0 or more");
+        }
+
+        if (price.CachedInputPer1M < 0)
+        {
+            errors.Add($"{path}.cached_input_per_1m: must be 0 or more");
+        }
+    }
+
+    private static void ValidateTelemetry(TelemetrySettings telemetry, List<string> errors)
+    {
+        if (telemetry.SummaryWindowsMinutes.Count is 0 or > 4)
+        {
+            errors.Add("telemetry.summary_windows_minutes: give 1 to 4 windows");
+        }
+
+        for (var i = 0; i < telemetry.SummaryWindowsMinutes.Count; i++)
+        {
+            if (telemetry.SummaryWindowsMinutes[i] is < 1 or > 1440)
+            {
+                errors.Add($"telemetry.summary_windows_minutes[{i}]: must be between 1 and 1440");
+            }
+        }
     }
 
     private static void ValidateServer(ServerSettings server, List<string> errors)
@@ -239,6 +289,11 @@ public static partial class ConfigValidator
                     errors.Add($"{targetPath}.model: must not be empty");
                 }
 
+                if (target.Pricing is not null)
+                {
+                    ValidatePrice($"{targetPath}.pricing", target.Pricing, errors);
+                }
+
                 if (target.Weight is < 0 or > MaxWeight)
                 {
                     errors.Add($"{targetPath}.weight: must be between 0 and {MaxWeight}");
@@ -300,6 +355,11 @@ public static partial class ConfigValidator
             else if (!ids.Add(key.Id))
             {
                 errors.Add($"{path}.id: duplicate id '{key.Id}'");
+            }
+
+            if (key.Team is not null && !NamePattern().IsMatch(key.Team))
+            {
+                errors.Add($"{path}.team: letters, digits, '.', '_' and '-' only");
             }
 
             if (!HashPattern().IsMatch(key.Hash))

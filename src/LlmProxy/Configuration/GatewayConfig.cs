@@ -26,6 +26,52 @@ public sealed record GatewayConfig
 
     /// <summary>Virtual keys, stored as hashes.</summary>
     public List<VirtualKeyConfig> Keys { get; init; } = [];
+
+    /// <summary>The pricing table (USD per 1M tokens per provider model), relative to this file's folder.</summary>
+    public string PricingFile { get; init; } = "pricing.json";
+
+    /// <summary>Metering and telemetry settings.</summary>
+    public TelemetrySettings Telemetry { get; init; } = new();
+}
+
+/// <summary>Metering and telemetry.</summary>
+public sealed record TelemetrySettings
+{
+    /// <summary>When false, requests are not metered (no usage parsing, metrics, summary or request log).</summary>
+    public bool Metering { get; init; } = true;
+
+    /// <summary>Sliding windows of <c>/metrics/summary</c>, in minutes.</summary>
+    public List<int> SummaryWindowsMinutes { get; init; } = [5, 60];
+
+    /// <summary>Log prompts and answers at Debug (never at other levels). Off unless set explicitly.</summary>
+    public bool LogBodies { get; init; }
+}
+
+/// <summary>USD prices per million tokens.</summary>
+public sealed record PriceConfig
+{
+    /// <summary>Price of 1M input tokens (not cached).</summary>
+    [JsonPropertyName("input_per_1m")]
+    public decimal InputPer1M { get; init; }
+
+    /// <summary>Price of 1M output tokens (reasoning tokens included).</summary>
+    [JsonPropertyName("output_per_1m")]
+    public decimal OutputPer1M { get; init; }
+
+    /// <summary>Price of 1M cached input tokens; the input price when not given.</summary>
+    [JsonPropertyName("cached_input_per_1m")]
+    public decimal? CachedInputPer1M { get; init; }
+}
+
+/// <summary>The pricing table file: prices by <c>provider/model</c> or by <c>model</c>.</summary>
+public sealed record PricingConfig
+{
+    /// <summary>Editor hint; ignored by the gateway.</summary>
+    [JsonPropertyName("$schema")]
+    public string? Schema { get; init; }
+
+    /// <summary>Prices keyed by <c>provider/model</c> (most specific) or by the provider's model name.</summary>
+    public Dictionary<string, PriceConfig> Models { get; init; } = [];
 }
 
 /// <summary>Gateway-wide settings.</summary>
@@ -129,6 +175,9 @@ public sealed record TargetConfig
 
     /// <summary>Relative share of traffic; 0 takes the target out of rotation.</summary>
     public int Weight { get; init; } = 1;
+
+    /// <summary>Overrides the pricing table for this target.</summary>
+    public PriceConfig? Pricing { get; init; }
 }
 
 /// <summary>A virtual key a client presents, stored as a hash.</summary>
@@ -139,6 +188,9 @@ public sealed record VirtualKeyConfig
 
     /// <summary>Human-readable name.</summary>
     public string? Name { get; init; }
+
+    /// <summary>The team the key belongs to (a metric label and log field).</summary>
+    public string? Team { get; init; }
 
     /// <summary><c>sha256:</c> followed by the hex SHA-256 of the key.</summary>
     public string Hash { get; init; } = "";

@@ -7,8 +7,9 @@ namespace LlmProxy.Configuration;
 public sealed class ModelTarget
 {
     /// <summary>Creates a target and pre-encodes the upstream model name for body rewriting.</summary>
-    public ModelTarget(string destinationId, ProviderRuntime provider, string upstreamModel, int weight)
+    public ModelTarget(string destinationId, ProviderRuntime provider, string upstreamModel, int weight, PriceConfig? price = null)
     {
+        Price = price;
         DestinationId = destinationId;
         Provider = provider;
         UpstreamModel = upstreamModel;
@@ -30,4 +31,7 @@ public sealed class ModelTarget
 
     /// <summary>Relative share of traffic.</summary>
     public int Weight { get; }
+
+    /// <summary>USD prices for this target, or null when unknown (cost is then reported as unknown, not zero).</summary>
+    public PriceConfig? Price { get; }
 }

@@ -21,9 +21,14 @@ internal sealed class SnapshotBuilder
     }
 
     /// <summary>Validates and builds. Never throws for a bad config: the errors are returned.</summary>
-    public ConfigBuildResult Build(GatewayConfig config, long revision)
+    public ConfigBuildResult Build(GatewayConfig config, long revision, PricingConfig? pricing = null)
     {
         var errors = ConfigValidator.Validate(config);
+        if (pricing is not null)
+        {
+            ConfigValidator.ValidatePricing(pricing, errors);
+        }
+
         if (errors.Count > 0)
         {
             return ConfigBuildResult.Failed(errors);
@@ -85,7 +90,8 @@ internal sealed class SnapshotBuilder
 
                 // The id names provider and address: a request that began under an older snapshot can only
                 // match a target whose credential belongs to the address YARP sends it to.
-                var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, target.Model ?? name, target.Weight);
+                var upstreamModel = target.Model ?? name;
+                var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, upstreamModel, target.Weight, PriceOf(target, runtime.Name, upstreamModel, pricing));
                 enabled.Add(modelTarget);
                 targets[modelTarget.DestinationId] = modelTarget;
             }
@@ -136,6 +142,23 @@ internal sealed class SnapshotBuilder
             warnings);
     }
 
+    // The target's own price, else the table's "provider/model" entry, else its "model" entry, else unknown.
+    private static PriceConfig? PriceOf(TargetConfig target, string provider, string upstreamModel, PricingConfig? pricing)
+    {
+        if (target.Pricing is not null)
+        {
+            return target.Pricing;
+        }
+
+        if (pricing is null)
+        {
+            return null;
+        }
+
+        return pricing.Models.TryGetValue(provider + "/" + upstreamModel, out var specific) ? specific
+            : pricing.Models.GetValueOrDefault(upstreamModel);
+    }
+
     private static IEnumerable<VirtualKey> BuildKeys(GatewayConfig config, Dictionary<string, ModelRoute> models)
     {
         foreach (var key in config.Keys)
@@ -151,7 +174,7 @@ internal sealed class SnapshotBuilder
                 }
             }
 
-            yield return new VirtualKey(key.Id, key.Name ?? key.Id, Convert.FromHexString(key.Hash.AsSpan(7)), allowsAll, allowed.ToFrozenSet(StringComparer.Ordinal));
+            yield return new VirtualKey(key.Id, key.Name ?? key.Id, Convert.FromHexString(key.Hash.AsSpan(7)), allowsAll, allowed.ToFrozenSet(StringComparer.Ordinal), key.Team);
         }
     }
 }

@@ -51,6 +51,11 @@ public static class ErrorWriter
     /// <summary>Writes the error with an explicit status (used to keep a provider's status).</summary>
     public static Task WriteAsync(HttpContext context, int status, LlmError error, string message, string? param = null)
     {
+        if (context.Features.Get<Telemetry.RequestMeter>() is { } meter)
+        {
+            meter.GatewayError ??= error;
+        }
+
         var response = context.Response;
         if (response.HasStarted)
         {

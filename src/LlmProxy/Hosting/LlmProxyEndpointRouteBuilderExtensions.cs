@@ -3,6 +3,7 @@ using LlmProxy.Configuration;
 using LlmProxy.Errors;
 using LlmProxy.Providers;
 using LlmProxy.Routing;
+using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
 
@@ -20,6 +21,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
     {
         app.Services.GetRequiredService<ConfigStore>().LoadInitial();
 
+        app.UseMiddleware<MeteringMiddleware>();
         app.UseMiddleware<AuthMiddleware>();
 
         app.MapModels().WithMetadata(RequiresVirtualKeyAttribute.Instance);
@@ -30,10 +32,11 @@ public static class LlmProxyEndpointRouteBuilderExtensions
             proxy.UseMiddleware<ModelRoutingMiddleware>();
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TargetMiddleware>();
-        }).WithMetadata(RequiresVirtualKeyAttribute.Instance);
+        }).WithMetadata(RequiresVirtualKeyAttribute.Instance, MeteredAttribute.Instance);
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
         app.MapFallback(static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,

@@ -5,6 +5,7 @@ using LlmProxy.Providers.OpenAI;
 using LlmProxy.Providers.OpenAICompatible;
 using LlmProxy.Providers.Simulated;
 using LlmProxy.Routing;
+using LlmProxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.LoadBalancing;
@@ -50,10 +51,15 @@ public static class LlmProxyServiceCollectionExtensions
                 // Providers are third parties: do not tell them the client's address (no X-Forwarded-*).
                 context.UseDefaultForwarders = false;
                 context.RequestTransforms.Add(new ProviderRequestTransform());
-                context.ResponseTransforms.Add(new ProviderResponseTransform());
+                context.ResponseTransforms.Add(new ProviderResponseTransform(context.Services.GetRequiredService<TimeProvider>()));
             });
         services.AddSingleton<IProxyConfigProvider, YarpConfigProvider>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, WeightedLoadBalancingPolicy>());
+
+        services.TryAddSingleton<LlmProxyMetrics>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, LlmProxyMetrics>(sp => sp.GetRequiredService<LlmProxyMetrics>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, RequestLogSink>());
+        builder.AddLlmProxyTelemetry();
 
         services.AddHealthChecks().AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
         services.AddOpenApi(options => options.AddDocumentTransformer<ForwardedEndpointsDocument>());

@@ -1,4 +1,7 @@
+using System.Globalization;
 using LlmProxy.Routing;
+using LlmProxy.Telemetry;
+using LlmProxy.Usage;
 using LlmProxy.Streaming;
 using Yarp.ReverseProxy.Transforms;
 
@@ -10,7 +13,17 @@ namespace LlmProxy.Providers;
 /// </summary>
 internal sealed class ProviderResponseTransform : ResponseTransform
 {
+    /// <summary>Where the provider's own request id is passed on (the gateway's id takes <c>x-request-id</c>).</summary>
+    public const string UpstreamRequestIdHeader = "x-upstream-request-id";
+
+    /// <summary>Milliseconds the gateway spent before calling the provider.</summary>
+    public const string OverheadHeader = "x-llmproxy-overhead-ms";
+
     private static readonly string[] AccountHeaders = ["openai-organization", "openai-project", "Set-Cookie"];
+
+    private readonly TimeProvider _time;
+
+    public ProviderResponseTransform(TimeProvider time) => _time = time;
 
     /// <inheritdoc/>
     public override async ValueTask ApplyAsync(ResponseTransformContext context)
@@ -45,13 +58,42 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
 
         var status = (int)proxyResponse.StatusCode;
+        var meter = context.HttpContext.Features.Get<RequestMeter>();
+        if (meter is not null)
+        {
+            meter.UpstreamHeaders = _time.GetTimestamp();
+            meter.UpstreamStatus = status;
+            KeepRequestIds(headers, proxyResponse, meter);
+            headers[OverheadHeader] = _time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
+        }
+
+        var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;
         if (status >= 400 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Target is { } target)
         {
             await UpstreamErrorRewriter.RewriteAsync(context, target);
         }
-        else if (status < 300 && proxyResponse.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        else if (status < 300 && mediaType == "text/event-stream")
         {
-            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext);
+            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time);
         }
+        else if (status < 300 && meter is not null)
+        {
+            proxyResponse.Content = new MeteredJsonContent(proxyResponse.Content, meter, _time);
+        }
+    }
+
+    // The client gets the gateway's id in x-request-id; the provider's id moves to x-upstream-request-id.
+    private static void KeepRequestIds(IHeaderDictionary headers, HttpResponseMessage proxyResponse, RequestMeter meter)
+    {
+        if (proxyResponse.Headers.NonValidated.TryGetValues(MeteringMiddleware.RequestIdHeader, out var upstreamId))
+        {
+            foreach (var value in upstreamId)
+            {
+                headers[UpstreamRequestIdHeader] = value;
+                break;
+            }
+        }
+
+        headers[MeteringMiddleware.RequestIdHeader] = meter.RequestId;
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
 using LlmProxy.Routing;
+using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
@@ -14,13 +15,17 @@ namespace LlmProxy.Providers;
 /// </summary>
 internal sealed class TargetMiddleware
 {
+    private static readonly byte[] IncludeUsage = ""","stream_options":{"include_usage":true}"""u8.ToArray();
+
     private readonly RequestDelegate _next;
     private readonly ConfigStore _store;
+    private readonly TimeProvider _time;
 
-    public TargetMiddleware(RequestDelegate next, ConfigStore store)
+    public TargetMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time)
     {
         _next = next;
         _store = store;
+        _time = time;
     }
 
     public async Task Invoke(HttpContext context)
@@ -36,25 +41,39 @@ internal sealed class TargetMiddleware
         feature.Target = target;
         var body = feature.Body;
         var info = feature.Request;
+        var meter = context.Features.Get<RequestMeter>();
+
+        // Streams report usage only when asked: ask on the client's behalf, and strip the extra chunk again.
+        var addUsage = meter is not null && info.Stream && info.StreamOptions == StreamOptions.Absent
+            && feature.OperationPath is "/chat/completions" or "/completions";
         byte[]? rewritten = null;
         var request = context.Request;
         try
         {
-            if (body.AsSpan(info.ModelTokenStart, info.ModelTokenLength).SequenceEqual(target.UpstreamModelJson))
+            var sameModel = body.AsSpan(info.ModelTokenStart, info.ModelTokenLength).SequenceEqual(target.UpstreamModelJson);
+            if (sameModel && !addUsage)
             {
                 request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
                 request.ContentLength = body.Count;
             }
             else
             {
-                var length = body.Count - info.ModelTokenLength + target.UpstreamModelJson.Length;
+                var model = sameModel ? body.AsSpan(info.ModelTokenStart, info.ModelTokenLength) : target.UpstreamModelJson;
+                var insertion = addUsage ? IncludeUsage : [];
+                var length = body.Count - info.ModelTokenLength + model.Length + insertion.Length;
                 rewritten = ArrayPool<byte>.Shared.Rent(length);
-                var span = rewritten.AsSpan();
-                body.AsSpan(0, info.ModelTokenStart).CopyTo(span);
-                target.UpstreamModelJson.CopyTo(span[info.ModelTokenStart..]);
-                body.AsSpan(info.ModelTokenStart + info.ModelTokenLength).CopyTo(span[(info.ModelTokenStart + target.UpstreamModelJson.Length)..]);
+                Splice(body, info, model, insertion, rewritten);
                 request.Body = new MemoryStream(rewritten, 0, length, writable: false);
                 request.ContentLength = length;
+                if (addUsage)
+                {
+                    meter!.StripUsageChunk = true;
+                }
+            }
+
+            if (meter is not null)
+            {
+                meter.UpstreamStart = _time.GetTimestamp();
             }
 
             request.Headers.Remove(HeaderNames.TransferEncoding);
@@ -67,6 +86,22 @@ internal sealed class TargetMiddleware
                 ArrayPool<byte>.Shared.Return(rewritten);
             }
         }
+    }
+
+    // body[..model] + model + body[model end..root end] + insertion + body[root end..]
+    private static void Splice(ArraySegment<byte> body, LlmRequestInfo info, ReadOnlySpan<byte> model, ReadOnlySpan<byte> insertion, Span<byte> destination)
+    {
+        var source = body.AsSpan();
+        var modelEnd = info.ModelTokenStart + info.ModelTokenLength;
+        source[..info.ModelTokenStart].CopyTo(destination);
+        var at = info.ModelTokenStart;
+        model.CopyTo(destination[at..]);
+        at += model.Length;
+        source[modelEnd..info.RootEnd].CopyTo(destination[at..]);
+        at += info.RootEnd - modelEnd;
+        insertion.CopyTo(destination[at..]);
+        at += insertion.Length;
+        source[info.RootEnd..].CopyTo(destination[at..]);
     }
 
     // YARP applies a reload a moment after the store swaps snapshots, so the chosen destination may belong to

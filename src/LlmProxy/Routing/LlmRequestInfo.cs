@@ -14,4 +14,10 @@ public readonly record struct LlmRequestInfo
 
     /// <summary>True when <c>stream: true</c>.</summary>
     public required bool Stream { get; init; }
+
+    /// <summary>What the client said in <c>stream_options</c>.</summary>
+    public StreamOptions StreamOptions { get; init; }
+
+    /// <summary>Offset of the body's closing brace (where the gateway can add a property).</summary>
+    public int RootEnd { get; init; }
 }

@@ -42,6 +42,8 @@ public static class LlmRequestParser
         string? model = null;
         int modelStart = 0, modelLength = 0;
         var stream = false;
+        var streamOptions = StreamOptions.Absent;
+        var rootEnd = 0;
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 128 });
         try
         {
@@ -84,6 +86,11 @@ public static class LlmRequestParser
                             return Failure.InvalidStream;
                     }
                 }
+                else if (reader.ValueTextEquals("stream_options"u8))
+                {
+                    reader.Read();
+                    streamOptions = ReadStreamOptions(ref reader);
+                }
                 else
                 {
                     reader.Read();
@@ -91,7 +98,13 @@ public static class LlmRequestParser
                 }
             }
 
-            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            if (reader.TokenType != JsonTokenType.EndObject)
+            {
+                return Failure.MalformedJson;
+            }
+
+            rootEnd = (int)reader.TokenStartIndex;
+            if (reader.Read())
             {
                 return Failure.MalformedJson;
             }
@@ -111,8 +124,41 @@ public static class LlmRequestParser
             return Failure.InvalidModel;
         }
 
-        info = new LlmRequestInfo { Model = model, ModelTokenStart = modelStart, ModelTokenLength = modelLength, Stream = stream };
+        info = new LlmRequestInfo
+        {
+            Model = model,
+            ModelTokenStart = modelStart,
+            ModelTokenLength = modelLength,
+            Stream = stream,
+            StreamOptions = streamOptions,
+            RootEnd = rootEnd,
+        };
         return Failure.None;
+    }
+
+    // stream_options: only include_usage matters (the gateway asks for usage when the client did not).
+    private static StreamOptions ReadStreamOptions(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return StreamOptions.Other;
+        }
+
+        var result = StreamOptions.Other;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isIncludeUsage = reader.ValueTextEquals("include_usage"u8);
+            reader.Read();
+            if (isIncludeUsage && reader.TokenType == JsonTokenType.True)
+            {
+                result = StreamOptions.IncludeUsage;
+            }
+
+            reader.Skip();
+        }
+
+        return result;
     }
 
     // Malformed JSON after a bad field must still be reported as malformed.

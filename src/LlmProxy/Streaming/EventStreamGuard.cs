@@ -1,5 +1,7 @@
 using System.Net;
 using LlmProxy.Errors;
+using LlmProxy.Telemetry;
+using LlmProxy.Usage;
 
 namespace LlmProxy.Streaming;
 
@@ -13,12 +15,20 @@ internal sealed class EventStreamGuard : HttpContent
 {
     private readonly HttpContent _inner;
     private readonly HttpContext _client;
+    private readonly RequestMeter? _meter;
+    private readonly TimeProvider _time;
 
-    /// <summary>Wraps <paramref name="inner"/>, the provider body being copied to <paramref name="client"/>'s response.</summary>
-    public EventStreamGuard(HttpContent inner, HttpContext client)
+    /// <summary>
+    /// Wraps <paramref name="inner"/>, the provider body being copied to <paramref name="client"/>'s response.
+    /// With a <paramref name="meter"/>, each complete event is also read for usage, time to first token and text
+    /// length, and the usage-only chunk the gateway asked for is left out.
+    /// </summary>
+    public EventStreamGuard(HttpContent inner, HttpContext client, RequestMeter? meter, TimeProvider time)
     {
         _inner = inner;
         _client = client;
+        _meter = meter;
+        _time = time;
         foreach (var header in inner.Headers)
         {
             Headers.TryAddWithoutValidation(header.Key, header.Value);
@@ -44,7 +54,7 @@ internal sealed class EventStreamGuard : HttpContent
 
     /// <inheritdoc/>
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
-        => new GuardStream(await _inner.ReadAsStreamAsync(cancellationToken), _client);
+        => new GuardStream(await _inner.ReadAsStreamAsync(cancellationToken), _client, _meter, _time);
 
     /// <inheritdoc/>
     protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
@@ -79,7 +89,7 @@ internal sealed class EventStreamGuard : HttpContent
     // event (an event larger than YARP's buffer passes through unheld). On a provider failure the copy's token
     // may already be cancelled (idle timeout), so the error event is written to the client directly and the
     // copy then sees a clean end.
-    private sealed class GuardStream(Stream inner, HttpContext client) : Stream
+    private sealed class GuardStream(Stream inner, HttpContext client, RequestMeter? meter, TimeProvider time) : Stream
     {
         private byte[] _carry = [];
         private int _carryLength;
@@ -142,6 +152,11 @@ internal sealed class EventStreamGuard : HttpContent
                 {
                     // The provider ended; pass on whatever it sent last.
                     _done = true;
+                    if (meter is not null)
+                    {
+                        meter.UpstreamEnd = time.GetTimestamp();
+                    }
+
                     return start;
                 }
 
@@ -157,13 +172,21 @@ internal sealed class EventStreamGuard : HttpContent
 
                     _midEvent = false;
                     Hold(buffer.Span[boundary..total]);
-                    return boundary;
+                    var restOfBigEvent = EndOfFirstEvent(buffer.Span[..boundary]);
+                    return restOfBigEvent + Observe(buffer.Span[restOfBigEvent..boundary]);
                 }
 
                 if (boundary > 0)
                 {
                     Hold(buffer.Span[boundary..total]);
-                    return boundary;
+                    var kept = Observe(buffer.Span[..boundary]);
+                    if (kept > 0)
+                    {
+                        return kept;
+                    }
+
+                    // Only the stripped usage chunk: nothing to pass on yet.
+                    continue;
                 }
 
                 if (total == buffer.Length)
@@ -234,10 +257,92 @@ internal sealed class EventStreamGuard : HttpContent
             _carryLength += bytes.Length;
         }
 
+        // Reads each complete event for the meter and drops the usage-only chunk the client did not ask for.
+        // Returns the length of what is left at the start of the span.
+        private int Observe(Span<byte> events)
+        {
+            if (meter is null)
+            {
+                return events.Length;
+            }
+
+            var write = 0;
+            var read = 0;
+            while (read < events.Length)
+            {
+                var end = EndOfFirstEvent(events[read..]);
+                var length = end == 0 ? events.Length - read : end;
+                var keep = ObserveEvent(events.Slice(read, length));
+                if (keep)
+                {
+                    if (write != read)
+                    {
+                        events.Slice(read, length).CopyTo(events[write..]);
+                    }
+
+                    write += length;
+                }
+
+                read += length;
+            }
+
+            return write;
+        }
+
+        private bool ObserveEvent(ReadOnlySpan<byte> sseEvent)
+        {
+            var data = DataOf(sseEvent);
+            if (data.IsEmpty || data.SequenceEqual("[DONE]"u8))
+            {
+                return true;
+            }
+
+            UsageReader.ReadEvent(data, meter!, out var usageOnly, out var hasText);
+            if (hasText && meter!.FirstToken == 0)
+            {
+                meter.FirstToken = time.GetTimestamp();
+            }
+
+            return !(usageOnly && meter!.StripUsageChunk);
+        }
+
+        // The payload of the event's (first) data line.
+        private static ReadOnlySpan<byte> DataOf(ReadOnlySpan<byte> sseEvent)
+        {
+            var at = sseEvent.IndexOf("data:"u8);
+            if (at < 0 || (at > 0 && sseEvent[at - 1] != '\n'))
+            {
+                return [];
+            }
+
+            var data = sseEvent[(at + 5)..];
+            var lineEnd = data.IndexOfAny((byte)'\r', (byte)'\n');
+            return (lineEnd < 0 ? data : data[..lineEnd]).TrimStart((byte)' ');
+        }
+
+        // Index just after the first blank line, or 0 when there is none.
+        private static int EndOfFirstEvent(ReadOnlySpan<byte> bytes)
+        {
+            var lf = bytes.IndexOf("\n\n"u8);
+            var crlf = bytes.IndexOf("\n\r\n"u8);
+            if (lf < 0 && crlf < 0)
+            {
+                return 0;
+            }
+
+            return lf >= 0 && (crlf < 0 || lf <= crlf) ? lf + 2 : crlf + 3;
+        }
+
         private async Task FailAsync(Exception ex)
         {
             _done = true;
             _carryLength = 0;
+            if (meter is not null)
+            {
+                meter.UpstreamEnd = time.GetTimestamp();
+                meter.StreamFailure = ex is OperationCanceledException ? ErrorCategory.UpstreamTimeout : ErrorCategory.UpstreamUnreachable;
+            }
+
             var errorEvent = ErrorEvent(timedOut: ex is OperationCanceledException, needsTerminator: _midEvent);
             try
             {

@@ -11,4 +11,5 @@ internal static class EventIds
     public const int SimulatorStarted = 1101;
     public const int UpstreamError = 2001;
     public const int ForwarderFailure = 2002;
+    public const int RequestCompleted = 3001;
 }

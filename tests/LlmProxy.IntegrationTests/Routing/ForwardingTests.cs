@@ -31,7 +31,9 @@ public sealed class ForwardingTests : IDisposable
 
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal(UpstreamBody, await response.Content.ReadAsStringAsync());
-        Assert.Equal("req_123", response.Headers.GetValues("x-request-id").Single());
+        Assert.Equal("req_123", response.Headers.GetValues("x-upstream-request-id").Single());
+        Assert.StartsWith("req_", response.Headers.GetValues("x-request-id").Single(), StringComparison.Ordinal);
+        Assert.NotEqual("req_123", response.Headers.GetValues("x-request-id").Single());
         Assert.Equal("42", response.Headers.GetValues("openai-processing-ms").Single());
         var received = Assert.Single(_upstream.LogEntries).RequestMessage!;
         Assert.Equal(upstreamPath, received.Path);

@@ -303,6 +303,7 @@ public sealed class ConfigSchemaTests
         [
             typeof(GatewayConfig), typeof(ServerSettings), typeof(AuthSettings), typeof(ProviderConfig),
             typeof(SimulationSettings), typeof(ModelConfig), typeof(TargetConfig), typeof(VirtualKeyConfig),
+            typeof(TelemetrySettings), typeof(PriceConfig),
         ];
 
         var reachable = ReachableRecordTypes();
@@ -500,7 +501,7 @@ public sealed class ConfigSchemaTests
             return "integer";
         }
 
-        if (type == typeof(double))
+        if (type == typeof(double) || type == typeof(decimal))
         {
             return "number";
         }

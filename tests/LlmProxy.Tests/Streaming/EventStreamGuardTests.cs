@@ -12,7 +12,7 @@ public sealed class EventStreamGuardTests
         context ??= new DefaultHttpContext();
         var direct = new MemoryStream();
         context.Response.Body = direct;
-        using var guard = new EventStreamGuard(new StreamContent(provider), context);
+        using var guard = new EventStreamGuard(new StreamContent(provider), context, meter: null, TimeProvider.System);
         await using var stream = await guard.ReadAsStreamAsync();
         var reads = new List<string>();
         var buffer = new byte[bufferSize];

@@ -1,0 +1,80 @@
+using LlmProxy.Errors;
+
+namespace LlmProxy.Telemetry;
+
+/// <summary>The one closed set of error causes, used as the <c>error.type</c> label in metrics, logs and traces.</summary>
+public enum ErrorCategory
+{
+    /// <summary>No error.</summary>
+    None,
+
+    /// <summary>Missing or unknown virtual key.</summary>
+    Auth,
+
+    /// <summary>Malformed or invalid request.</summary>
+    BadRequest,
+
+    /// <summary>Unknown path or model.</summary>
+    NotFound,
+
+    /// <summary>Body over the limit.</summary>
+    TooLarge,
+
+    /// <summary>Refused by the gateway's own limits.</summary>
+    RateLimited,
+
+    /// <summary>The provider answered 429.</summary>
+    UpstreamRateLimited,
+
+    /// <summary>The provider answered another error status, or refused the gateway's credential.</summary>
+    UpstreamError,
+
+    /// <summary>The provider did not answer in time (or stalled mid-stream).</summary>
+    UpstreamTimeout,
+
+    /// <summary>The provider could not be reached (or dropped the connection mid-stream).</summary>
+    UpstreamUnreachable,
+
+    /// <summary>The answer failed the request's schema.</summary>
+    ValidationFailed,
+
+    /// <summary>The client went away before the answer was complete.</summary>
+    ClientCancelled,
+
+    /// <summary>A gateway fault.</summary>
+    Internal,
+}
+
+/// <summary>Names and mappings of <see cref="ErrorCategory"/>.</summary>
+public static class ErrorCategories
+{
+    private static readonly string[] Names =
+    [
+        "none", "auth", "bad_request", "not_found", "too_large", "rate_limited", "upstream_rate_limited", "upstream_error",
+        "upstream_timeout", "upstream_unreachable", "validation_failed", "client_cancelled", "internal",
+    ];
+
+    /// <summary>The label value (snake_case).</summary>
+    public static string Name(this ErrorCategory category) => Names[(int)category];
+
+    /// <summary>The category of an error the gateway wrote itself.</summary>
+    public static ErrorCategory Of(LlmError error) => error switch
+    {
+        LlmError.MissingApiKey or LlmError.InvalidApiKey => ErrorCategory.Auth,
+        LlmError.InvalidJson or LlmError.InvalidRequest => ErrorCategory.BadRequest,
+        LlmError.ModelNotFound or LlmError.UnknownPath => ErrorCategory.NotFound,
+        LlmError.RequestTooLarge => ErrorCategory.TooLarge,
+        LlmError.UpstreamTimeout => ErrorCategory.UpstreamTimeout,
+        LlmError.UpstreamUnreachable or LlmError.NoAvailableTarget => ErrorCategory.UpstreamUnreachable,
+        LlmError.UpstreamError or LlmError.UpstreamAuth => ErrorCategory.UpstreamError,
+        _ => ErrorCategory.Internal,
+    };
+
+    /// <summary>The category of a status the provider sent.</summary>
+    public static ErrorCategory OfUpstreamStatus(int status) => status switch
+    {
+        < 400 => ErrorCategory.None,
+        429 => ErrorCategory.UpstreamRateLimited,
+        _ => ErrorCategory.UpstreamError,
+    };
+}

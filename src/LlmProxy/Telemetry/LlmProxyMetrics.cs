@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using LlmProxy.Configuration;
+
+namespace LlmProxy.Telemetry;
+
+/// <summary>
+/// The gateway's one metrics class (meter <c>LlmProxy</c>, from <see cref="IMeterFactory"/>). GenAI instruments follow
+/// the OpenTelemetry semantic conventions, names, units and bucket boundaries included; <c>llmproxy.*</c> instruments
+/// carry what is specific to the gateway. Label values are bounded: configured names, key ids and teams, never keys
+/// or other client input.
+/// </summary>
+public sealed class LlmProxyMetrics : IUsageSink
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "LlmProxy";
+
+    private static readonly long[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+    private static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    private static readonly double[] FirstTokenBuckets = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+    private static readonly double[] PerTokenBuckets = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5];
+    private static readonly double[] OverheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+    private readonly Histogram<long> _tokenUsage;
+    private readonly Histogram<double> _requestDuration;
+    private readonly Histogram<double> _timeToFirstToken;
+    private readonly Histogram<double> _timePerOutputToken;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _overhead;
+    private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<double> _cost;
+    private readonly Counter<long> _costUnknown;
+    private readonly Counter<long> _tokens;
+    private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _rateLimitDecisions;
+    private readonly Counter<long> _validationResults;
+    private readonly Counter<long> _configReloads;
+
+    /// <summary>Creates the instruments and counts config reloads.</summary>
+    public LlmProxyMetrics(IMeterFactory meterFactory, ConfigStore store)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _tokenUsage = meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Input and output tokens per request.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = TokenBuckets });
+        _requestDuration = meter.CreateHistogram("gen_ai.server.request.duration", "s", "Time from request to the end of the response.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _timeToFirstToken = meter.CreateHistogram("gen_ai.server.time_to_first_token", "s", "Time to the first generated token of a stream.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FirstTokenBuckets });
+        _timePerOutputToken = meter.CreateHistogram("gen_ai.server.time_per_output_token", "s", "Time per output token after the first, for streams.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PerTokenBuckets });
+        _requests = meter.CreateCounter<long>("llmproxy.requests", "{request}", "Forwarded requests by status and error category.");
+        _overhead = meter.CreateHistogram("llmproxy.gateway.overhead", "s", "Time spent in the gateway itself, excluding the provider.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = OverheadBuckets });
+        _upstreamDuration = meter.CreateHistogram("llmproxy.upstream.duration", "s", "Time waiting for and reading the provider.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _cost = meter.CreateCounter<double>("llmproxy.cost", "USD", "Cost of requests with a known price.");
+        _costUnknown = meter.CreateCounter<long>("llmproxy.cost.unknown", "{request}", "Requests with usage but no known price.");
+        _tokens = meter.CreateCounter<long>("llmproxy.tokens", "{token}", "Tokens by key and team.");
+        _active = meter.CreateUpDownCounter<long>("llmproxy.requests.active", "{request}", "Requests in flight.");
+        _rateLimitDecisions = meter.CreateCounter<long>("llmproxy.rate_limit.decisions", "{decision}", "Rate-limit admissions and rejections.");
+        _validationResults = meter.CreateCounter<long>("llmproxy.validation.results", "{result}", "Structured-output validation results.");
+        _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
+        store.ReloadAttempted += outcome =>
+        {
+            if (outcome.Status != ConfigReloadStatus.Unchanged)
+            {
+                _configReloads.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Status == ConfigReloadStatus.Applied ? "applied" : "rejected"));
+            }
+        };
+    }
+
+    /// <summary>A request entered (+1) or left (−1) the gateway.</summary>
+    public void RequestActive(int delta)
+    {
+        if (_active.Enabled)
+        {
+            _active.Add(delta);
+        }
+    }
+
+    /// <summary>Counts a rate-limit decision (used by the rate-limiting stage).</summary>
+    public void RateLimitDecision(string limit, bool admitted)
+    {
+        if (_rateLimitDecisions.Enabled)
+        {
+            _rateLimitDecisions.Add(1, new KeyValuePair<string, object?>("limit", limit), new KeyValuePair<string, object?>("decision", admitted ? "admitted" : "rejected"));
+        }
+    }
+
+    /// <summary>Counts a validation result (used by the structured-output stage).</summary>
+    public void ValidationResult(string model, string result)
+    {
+        if (_validationResults.Enabled)
+        {
+            _validationResults.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("result", result));
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Record(UsageRecord record) => RecordCore(record);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RecordCore(UsageRecord record)
+    {
+        var genAi = new TagList
+        {
+            { "gen_ai.operation.name", record.Operation },
+            { "gen_ai.request.model", record.RequestModel },
+        };
+        if (record.ResponseModel is not null)
+        {
+            genAi.Add("gen_ai.response.model", record.ResponseModel);
+        }
+
+        if (record.ProviderSystem is not null)
+        {
+            genAi.Add("gen_ai.provider.name", record.ProviderSystem);
+        }
+
+        if (record.Error != ErrorCategory.None)
+        {
+            genAi.Add("error.type", record.Error.Name());
+        }
+
+        _requestDuration.Record(record.Duration, genAi);
+        if (record.TimeToFirstToken is { } ttft)
+        {
+            _timeToFirstToken.Record(ttft, genAi);
+        }
+
+        if (record.TimePerOutputToken is { } perToken)
+        {
+            _timePerOutputToken.Record(perToken, genAi);
+        }
+
+        var model = new KeyValuePair<string, object?>("gen_ai.request.model", record.RequestModel);
+        _requests.Add(1, model, new KeyValuePair<string, object?>("http.response.status_code", record.Status),
+            new KeyValuePair<string, object?>("error.type", record.Error.Name()));
+        _overhead.Record(record.Overhead, model);
+        if (record.UpstreamDuration is { } upstream)
+        {
+            _upstreamDuration.Record(upstream, model, new KeyValuePair<string, object?>("gen_ai.provider.name", record.Provider));
+        }
+
+        if (record.Usage is not { } usage)
+        {
+            return;
+        }
+
+        RecordTokens(genAi, "input", usage.Input);
+        RecordTokens(genAi, "output", usage.Output);
+        var key = new KeyValuePair<string, object?>("llmproxy.key.id", record.KeyId);
+        var team = new KeyValuePair<string, object?>("llmproxy.team", record.Team ?? "");
+        _tokens.Add(usage.Input, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+        _tokens.Add(usage.Output, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        if (usage.CachedInput > 0)
+        {
+            _tokens.Add(usage.CachedInput, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "cached_input"));
+        }
+
+        if (usage.Reasoning > 0)
+        {
+            _tokens.Add(usage.Reasoning, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "reasoning"));
+        }
+
+        if (record.CostUsd is { } cost)
+        {
+            _cost.Add((double)cost, model, key, team);
+        }
+        else
+        {
+            _costUnknown.Add(1, model);
+        }
+    }
+
+    private void RecordTokens(TagList genAi, string type, long count)
+    {
+        var tags = genAi;
+        tags.Add("gen_ai.token.type", type);
+        _tokenUsage.Record(count, tags);
+    }
+}

@@ -1,0 +1,156 @@
+using LlmProxy.Configuration;
+using LlmProxy.Routing;
+using LlmProxy.Usage;
+
+namespace LlmProxy.Telemetry;
+
+/// <summary>
+/// Stage 0 (before authentication): gives every forwarded request an id (<c>x-request-id</c>, an incoming one is
+/// kept) and a <see cref="RequestMeter"/>, and when the response is finished — completed, failed or abandoned by
+/// the client — turns the meter into one <see cref="UsageRecord"/> for the sinks.
+/// </summary>
+internal sealed class MeteringMiddleware
+{
+    /// <summary>The request id header.</summary>
+    public const string RequestIdHeader = "x-request-id";
+
+    private readonly RequestDelegate _next;
+    private readonly ConfigStore _store;
+    private readonly TimeProvider _time;
+    private readonly IUsageSink[] _sinks;
+    private readonly LlmProxyMetrics _metrics;
+
+    public MeteringMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, IEnumerable<IUsageSink> sinks, LlmProxyMetrics metrics)
+    {
+        _next = next;
+        _store = store;
+        _time = time;
+        _sinks = [.. sinks];
+        _metrics = metrics;
+    }
+
+    public Task Invoke(HttpContext context)
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<MeteredAttribute>() is null)
+        {
+            return _next(context);
+        }
+
+        var requestId = RequestIdOf(context.Request.Headers);
+        context.Response.Headers[RequestIdHeader] = requestId;
+        if (!_store.Current.Config.Telemetry.Metering)
+        {
+            return _next(context);
+        }
+
+        return InvokeMetered(context, new RequestMeter(requestId, _time.GetTimestamp()));
+    }
+
+    private async Task InvokeMetered(HttpContext context, RequestMeter meter)
+    {
+        context.Features.Set(meter);
+        _metrics.RequestActive(1);
+        try
+        {
+            await _next(context);
+        }
+        finally
+        {
+            _metrics.RequestActive(-1);
+            var record = Finish(context, meter, _time.GetTimestamp());
+            foreach (var sink in _sinks)
+            {
+                sink.Record(record);
+            }
+        }
+    }
+
+    // An incoming id is kept when it is short printable ASCII; otherwise the gateway makes one.
+    private static string RequestIdOf(IHeaderDictionary headers)
+    {
+        var incoming = headers[RequestIdHeader];
+        if (incoming.Count == 1 && incoming[0] is { Length: > 0 and <= 128 } id && IsPrintableAscii(id))
+        {
+            return id;
+        }
+
+        return "req_" + Guid.NewGuid().ToString("N");
+    }
+
+    private static bool IsPrintableAscii(string value)
+    {
+        foreach (var c in value)
+        {
+            if (c is < '!' or > '~')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private UsageRecord Finish(HttpContext context, RequestMeter meter, long end)
+    {
+        var feature = context.Features.Get<LlmRequestFeature>();
+        var target = feature?.Target;
+        var status = context.Response.StatusCode;
+        var error = meter.GatewayError is { } gatewayError ? ErrorCategories.Of(gatewayError)
+            : meter.StreamFailure != ErrorCategory.None ? meter.StreamFailure
+            : context.RequestAborted.IsCancellationRequested ? ErrorCategory.ClientCancelled
+            : ErrorCategories.OfUpstreamStatus(meter.UpstreamStatus);
+
+        // Tokens are counted when the provider answered successfully, even if the client left mid-stream.
+        TokenUsage? usage = meter.UpstreamStatus is >= 200 and < 300 ? meter.ResolveUsage(feature?.Body.Count ?? 0) : null;
+        var total = Seconds(meter.Start, end);
+        double? upstream = meter.UpstreamStart > 0 ? Seconds(meter.UpstreamStart, meter.UpstreamEnd > 0 ? meter.UpstreamEnd : end) : null;
+        var stream = feature?.Request.Stream == true;
+        double? ttft = stream && meter.FirstToken > 0 ? Seconds(meter.Start, meter.FirstToken) : null;
+        double? perToken = stream && meter.FirstToken > 0 && usage is { Output: > 1 } u && meter.UpstreamEnd > meter.FirstToken
+            ? Seconds(meter.FirstToken, meter.UpstreamEnd) / (u.Output - 1)
+            : null;
+
+        return new UsageRecord
+        {
+            RequestId = meter.RequestId,
+            Operation = OperationOf(feature?.OperationPath),
+            RequestModel = feature?.Model is not null ? feature.Request.Model : "unknown",
+            Model = feature?.Model?.Name,
+            ResponseModel = meter.ResponseModel,
+            Provider = target?.Provider.Name,
+            ProviderSystem = target is null ? null : ProviderSystemOf(target.Provider),
+            Target = target?.UpstreamModel,
+            KeyId = feature?.Key.Id,
+            Team = feature?.Key.Team,
+            Stream = stream,
+            Status = status,
+            Error = error,
+            Usage = usage,
+            CostUsd = usage is { } known ? CostCalculator.Compute(known, target?.Price) : null,
+            Duration = total,
+            UpstreamDuration = upstream,
+            Overhead = Math.Max(0, total - (upstream ?? 0)),
+            TimeToFirstToken = ttft,
+            TimePerOutputToken = perToken,
+            FinishReason = meter.FinishReason,
+            ResponseId = meter.ResponseId,
+            Timestamp = _time.GetUtcNow() - TimeSpan.FromSeconds(total),
+        };
+    }
+
+    private double Seconds(long from, long to) => _time.GetElapsedTime(from, to).TotalSeconds;
+
+    private static string OperationOf(string? operationPath) => operationPath switch
+    {
+        "/embeddings" => "embeddings",
+        "/completions" => "text_completion",
+        _ => "chat",
+    };
+
+    private static string ProviderSystemOf(ProviderRuntime provider) => provider.Type switch
+    {
+        ProviderTypes.OpenAI => "openai",
+        ProviderTypes.AzureOpenAI => "azure.ai.openai",
+        _ => provider.Name,
+    };
+}

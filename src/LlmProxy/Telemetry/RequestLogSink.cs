@@ -1,0 +1,49 @@
+using System.Globalization;
+
+namespace LlmProxy.Telemetry;
+
+/// <summary>
+/// One structured log line per request (event id 3001): ids, key id and team, model and target, status, tokens,
+/// cost, latency, time to first token and error category. Never prompts, answers or keys.
+/// </summary>
+internal sealed partial class RequestLogSink : IUsageSink
+{
+    private readonly ILogger<RequestLogSink> _logger;
+
+    public RequestLogSink(ILogger<RequestLogSink> logger) => _logger = logger;
+
+    public void Record(UsageRecord record)
+    {
+        if (!_logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        Log.Request(
+            _logger,
+            record.RequestId,
+            record.KeyId ?? "-",
+            record.Team ?? "-",
+            record.RequestModel,
+            record.Provider is null ? "-" : record.Provider + "/" + record.Target,
+            record.Status,
+            record.Error.Name(),
+            record.Usage?.Input,
+            record.Usage?.Output,
+            record.Usage?.Estimated,
+            record.CostUsd?.ToString("0.########", CultureInfo.InvariantCulture) ?? "unknown",
+            Math.Round(record.Duration * 1000, 3),
+            record.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000, 3) : null,
+            Math.Round(record.Overhead * 1000, 3));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.RequestCompleted, Level = LogLevel.Information,
+            Message = "request {RequestId} key={KeyId} team={Team} model={Model} target={Target} status={Status} error={ErrorType} "
+                + "input_tokens={InputTokens} output_tokens={OutputTokens} estimated={Estimated} cost_usd={CostUsd} "
+                + "duration_ms={DurationMs} ttft_ms={TtftMs} overhead_ms={OverheadMs}")]
+        public static partial void Request(ILogger logger, string requestId, string keyId, string team, string model, string target, int status,
+            string errorType, long? inputTokens, long? outputTokens, bool? estimated, string costUsd, double durationMs, double? ttftMs, double overheadMs);
+    }
+}

@@ -1,0 +1,198 @@
+using System.Buffers;
+using System.Net;
+using LlmProxy.Telemetry;
+
+namespace LlmProxy.Usage;
+
+/// <summary>
+/// Wraps a provider's JSON answer: the bytes pass through to the client unchanged while a copy (up to
+/// <see cref="MaxCapture"/>) is kept; at the end the copy is read for usage, model and id. A larger body (a big
+/// embeddings answer) keeps only its tail, where OpenAI puts <c>usage</c>.
+/// </summary>
+internal sealed class MeteredJsonContent : HttpContent
+{
+    /// <summary>Largest body read whole.</summary>
+    public const int MaxCapture = 1024 * 1024;
+
+    /// <summary>Bytes kept from the end of a larger body.</summary>
+    public const int TailBytes = 16 * 1024;
+
+    private readonly HttpContent _inner;
+    private readonly RequestMeter _meter;
+    private readonly TimeProvider _time;
+
+    public MeteredJsonContent(HttpContent inner, RequestMeter meter, TimeProvider time)
+    {
+        _inner = inner;
+        _meter = meter;
+        _time = time;
+        foreach (var header in inner.Headers)
+        {
+            Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+    }
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
+        => new TapStream(await _inner.ReadAsStreamAsync(cancellationToken), _meter, _time);
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+    {
+        await using var source = await CreateContentReadStreamAsync();
+        await source.CopyToAsync(stream);
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private sealed class TapStream(Stream inner, RequestMeter meter, TimeProvider time) : Stream
+    {
+        private byte[] _copy = ArrayPool<byte>.Shared.Rent(4096);
+        private int _length;
+        private bool _tailOnly;
+        private bool _finished;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            if (buffer.IsEmpty)
+            {
+                return read;
+            }
+
+            if (read == 0)
+            {
+                FinishOnce();
+            }
+            else
+            {
+                Keep(buffer.Span[..read]);
+            }
+
+            return read;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                var copy = Interlocked.Exchange(ref _copy, []);
+                if (copy.Length > 0)
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                }
+            }
+
+            base.Dispose(disposing);
+        }
+
+        private void Keep(ReadOnlySpan<byte> bytes)
+        {
+            if (!_tailOnly && _length + bytes.Length > MaxCapture)
+            {
+                _tailOnly = true;
+            }
+
+            if (_tailOnly)
+            {
+                KeepTail(bytes);
+                return;
+            }
+
+            if (_length + bytes.Length > _copy.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_copy.Length * 2, _length + bytes.Length));
+                _copy.AsSpan(0, _length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_copy);
+                _copy = larger;
+            }
+
+            bytes.CopyTo(_copy.AsSpan(_length));
+            _length += bytes.Length;
+        }
+
+        // Keeps the last TailBytes bytes seen.
+        private void KeepTail(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length >= TailBytes)
+            {
+                bytes[^TailBytes..].CopyTo(_copy);
+                _length = TailBytes;
+                return;
+            }
+
+            var keep = Math.Min(_length, TailBytes - bytes.Length);
+            _copy.AsSpan(_length - keep, keep).CopyTo(_copy);
+            bytes.CopyTo(_copy.AsSpan(keep));
+            _length = keep + bytes.Length;
+        }
+
+        private void FinishOnce()
+        {
+            if (_finished)
+            {
+                return;
+            }
+
+            _finished = true;
+            meter.UpstreamEnd = time.GetTimestamp();
+            var captured = _copy.AsSpan(0, _length);
+            if (!_tailOnly)
+            {
+                UsageReader.ReadBody(captured, meter);
+                return;
+            }
+
+            // Only the tail: read the last "usage" object on its own.
+            var at = captured.LastIndexOf("\"usage\""u8);
+            if (at >= 0)
+            {
+                var colon = captured[at..].IndexOf((byte)':');
+                if (colon > 0)
+                {
+                    UsageReader.ReadUsageObject(captured[(at + colon + 1)..], meter);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace LlmProxy.Usage;
+
+/// <summary>
+/// Tokens of one request. <see cref="CachedInput"/> is part of <see cref="Input"/> and <see cref="Reasoning"/> part of
+/// <see cref="Output"/>, as in OpenAI's usage block. <see cref="Estimated"/> is true when the provider sent no usage.
+/// </summary>
+public readonly record struct TokenUsage(long Input, long Output, long CachedInput, long Reasoning, bool Estimated)
+{
+    /// <summary>Input plus output.</summary>
+    public long Total => Input + Output;
+}

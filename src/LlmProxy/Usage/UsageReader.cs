@@ -1,0 +1,320 @@
+using System.Text.Json;
+using LlmProxy.Telemetry;
+
+namespace LlmProxy.Usage;
+
+/// <summary>
+/// Reads usage, model, id, finish reason and the length of generated text from provider answers with
+/// <see cref="Utf8JsonReader"/>: whole JSON bodies (chat, completions, embeddings, responses) and single SSE
+/// event payloads (chat and completion chunks, Responses API events). Everything else is skipped.
+/// </summary>
+public static class UsageReader
+{
+    /// <summary>Reads a non-streamed answer. Returns false when the body is not a JSON object.</summary>
+    public static bool ReadBody(ReadOnlySpan<byte> json, RequestMeter meter)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            return ReadObject(ref reader, meter, out _, out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Reads a usage object that starts the span (the tail of a large body); what follows it is ignored.</summary>
+    public static void ReadUsageObject(ReadOnlySpan<byte> json, RequestMeter meter)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, isFinalBlock: false, state: default);
+            if (reader.Read())
+            {
+                ReadUsage(ref reader, meter);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a usage object after all.
+        }
+    }
+
+    /// <summary>
+    /// Reads one SSE <c>data:</c> payload. <paramref name="usageOnly"/> is true for a chunk with an empty
+    /// <c>choices</c> array and a usage block (the <c>include_usage</c> chunk).
+    /// </summary>
+    public static void ReadEvent(ReadOnlySpan<byte> json, RequestMeter meter, out bool usageOnly, out bool hasText)
+    {
+        usageOnly = false;
+        hasText = false;
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            var textBefore = meter.GeneratedTextBytes;
+            if (ReadObject(ref reader, meter, out var emptyChoices, out var hasUsage))
+            {
+                usageOnly = emptyChoices && hasUsage;
+                hasText = meter.GeneratedTextBytes > textBefore;
+            }
+        }
+        catch (JsonException)
+        {
+            // A payload that is not JSON passes through unmetered.
+        }
+    }
+
+    private static bool ReadObject(ref Utf8JsonReader reader, RequestMeter meter, out bool emptyChoices, out bool hasUsage)
+    {
+        emptyChoices = false;
+        hasUsage = false;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                hasUsage = reader.TokenType == JsonTokenType.StartObject;
+                ReadUsage(ref reader, meter);
+            }
+            else if (reader.ValueTextEquals("choices"u8))
+            {
+                reader.Read();
+                emptyChoices = ReadChoices(ref reader, meter) == 0;
+            }
+            else if (reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                if (meter.ResponseModel is null && reader.TokenType == JsonTokenType.String)
+                {
+                    meter.ResponseModel = reader.GetString();
+                }
+            }
+            else if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                if (meter.ResponseId is null && reader.TokenType == JsonTokenType.String)
+                {
+                    meter.ResponseId = reader.GetString();
+                }
+            }
+            else if (reader.ValueTextEquals("delta"u8))
+            {
+                // Responses API text and argument deltas.
+                reader.Read();
+                CountText(ref reader, meter);
+            }
+            else if (reader.ValueTextEquals("response"u8))
+            {
+                // Responses API events carry the response (with usage on response.completed).
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    ReadResponse(ref reader, meter);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return true;
+    }
+
+    private static void ReadResponse(ref Utf8JsonReader reader, RequestMeter meter)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("usage"u8))
+            {
+                reader.Read();
+                ReadUsage(ref reader, meter);
+            }
+            else if (reader.ValueTextEquals("model"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    meter.ResponseModel ??= reader.GetString();
+                }
+            }
+            else if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    meter.ResponseId ??= reader.GetString();
+                }
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static int ReadChoices(ref Utf8JsonReader reader, RequestMeter meter)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return -1;
+        }
+
+        var count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            count++;
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("delta"u8) || reader.ValueTextEquals("message"u8))
+                {
+                    reader.Read();
+                    ReadMessage(ref reader, meter);
+                }
+                else if (reader.ValueTextEquals("text"u8))
+                {
+                    reader.Read();
+                    CountText(ref reader, meter);
+                }
+                else if (reader.ValueTextEquals("finish_reason"u8))
+                {
+                    reader.Read();
+                    if (meter.FinishReason is null && reader.TokenType == JsonTokenType.String)
+                    {
+                        meter.FinishReason = reader.GetString();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+
+        return count;
+    }
+
+    // A message or delta: content, refusal and tool-call arguments count as generated text.
+    private static void ReadMessage(ref Utf8JsonReader reader, RequestMeter meter)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        var depth = reader.CurrentDepth;
+        while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName
+                && (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("refusal"u8) || reader.ValueTextEquals("arguments"u8)))
+            {
+                reader.Read();
+                CountText(ref reader, meter);
+            }
+        }
+    }
+
+    private static void CountText(ref Utf8JsonReader reader, RequestMeter meter)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            meter.GeneratedTextBytes += reader.ValueSpan.Length;
+        }
+        else
+        {
+            reader.Skip();
+        }
+    }
+
+    private static void ReadUsage(ref Utf8JsonReader reader, RequestMeter meter)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        long? input = null, output = null;
+        long cached = 0, reasoning = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("prompt_tokens"u8) || reader.ValueTextEquals("input_tokens"u8))
+            {
+                reader.Read();
+                input = ReadCount(ref reader) ?? input;
+            }
+            else if (reader.ValueTextEquals("completion_tokens"u8) || reader.ValueTextEquals("output_tokens"u8))
+            {
+                reader.Read();
+                output = ReadCount(ref reader) ?? output;
+            }
+            else if (reader.ValueTextEquals("prompt_tokens_details"u8) || reader.ValueTextEquals("input_tokens_details"u8))
+            {
+                reader.Read();
+                cached = ReadDetail(ref reader, "cached_tokens"u8) ?? cached;
+            }
+            else if (reader.ValueTextEquals("completion_tokens_details"u8) || reader.ValueTextEquals("output_tokens_details"u8))
+            {
+                reader.Read();
+                reasoning = ReadDetail(ref reader, "reasoning_tokens"u8) ?? reasoning;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        meter.SetUsage(input, output, cached, reasoning);
+    }
+
+    private static long? ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        long? value = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var match = reader.ValueTextEquals(name);
+            reader.Read();
+            if (match)
+            {
+                value = ReadCount(ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return value;
+    }
+
+    private static long? ReadCount(ref Utf8JsonReader reader)
+        => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : null;
+}
