@@ -1,0 +1,142 @@
+using LlmProxy.IntegrationTests.Infrastructure;
+using LlmProxy.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace LlmProxy.IntegrationTests.Telemetry;
+
+public sealed class MetricsTests : IDisposable
+{
+    private const string Answer = """{"model":"upstream-model","choices":[],"usage":{"prompt_tokens":100,"completion_tokens":20,"total_tokens":120}}""";
+    private readonly WireMockServer _upstream = WireMockServer.Start();
+
+    public MetricsTests()
+        => _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody(Answer));
+
+    public void Dispose() => _upstream.Stop();
+
+    private static MetricCollector<T> Collect<T>(GatewayApp app, string instrument)
+        where T : struct
+        => new(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LlmProxyMetrics.MeterName, instrument);
+
+    private static async Task SendAndWaitAsync(GatewayApp app, HttpClient client, string body)
+    {
+        var sink = app.Services.GetServices<IUsageSink>().OfType<CapturingSink>().Single();
+        using var response = await client.PostJsonAsync("/v1/chat/completions", body);
+        await sink.NextAsync();
+    }
+
+    private GatewayApp Start(bool withTeam = true)
+    {
+        var config = TestConfig.SingleModel(_upstream.Url! + "/v1");
+        if (withTeam)
+        {
+            config["keys"]![0]!["team"] = "search";
+        }
+
+        config["models"]!["test-model"]!["targets"]![0]!["pricing"] = new System.Text.Json.Nodes.JsonObject { ["input_per_1m"] = 1, ["output_per_1m"] = 2 };
+        return GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<IUsageSink>(new CapturingSink()));
+    }
+
+    [Fact]
+    public async Task TokenUsage_Request_RecordsInputAndOutputWithGenAiAttributes()
+    {
+        await using var app = Start();
+        using var tokens = Collect<long>(app, "gen_ai.client.token.usage");
+        using var client = app.CreateClient();
+
+        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+
+        var measurements = tokens.GetMeasurementSnapshot();
+        var input = Assert.Single(measurements, m => (string?)m.Tags["gen_ai.token.type"] == "input");
+        var output = Assert.Single(measurements, m => (string?)m.Tags["gen_ai.token.type"] == "output");
+        Assert.Equal(100, input.Value);
+        Assert.Equal(20, output.Value);
+        Assert.Equal("chat", input.Tags["gen_ai.operation.name"]);
+        Assert.Equal("test-model", input.Tags["gen_ai.request.model"]);
+        Assert.Equal("upstream-model", input.Tags["gen_ai.response.model"]);
+        Assert.Equal("up", input.Tags["gen_ai.provider.name"]);
+    }
+
+    [Fact]
+    public async Task DurationOverheadRequestsCost_Request_RecordedOnceWithBoundedLabels()
+    {
+        await using var app = Start();
+        using var duration = Collect<double>(app, "gen_ai.server.request.duration");
+        using var overhead = Collect<double>(app, "llmproxy.gateway.overhead");
+        using var upstream = Collect<double>(app, "llmproxy.upstream.duration");
+        using var requests = Collect<long>(app, "llmproxy.requests");
+        using var cost = Collect<double>(app, "llmproxy.cost");
+        using var keyTokens = Collect<long>(app, "llmproxy.tokens");
+        using var client = app.CreateClient();
+
+        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+
+        Assert.True(Assert.Single(duration.GetMeasurementSnapshot()).Value > 0);
+        Assert.InRange(Assert.Single(overhead.GetMeasurementSnapshot()).Value, 0, 5);
+        Assert.Single(upstream.GetMeasurementSnapshot());
+        var request = Assert.Single(requests.GetMeasurementSnapshot());
+        Assert.Equal(200, request.Tags["http.response.status_code"]);
+        Assert.Equal("none", request.Tags["error.type"]);
+        var spent = Assert.Single(cost.GetMeasurementSnapshot());
+        Assert.Equal((100 * 1.0 + 20 * 2.0) / 1_000_000, spent.Value, 12);
+        Assert.Equal("alpha", spent.Tags["llmproxy.key.id"]);
+        Assert.Equal("search", spent.Tags["llmproxy.team"]);
+        Assert.Equal(120, keyTokens.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    [Fact]
+    public async Task ErrorType_UnknownModel_LabelledNotFound()
+    {
+        await using var app = Start();
+        using var duration = Collect<double>(app, "gen_ai.server.request.duration");
+        using var client = app.CreateClient();
+
+        await SendAndWaitAsync(app, client, """{"model":"no-such"}""");
+
+        var measurement = Assert.Single(duration.GetMeasurementSnapshot());
+        Assert.Equal("not_found", measurement.Tags["error.type"]);
+        Assert.Equal("unknown", measurement.Tags["gen_ai.request.model"]);
+    }
+
+    [Fact]
+    public async Task Active_AfterRequests_BackToZero()
+    {
+        await using var app = Start();
+        using var active = Collect<long>(app, "llmproxy.requests.active");
+        using var client = app.CreateClient();
+
+        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+
+        var values = active.GetMeasurementSnapshot().Select(m => m.Value).ToList();
+        Assert.Equal([1, -1, 1, -1], values);
+    }
+
+    [Fact]
+    public async Task MetricsEndpoint_AfterTraffic_PrometheusTextWithGenAiNamesAndNoKeys()
+    {
+        await using var app = Start();
+        using var client = app.CreateClient();
+        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+        using var wrongKey = app.CreateClient("sk-secret-wrong-key-777");
+        using var rejected = await wrongKey.PostJsonAsync("/v1/chat/completions", """{"model":"test-model"}""");
+
+        // The exporter caches a scrape briefly; the request above is already recorded.
+        var text = await app.CreateClient(key: null).GetStringAsync("/metrics");
+
+        Assert.Contains("# TYPE gen_ai_client_token_usage histogram", text, StringComparison.Ordinal);
+        Assert.Contains("gen_ai_server_request_duration_seconds_bucket{", text, StringComparison.Ordinal);
+        Assert.Contains("llmproxy_gateway_overhead_seconds_bucket{", text, StringComparison.Ordinal);
+        Assert.Contains("le=\"0.01\"", text, StringComparison.Ordinal);
+        Assert.Contains("llmproxy_cost_USD_total{", text, StringComparison.Ordinal);
+        Assert.Contains("gen_ai_request_model=\"test-model\"", text, StringComparison.Ordinal);
+        Assert.Contains("llmproxy_key_id=\"alpha\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestKeys.Alpha, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-secret-wrong-key", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(TestKeys.ProviderSecret, text, StringComparison.Ordinal);
+    }
+}
