@@ -37,6 +37,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapMetricsSummary();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
         app.MapFallback(static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,

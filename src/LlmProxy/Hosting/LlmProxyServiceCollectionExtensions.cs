@@ -59,6 +59,8 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddSingleton<LlmProxyMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, LlmProxyMetrics>(sp => sp.GetRequiredService<LlmProxyMetrics>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, RequestLogSink>());
+        services.TryAddSingleton<SummaryStore>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, SummaryStore>(sp => sp.GetRequiredService<SummaryStore>()));
         builder.AddLlmProxyTelemetry();
 
         services.AddHealthChecks().AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
