@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using LlmProxy.Usage;
@@ -50,6 +51,9 @@ internal sealed class MeteringMiddleware
     {
         context.Features.Set(meter);
         _metrics.RequestActive(1);
+
+        // The GenAI span exists only when someone listens (OTLP configured, or a test).
+        var activity = LlmProxyActivity.Source.HasListeners() ? LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal) : null;
         try
         {
             await _next(context);
@@ -61,6 +65,11 @@ internal sealed class MeteringMiddleware
             foreach (var sink in _sinks)
             {
                 sink.Record(record);
+            }
+
+            if (activity is not null)
+            {
+                LlmProxyActivity.Complete(activity, record);
             }
         }
     }
