@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh Debian 12 machine with the .NET 10 SDK.
-# Installs what the tests need when it is missing (redis-server from apt), starts it, runs
+# Installs what the tests need when it is missing (redis-server and chromium from apt), starts Redis, runs
 # `dotnet test` on the whole solution and ends with one plain line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -8,12 +8,17 @@ cd "$(dirname "$0")"
 REDIS_PORT="${LLMPROXY_TEST_REDIS_PORT:-6391}"
 RESULTS="$(pwd)/artifacts/test-results"
 
-install_redis() {
-  if command -v redis-server >/dev/null 2>&1; then return; fi
-  echo "Installing redis-server from apt..."
+APT_UPDATED=0
+apt_install() {
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq redis-server >/dev/null
+  if [ "$APT_UPDATED" = 0 ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+install_tools() {
+  # redis-server: the rate-limit tests; chromium: the dashboard test renders the page headless.
+  command -v redis-server >/dev/null 2>&1 || { echo "Installing redis-server from apt..."; apt_install redis-server; }
+  [ -x /usr/bin/chromium ] || { echo "Installing chromium from apt..."; apt_install chromium; }
 }
 
 start_redis() {
@@ -33,7 +38,7 @@ stop_redis() {
   if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
 }
 
-install_redis
+install_tools
 start_redis
 trap stop_redis EXIT
 export LLMPROXY_TEST_REDIS="127.0.0.1:$REDIS_PORT"

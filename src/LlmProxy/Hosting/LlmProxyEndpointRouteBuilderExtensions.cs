@@ -38,6 +38,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready") });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapMetricsSummary();
+        app.MapDashboard();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
         app.MapFallback(static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,

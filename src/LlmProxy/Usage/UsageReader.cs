@@ -27,9 +27,15 @@ public static class UsageReader
     /// <summary>Reads a usage object that starts the span (the tail of a large body); what follows it is ignored.</summary>
     public static void ReadUsageObject(ReadOnlySpan<byte> json, RequestMeter meter)
     {
+        var length = LengthOfObject(json);
+        if (length == 0)
+        {
+            return;
+        }
+
         try
         {
-            var reader = new Utf8JsonReader(json, isFinalBlock: false, state: default);
+            var reader = new Utf8JsonReader(json[..length]);
             if (reader.Read())
             {
                 ReadUsage(ref reader, meter);
@@ -39,6 +45,58 @@ public static class UsageReader
         {
             // Not a usage object after all.
         }
+    }
+
+    // The length of the JSON object the span starts with (after whitespace), or 0 when it does not end in the span.
+    private static int LengthOfObject(ReadOnlySpan<byte> json)
+    {
+        var depth = 0;
+        var inString = false;
+        for (var i = 0; i < json.Length; i++)
+        {
+            var b = json[i];
+            if (inString)
+            {
+                if (b == '\\')
+                {
+                    i++;
+                }
+                else if (b == '"')
+                {
+                    inString = false;
+                }
+
+                continue;
+            }
+
+            switch (b)
+            {
+                case (byte)'"':
+                    inString = true;
+                    break;
+                case (byte)'{':
+                    depth++;
+                    break;
+                case (byte)'}':
+                    if (--depth == 0)
+                    {
+                        return i + 1;
+                    }
+
+                    break;
+                case (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n':
+                    break;
+                default:
+                    if (depth == 0)
+                    {
+                        return 0;
+                    }
+
+                    break;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>

@@ -92,6 +92,24 @@ public sealed class MeteringTests : IDisposable
     }
 
     [Fact]
+    public async Task Embeddings_BodyLargerThanCapture_UsageReadFromTheTail()
+    {
+        var vector = string.Join(",", Enumerable.Repeat("0.0123456789", 150_000));
+        var body = $$$"""{"object":"list","data":[{"object":"embedding","index":0,"embedding":[{{{vector}}}]}],"model":"e","usage":{"prompt_tokens":4242,"total_tokens":4242}}""";
+        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody(body));
+        await using var app = Start(TestConfig.SingleModel(_upstream.Url! + "/v1"));
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/embeddings", """{"model":"test-model","input":"x"}""");
+        var received = await response.Content.ReadAsStringAsync();
+        var record = await _sink.NextAsync();
+
+        Assert.True(body.Length > 1024 * 1024);
+        Assert.Equal(body, received);
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(4242, 0, 0, 0, Estimated: false), record.Usage);
+    }
+
+    [Fact]
     public async Task ChatStream_ClientDidNotAskForUsage_GatewayAsksAndStripsTheUsageChunk()
     {
         string? received = null;

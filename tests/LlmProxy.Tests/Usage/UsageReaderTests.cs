@@ -1,0 +1,111 @@
+using System.Text;
+using LlmProxy.Telemetry;
+using LlmProxy.Usage;
+
+namespace LlmProxy.Tests.Usage;
+
+public sealed class UsageReaderTests
+{
+    private static RequestMeter Meter() => new("r", 1);
+
+    [Fact]
+    public void ReadBody_ChatCompletion_ReadsUsageDetailsModelIdAndFinish()
+    {
+        var meter = Meter();
+
+        Assert.True(UsageReader.ReadBody("""{"id":"c1","model":"gpt-4o-2024","choices":[{"index":0,"message":{"role":"assistant","content":"abcd","tool_calls":[{"function":{"arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":2}}}"""u8, meter));
+
+        Assert.Equal(new TokenUsage(10, 5, 4, 2, false), meter.ResolveUsage(100));
+        Assert.Equal("gpt-4o-2024", meter.ResponseModel);
+        Assert.Equal("c1", meter.ResponseId);
+        Assert.Equal("tool_calls", meter.FinishReason);
+        Assert.Equal(6, meter.GeneratedTextBytes);
+    }
+
+    [Fact]
+    public void ReadBody_ResponsesApi_ReadsInputOutputTokenNames()
+    {
+        var meter = Meter();
+
+        UsageReader.ReadBody("""{"id":"resp_1","object":"response","model":"m","output":[],"usage":{"input_tokens":7,"input_tokens_details":{"cached_tokens":1},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":10}}"""u8, meter);
+
+        Assert.Equal(new TokenUsage(7, 3, 1, 1, false), meter.ResolveUsage(0));
+    }
+
+    [Fact]
+    public void ReadEvent_ChatChunks_CountTextAndSpotUsageOnlyChunk()
+    {
+        var meter = Meter();
+
+        UsageReader.ReadEvent("""{"id":"c","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}"""u8, meter, out var usageOnly1, out var text1);
+        UsageReader.ReadEvent("""{"id":"c","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"""u8, meter, out _, out var text2);
+        UsageReader.ReadEvent("""{"id":"c","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}}"""u8, meter, out var usageOnly3, out _);
+
+        Assert.False(usageOnly1);
+        Assert.False(text1);
+        Assert.True(text2);
+        Assert.True(usageOnly3);
+        Assert.Equal(new TokenUsage(4, 1, 0, 0, false), meter.ResolveUsage(0));
+    }
+
+    [Fact]
+    public void ReadEvent_ResponsesStream_DeltaTextAndCompletedUsage()
+    {
+        var meter = Meter();
+
+        UsageReader.ReadEvent("""{"type":"response.output_text.delta","sequence_number":3,"delta":"Hi there"}"""u8, meter, out _, out var hasText);
+        UsageReader.ReadEvent("""{"type":"response.completed","response":{"id":"resp_9","model":"m","usage":{"input_tokens":5,"output_tokens":2,"total_tokens":7}}}"""u8, meter, out var usageOnly, out _);
+
+        Assert.True(hasText);
+        Assert.False(usageOnly);
+        Assert.Equal("resp_9", meter.ResponseId);
+        Assert.Equal(new TokenUsage(5, 2, 0, 0, false), meter.ResolveUsage(0));
+    }
+
+    [Fact]
+    public void ReadEvent_CompletionText_Counted()
+    {
+        var meter = Meter();
+
+        UsageReader.ReadEvent("""{"object":"text_completion","choices":[{"index":0,"text":"12345678","finish_reason":null}]}"""u8, meter, out _, out var hasText);
+
+        Assert.True(hasText);
+        Assert.Equal(8, meter.GeneratedTextBytes);
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("[1,2]")]
+    [InlineData("{\"usage\":{\"prompt_tokens\":\"ten\"}}")]
+    [InlineData("{\"usage\":{\"prompt_tokens\":-5,\"completion_tokens\":1e30}}")]
+    public void ReadBody_OddBodies_NoUsageAndNoThrow(string body)
+    {
+        var meter = Meter();
+
+        UsageReader.ReadBody(Encoding.UTF8.GetBytes(body), meter);
+
+        Assert.Null(meter.InputTokens);
+        Assert.Null(meter.OutputTokens);
+    }
+
+    [Fact]
+    public void ResolveUsage_NoUsage_EstimatedFromBytes()
+    {
+        var meter = Meter();
+        meter.GeneratedTextBytes = 41;
+
+        var usage = meter.ResolveUsage(requestBodyBytes: 400);
+
+        Assert.Equal(new TokenUsage(100, 11, 0, 0, true), usage);
+    }
+
+    [Fact]
+    public void ReadUsageObject_TailOfLargeBody_ReadsUsage()
+    {
+        var meter = Meter();
+
+        UsageReader.ReadUsageObject("""{"prompt_tokens":123,"total_tokens":123}}"""u8, meter);
+
+        Assert.Equal(123, meter.InputTokens);
+    }
+}
