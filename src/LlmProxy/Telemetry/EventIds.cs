@@ -12,4 +12,5 @@ internal static class EventIds
     public const int UpstreamError = 2001;
     public const int ForwarderFailure = 2002;
     public const int RequestCompleted = 3001;
+    public const int RequestBodies = 3002;
 }

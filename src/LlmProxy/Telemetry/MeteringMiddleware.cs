@@ -20,6 +20,7 @@ internal sealed class MeteringMiddleware
     private readonly TimeProvider _time;
     private readonly IUsageSink[] _sinks;
     private readonly LlmProxyMetrics _metrics;
+    private readonly RequestLogSink? _requestLog;
 
     public MeteringMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, IEnumerable<IUsageSink> sinks, LlmProxyMetrics metrics)
     {
@@ -28,6 +29,7 @@ internal sealed class MeteringMiddleware
         _time = time;
         _sinks = [.. sinks];
         _metrics = metrics;
+        _requestLog = _sinks.OfType<RequestLogSink>().FirstOrDefault();
     }
 
     public Task Invoke(HttpContext context)
@@ -44,7 +46,11 @@ internal sealed class MeteringMiddleware
             return _next(context);
         }
 
-        return InvokeMetered(context, new RequestMeter(requestId, _time.GetTimestamp()));
+        var meter = new RequestMeter(requestId, _time.GetTimestamp())
+        {
+            CaptureBodies = _requestLog?.BodiesEnabled(_store.Current.Config.Telemetry.LogBodies) == true,
+        };
+        return InvokeMetered(context, meter);
     }
 
     private async Task InvokeMetered(HttpContext context, RequestMeter meter)
@@ -62,6 +68,11 @@ internal sealed class MeteringMiddleware
         {
             _metrics.RequestActive(-1);
             var record = Finish(context, meter, _time.GetTimestamp());
+            if (meter.CaptureBodies)
+            {
+                _requestLog!.LogBodies(meter.RequestId, meter.PromptText, meter.AnswerText);
+            }
+
             foreach (var sink in _sinks)
             {
                 sink.Record(record);

@@ -8,9 +8,19 @@ namespace LlmProxy.Telemetry;
 /// </summary>
 internal sealed partial class RequestLogSink : IUsageSink
 {
+    /// <summary>Longest prompt or answer logged (opt-in, Debug only).</summary>
+    public const int MaxBodyChars = 16 * 1024;
+
     private readonly ILogger<RequestLogSink> _logger;
 
     public RequestLogSink(ILogger<RequestLogSink> logger) => _logger = logger;
+
+    /// <summary>True when prompts and answers may be logged: the config opted in and Debug is on.</summary>
+    public bool BodiesEnabled(bool optedIn) => optedIn && _logger.IsEnabled(LogLevel.Debug);
+
+    /// <summary>Logs the prompt and the (non-streamed) answer at Debug; only called when <see cref="BodiesEnabled"/>.</summary>
+    public void LogBodies(string requestId, string? prompt, string? answer)
+        => Log.Bodies(_logger, requestId, prompt ?? "(not read)", answer ?? "(streamed or not captured)");
 
     public void Record(UsageRecord record)
     {
@@ -39,6 +49,9 @@ internal sealed partial class RequestLogSink : IUsageSink
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = EventIds.RequestBodies, Level = LogLevel.Debug, Message = "bodies of request {RequestId}: prompt={Prompt} answer={Answer}")]
+        public static partial void Bodies(ILogger logger, string requestId, string prompt, string answer);
+
         [LoggerMessage(EventId = EventIds.RequestCompleted, Level = LogLevel.Information,
             Message = "request {RequestId} key={KeyId} team={Team} model={Model} target={Target} status={Status} error={ErrorType} "
                 + "input_tokens={InputTokens} output_tokens={OutputTokens} estimated={Estimated} cost_usd={CostUsd} "

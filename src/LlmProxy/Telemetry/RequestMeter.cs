@@ -71,6 +71,15 @@ public sealed class RequestMeter
     /// <summary>The first finish reason seen.</summary>
     public string? FinishReason { get; set; }
 
+    /// <summary>True when the config opted in to logging bodies at Debug and Debug is on.</summary>
+    public bool CaptureBodies { get; set; }
+
+    /// <summary>The request body, kept only when <see cref="CaptureBodies"/> is set (truncated).</summary>
+    public string? PromptText { get; set; }
+
+    /// <summary>The non-streamed answer, kept only when <see cref="CaptureBodies"/> is set (truncated).</summary>
+    public string? AnswerText { get; set; }
+
     /// <summary>Records the provider's usage numbers.</summary>
     internal void SetUsage(long? input, long? output, long cached, long reasoning)
     {

@@ -177,6 +177,11 @@ internal sealed class MeteredJsonContent : HttpContent
             _finished = true;
             meter.UpstreamEnd = time.GetTimestamp();
             var captured = _copy.AsSpan(0, _length);
+            if (meter.CaptureBodies)
+            {
+                meter.AnswerText = System.Text.Encoding.UTF8.GetString(captured[..Math.Min(captured.Length, RequestLogSink.MaxBodyChars)]);
+            }
+
             if (!_tailOnly)
             {
                 UsageReader.ReadBody(captured, meter);

@@ -35,11 +35,16 @@ public sealed class TracingAndLogTests : IDisposable
         _upstream.Stop();
     }
 
-    private async Task<(GatewayApp App, HttpResponseMessage Response)> SendAsync(string requestId)
+    private async Task<(GatewayApp App, HttpResponseMessage Response)> SendAsync(string requestId, bool logBodies = false)
     {
         var sink = new CapturingSink();
         var config = TestConfig.SingleModel(_upstream.Url! + "/v1");
         config["keys"]![0]!["team"] = "search";
+        if (logBodies)
+        {
+            config["telemetry"] = new System.Text.Json.Nodes.JsonObject { ["log_bodies"] = true };
+        }
+
         var app = GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<IUsageSink>(sink), LogLevel.Trace);
         using var client = app.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("""{"model":"test-model","messages":[{"role":"user","content":"secret prompt text"}]}""") };
@@ -127,5 +132,19 @@ public sealed class TracingAndLogTests : IDisposable
         }
 
         Assert.Contains("llmproxy.request.id=no-secrets-1", spans, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BodiesLog_OptedIn_PromptAndAnswerAtDebugOnly()
+    {
+        var (app, response) = await SendAsync("bodies-1", logBodies: true);
+        await using var _ = app;
+        response.Dispose();
+
+        var line = Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Id == 3002);
+        Assert.Equal(LogLevel.Debug, line.Level);
+        Assert.Contains("secret prompt text", line.Message, StringComparison.Ordinal);
+        Assert.Contains("chatcmpl-77", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Level > LogLevel.Debug && r.Message.Contains("secret prompt text", StringComparison.Ordinal));
     }
 }
