@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # LlmProxy end-to-end benchmark, one command: builds LlmProxy and the benchmark in Release, then runs
-# the fake upstream, a bare YARP proxy and LlmProxy as separate processes on loopback and prints the tables.
+# the fake upstream, a bare YARP proxy and two LlmProxy processes (metering on and metering off) as separate
+# processes on loopback and prints the tables.
 #
 #   bash bench/run.sh [--seconds S] [--warmup S] [--rounds N] [--concurrency C]
 #                     [--stream-samples N] [--stream-warmup N] [--json PATH]

@@ -11,19 +11,28 @@ internal sealed record BenchResults
 
     public required IReadOnlyList<LoadResult> NonStreaming { get; init; }
 
-    /// <summary>LlmProxy CPU per request divided by bare YARP's, all rounds together.</summary>
+    /// <summary>LlmProxy (metering on) CPU per request divided by bare YARP's, all rounds together.</summary>
     public double? CpuRatioLlmProxyOverYarp { get; init; }
 
     /// <summary>The same ratio round by round.</summary>
     public required IReadOnlyList<double?> CpuRatioPerRound { get; init; }
 
+    /// <summary>LlmProxy CPU per request with metering on divided by the same with metering off, all rounds together.</summary>
+    public double? MeteringCpuRatioOnOverOff { get; init; }
+
+    /// <summary>The same ratio round by round.</summary>
+    public required IReadOnlyList<double?> MeteringCpuRatioPerRound { get; init; }
+
     public required IReadOnlyList<StreamResult> Streaming { get; init; }
 
-    /// <summary>LlmProxy median time to first event minus bare YARP's, in ms.</summary>
+    /// <summary>LlmProxy (metering on) median time to first event minus bare YARP's, in ms.</summary>
     public double? TtftAddedVsYarpMs { get; init; }
 
-    /// <summary>LlmProxy median time to first event minus direct's, in ms.</summary>
+    /// <summary>LlmProxy (metering on) median time to first event minus direct's, in ms.</summary>
     public double? TtftAddedVsDirectMs { get; init; }
+
+    /// <summary>LlmProxy median time to first event with metering on minus the same with metering off, in ms.</summary>
+    public double? TtftAddedByMeteringMs { get; init; }
 
     public required IReadOnlyList<string> Problems { get; init; }
 }
@@ -35,6 +44,10 @@ internal sealed record SettingsFacts(int Rounds, double Seconds, double WarmupSe
 
 internal sealed record LoadResult
 {
+    /// <summary>Stable id: <c>direct</c>, <c>yarp</c>, <c>llmproxy</c> (metering on) or <c>llmproxy_metering_off</c>.</summary>
+    public required string Key { get; init; }
+
+    /// <summary>Name in the tables.</summary>
     public required string Target { get; init; }
 
     public long Requests { get; init; }
@@ -76,6 +89,10 @@ internal sealed record LoadResult
 
 internal sealed record StreamResult
 {
+    /// <summary>Stable id, as in <see cref="LoadResult.Key"/>.</summary>
+    public required string Key { get; init; }
+
+    /// <summary>Name in the tables.</summary>
     public required string Target { get; init; }
 
     public int Samples { get; init; }

@@ -12,16 +12,22 @@ using HdrHistogram;
 namespace LlmProxy.Bench;
 
 /// <summary>
-/// <c>run</c>: starts the fake upstream, bare YARP and LlmProxy as separate processes, measures non-streamed
-/// throughput, latency and proxy CPU per request in interleaved rounds, then streamed time to first event,
-/// and prints the tables.
+/// <c>run</c>: starts the fake upstream, bare YARP and two LlmProxy processes (metering on and off) as separate
+/// processes, measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
+/// streamed time to first event, and prints the tables.
 /// </summary>
 internal static class RunMode
 {
     private const string BenchKey = "sk-llmproxy-bench-7f3a9c21d4e8b650";
     private const double CpuRatioGoal = 1.2;
+    private const double MeteringCpuRatioGoal = 1.05;
     private const double AddedTtftGoalMs = 0.2;
     private const double ErrorLimit = 0.01;
+
+    private const string DirectKey = "direct";
+    private const string YarpKey = "yarp";
+    private const string LlmProxyKey = "llmproxy";
+    private const string MeteringOffKey = "llmproxy_metering_off";
 
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
 
@@ -47,7 +53,7 @@ internal static class RunMode
         var workDirectory = Directory.CreateTempSubdirectory("llmproxy-bench-");
         try
         {
-            // Every server gets the same environment; only LlmProxy gets its config and URL.
+            // Every server gets the same environment; only the LlmProxy processes get their config and URL.
             var environment = new Dictionary<string, string?>
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
@@ -55,6 +61,8 @@ internal static class RunMode
                 ["ASPNETCORE_URLS"] = null,
                 ["LLMPROXY_CONFIG"] = null,
                 ["Logging__LogLevel__Default"] = "Warning",
+                // An OTLP endpoint would switch on the gateway's tracing and export; the bench measures without them.
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
             };
 
             var upstreamPort = FreePort();
@@ -66,30 +74,26 @@ internal static class RunMode
                 [benchDll, "yarp", "--port", Invariant(yarpPort), "--upstream", $"http://127.0.0.1:{upstreamPort}/"], environment);
             await WaitReadyAsync(yarp, new Uri($"http://127.0.0.1:{yarpPort}/"), cancellationToken);
 
+            // Two gateways, identical except for "telemetry": { "metering": ... } in their config.
             var llmProxyPort = FreePort();
-            var configPath = Path.Combine(workDirectory.FullName, "llmproxy.json");
-            await File.WriteAllTextAsync(configPath, LlmProxyConfig(upstreamPort), cancellationToken);
-            var llmProxyEnvironment = new Dictionary<string, string?>(environment)
-            {
-                ["LLMPROXY_CONFIG"] = configPath,
-                ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{llmProxyPort}",
-            };
-            // The gateway runs from its output folder, as deployed. Its appsettings.json sets "Urls", which outranks
-            // ASPNETCORE_URLS in ASP.NET Core's configuration order, so the URL is also given on the command line.
-            using var llmProxy = ChildProcess.Start("LlmProxy", dotnet, [llmProxyDll, "--urls", $"http://127.0.0.1:{llmProxyPort}"],
-                llmProxyEnvironment, Path.GetDirectoryName(llmProxyDll));
-            await WaitReadyAsync(llmProxy, new Uri($"http://127.0.0.1:{llmProxyPort}/health/live"), cancellationToken);
+            using var llmProxy = await StartLlmProxyAsync("LlmProxy", metering: true, llmProxyPort, upstreamPort, dotnet, llmProxyDll,
+                workDirectory.FullName, environment, cancellationToken);
+            var meteringOffPort = FreePort();
+            using var meteringOff = await StartLlmProxyAsync("LlmProxy (metering off)", metering: false, meteringOffPort, upstreamPort, dotnet,
+                llmProxyDll, workDirectory.FullName, environment, cancellationToken);
 
             Console.WriteLine($"servers     upstream :{upstreamPort} (pid {upstream.Id}), bare YARP :{yarpPort} (pid {yarp.Id}), " +
-                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id})");
+                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}), LlmProxy (metering off) :{meteringOffPort} (pid {meteringOff.Id})");
             Console.WriteLine();
 
             Target[] targets =
             [
-                new("direct", "direct", new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), null),
-                new("yarp", "bare YARP", new Uri($"http://127.0.0.1:{yarpPort}/v1/chat/completions"), yarp),
-                new("llmproxy", "LlmProxy", new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions"), llmProxy),
+                new(DirectKey, "direct", new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), null),
+                new(YarpKey, "bare YARP", new Uri($"http://127.0.0.1:{yarpPort}/v1/chat/completions"), yarp),
+                new(LlmProxyKey, "LlmProxy (metering on)", new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions"), llmProxy),
+                new(MeteringOffKey, "LlmProxy (metering off)", new Uri($"http://127.0.0.1:{meteringOffPort}/v1/chat/completions"), meteringOff),
             ];
+            ChildProcess[] servers = [upstream, yarp, llmProxy, meteringOff];
 
             using var client = CreateClient(options.Concurrency);
             foreach (var target in targets)
@@ -97,16 +101,16 @@ internal static class RunMode
                 await CheckOnceAsync(client, target, cancellationToken);
             }
 
-            var (loadResults, roundRatios) = await RunNonStreamingAsync(client, targets, upstream, [upstream, yarp, llmProxy], options, cancellationToken);
+            var load = await RunNonStreamingAsync(client, targets, upstream, servers, options, cancellationToken);
 
             Console.WriteLine();
             Console.WriteLine($"Streaming: {options.StreamWarmup} warm-up + {options.StreamSamples} recorded sequential samples per target, interleaved...");
             var streamSamples = await StreamRunner.RunAsync(client, targets, options.StreamWarmup, options.StreamSamples, cancellationToken);
             var streamResults = streamSamples.Select(SummarizeStream).ToArray();
 
-            var results = BuildResults(date, machine, settings, loadResults, roundRatios, streamResults, targets);
+            var results = BuildResults(date, machine, settings, load, streamResults);
             PrintResults(results, settings);
-            foreach (var child in new[] { upstream, yarp, llmProxy })
+            foreach (var child in servers)
             {
                 if (child.LineCount > 0)
                 {
@@ -156,7 +160,29 @@ internal static class RunMode
         }
     }
 
-    private static async Task<(LoadResult[] Results, double?[] RoundRatios)> RunNonStreamingAsync(HttpClient client, Target[] targets,
+    /// <summary>
+    /// Starts one gateway on <paramref name="port"/> with its own temp config and waits for <c>/health/live</c>.
+    /// The gateway runs from its output folder, as deployed. Its appsettings.json sets "Urls", which outranks
+    /// ASPNETCORE_URLS in ASP.NET Core's configuration order, so the URL is also given on the command line.
+    /// </summary>
+    private static async Task<ChildProcess> StartLlmProxyAsync(string name, bool metering, int port, int upstreamPort, string dotnet,
+        string llmProxyDll, string workDirectory, Dictionary<string, string?> environment, CancellationToken cancellationToken)
+    {
+        var configPath = Path.Combine(workDirectory, metering ? "llmproxy.json" : "llmproxy-metering-off.json");
+        await File.WriteAllTextAsync(configPath, LlmProxyConfig(upstreamPort, metering), cancellationToken);
+        var llmProxyEnvironment = new Dictionary<string, string?>(environment)
+        {
+            ["LLMPROXY_CONFIG"] = configPath,
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+        };
+        // On failure the caller's finally block kills it (ChildProcess.KillAll).
+        var child = ChildProcess.Start(name, dotnet, [llmProxyDll, "--urls", $"http://127.0.0.1:{port}"],
+            llmProxyEnvironment, Path.GetDirectoryName(llmProxyDll));
+        await WaitReadyAsync(child, new Uri($"http://127.0.0.1:{port}/health/live"), cancellationToken);
+        return child;
+    }
+
+    private static async Task<NonStreamingOutcome> RunNonStreamingAsync(HttpClient client, Target[] targets,
         ChildProcess upstream, ChildProcess[] servers, BenchOptions options, CancellationToken cancellationToken)
     {
         var warmup = TimeSpan.FromSeconds(options.WarmupSeconds);
@@ -173,7 +199,9 @@ internal static class RunMode
         Console.WriteLine($"Non-streaming: {options.Rounds} rounds, {options.Seconds:0.##} s per target after {options.WarmupSeconds:0.##} s warm-up, " +
             $"{options.Concurrency} concurrent workers");
         var runs = targets.ToDictionary(static t => t.Key, static _ => new List<LoadRun>());
-        var roundRatios = new double?[options.Rounds];
+        var yarpRatios = new double?[options.Rounds];
+        var meteringRatios = new double?[options.Rounds];
+        var labelWidth = targets.Max(static t => t.Label.Length);
         for (var round = 0; round < options.Rounds; round++)
         {
             for (var i = 0; i < targets.Length; i++)
@@ -181,18 +209,20 @@ internal static class RunMode
                 var target = targets[(round + i) % targets.Length];
                 var run = await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, warmup, duration, cancellationToken);
                 runs[target.Key].Add(run);
-                Console.WriteLine($"  round {round + 1}/{options.Rounds}  {target.Label,-10} {run.RequestsPerSecond,9:0} req/s  " +
+                Console.WriteLine($"  round {round + 1}/{options.Rounds}  {target.Label.PadRight(labelWidth)} {run.RequestsPerSecond,7:0} req/s  " +
                     $"p50 {Ms(run.Latency, 50),6:0.000} ms  p99 {Ms(run.Latency, 99),6:0.000} ms  " +
                     $"proxy CPU {Format(run.ProxyCpuMicrosPerRequest, "0.0"),6} µs/req  errors {run.Errors}  " +
                     $"other processes {Format(run.OtherCpuShare * 100, "0"),2}% CPU");
             }
 
-            var yarpCpu = runs["yarp"][round].ProxyCpuMicrosPerRequest;
-            var llmProxyCpu = runs["llmproxy"][round].ProxyCpuMicrosPerRequest;
-            roundRatios[round] = yarpCpu > 0 && llmProxyCpu is not null ? llmProxyCpu / yarpCpu : null;
+            var llmProxyCpu = runs[LlmProxyKey][round].ProxyCpuMicrosPerRequest;
+            yarpRatios[round] = Ratio(llmProxyCpu, runs[YarpKey][round].ProxyCpuMicrosPerRequest);
+            meteringRatios[round] = Ratio(llmProxyCpu, runs[MeteringOffKey][round].ProxyCpuMicrosPerRequest);
+            Console.WriteLine($"  round {round + 1}/{options.Rounds}  CPU per request, LlmProxy / bare YARP {Format(yarpRatios[round], "0.00")}x, " +
+                $"metering on / off {Format(meteringRatios[round], "0.00")}x");
         }
 
-        var yarpTotal = CpuPerRequest(runs["yarp"]);
+        var yarpTotal = CpuPerRequest(runs[YarpKey]);
         var results = targets.Select(target =>
         {
             var list = runs[target.Key];
@@ -207,6 +237,7 @@ internal static class RunMode
             var proxyCpu = target.Proxy is null ? (double?)null : CpuPerRequest(list);
             return new LoadResult
             {
+                Key = target.Key,
                 Target = target.Label,
                 Requests = requests,
                 Errors = list.Sum(static r => r.Errors),
@@ -217,7 +248,7 @@ internal static class RunMode
                 P99Ms = Ms(latency, 99),
                 MaxMs = latency.GetMaxValue() / 1e6,
                 ProxyCpuUsPerRequest = proxyCpu,
-                CpuRatioVsYarp = proxyCpu is not null && yarpTotal > 0 ? proxyCpu / yarpTotal : null,
+                CpuRatioVsYarp = Ratio(proxyCpu, yarpTotal),
                 UpstreamCpuUsPerRequest = PerRequest(list, static r => r.UpstreamCpu),
                 ClientCpuUsPerRequest = PerRequest(list, static r => r.ClientCpu),
                 RoundRequestsPerSecond = [.. list.Select(static r => r.RequestsPerSecond)],
@@ -226,8 +257,13 @@ internal static class RunMode
                 OtherProcessesCpuShare = list.All(static r => r.OtherCpuShare is not null) ? list.Average(static r => r.OtherCpuShare!.Value) : null,
             };
         }).ToArray();
-        return (results, roundRatios);
+        var meteringTotal = Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[MeteringOffKey]));
+        return new NonStreamingOutcome(results, yarpRatios, meteringTotal, meteringRatios);
     }
+
+    /// <summary>CPU per request of one proxy over another's; null when either is unknown or the divisor is 0.</summary>
+    private static double? Ratio(double? numerator, double? denominator)
+        => numerator is double n && denominator is double d and > 0 ? n / d : null;
 
     private static double CpuPerRequest(List<LoadRun> runs) => PerRequest(runs, static r => r.ProxyCpu ?? TimeSpan.Zero);
 
@@ -242,6 +278,7 @@ internal static class RunMode
         var sorted = samples.Milliseconds.Order().ToArray();
         return new StreamResult
         {
+            Key = samples.Target.Key,
             Target = samples.Target.Label,
             Samples = sorted.Length,
             Errors = samples.Errors,
@@ -254,11 +291,11 @@ internal static class RunMode
         };
     }
 
-    private static BenchResults BuildResults(DateTime date, MachineFacts machine, SettingsFacts settings, LoadResult[] load,
-        double?[] roundRatios, StreamResult[] stream, Target[] targets)
+    private static BenchResults BuildResults(DateTime date, MachineFacts machine, SettingsFacts settings, NonStreamingOutcome load,
+        StreamResult[] stream)
     {
         var problems = new List<string>();
-        foreach (var result in load)
+        foreach (var result in load.Results)
         {
             var attempts = result.Requests + result.Errors;
             if (attempts == 0 || (double)result.Errors / attempts > ErrorLimit)
@@ -276,23 +313,26 @@ internal static class RunMode
             }
         }
 
-        var index = Array.FindIndex(targets, static t => t.Key == "llmproxy");
-        var yarpIndex = Array.FindIndex(targets, static t => t.Key == "yarp");
-        var directIndex = Array.FindIndex(targets, static t => t.Key == "direct");
+        var llmProxyTtft = MedianTtft(stream, LlmProxyKey);
         return new BenchResults
         {
             DateUtc = date.ToString("yyyy-MM-dd HH:mm 'UTC'"),
             Machine = machine,
             Settings = settings,
-            NonStreaming = load,
-            CpuRatioLlmProxyOverYarp = load[index].CpuRatioVsYarp,
-            CpuRatioPerRound = roundRatios,
+            NonStreaming = load.Results,
+            CpuRatioLlmProxyOverYarp = load.Results.Single(static r => r.Key == LlmProxyKey).CpuRatioVsYarp,
+            CpuRatioPerRound = load.YarpRatios,
+            MeteringCpuRatioOnOverOff = load.MeteringRatio,
+            MeteringCpuRatioPerRound = load.MeteringRatios,
             Streaming = stream,
-            TtftAddedVsYarpMs = stream[index].MedianMs - stream[yarpIndex].MedianMs,
-            TtftAddedVsDirectMs = stream[index].MedianMs - stream[directIndex].MedianMs,
+            TtftAddedVsYarpMs = llmProxyTtft - MedianTtft(stream, YarpKey),
+            TtftAddedVsDirectMs = llmProxyTtft - MedianTtft(stream, DirectKey),
+            TtftAddedByMeteringMs = llmProxyTtft - MedianTtft(stream, MeteringOffKey),
             Problems = problems,
         };
     }
+
+    private static double MedianTtft(StreamResult[] stream, string key) => stream.Single(r => r.Key == key).MedianMs;
 
     private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, string llmProxyDll)
     {
@@ -338,12 +378,9 @@ internal static class RunMode
                 " (above a few % the numbers are disturbed)");
         }
 
-        var ratios = results.CpuRatioPerRound.Where(static r => r is not null).Select(static r => r!.Value).ToArray();
-        var ratioText = results.CpuRatioLlmProxyOverYarp is { } cpuRatio ? $"{cpuRatio:0.00}x" : "n/a";
-        var verdict = results.CpuRatioLlmProxyOverYarp is { } value ? (value <= CpuRatioGoal ? "met" : "NOT met") : "n/a";
         Console.WriteLine();
-        Console.WriteLine($"CPU per request, LlmProxy / bare YARP: {ratioText} (target <= {CpuRatioGoal:0.0}x: {verdict})" +
-            (ratios.Length > 1 ? $"; per round {ratios.Min():0.00}x to {ratios.Max():0.00}x, median {Percentile([.. ratios.Order()], 50):0.00}x" : ""));
+        PrintRatio("CPU per request, LlmProxy (metering on) / bare YARP", results.CpuRatioLlmProxyOverYarp, results.CpuRatioPerRound, CpuRatioGoal);
+        PrintRatio("Metering CPU per request, on / off", results.MeteringCpuRatioOnOverOff, results.MeteringCpuRatioPerRound, MeteringCpuRatioGoal);
 
         Console.WriteLine();
         Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved)");
@@ -361,9 +398,20 @@ internal static class RunMode
             }));
         Console.WriteLine();
         var addedVsYarp = results.TtftAddedVsYarpMs ?? double.NaN;
-        Console.WriteLine($"added to time to first event vs bare YARP: {Signed(addedVsYarp)} ms " +
+        Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs bare YARP: {Signed(addedVsYarp)} ms " +
             $"(target <= {AddedTtftGoalMs:0.0} ms: {(addedVsYarp <= AddedTtftGoalMs ? "met" : "NOT met")})");
-        Console.WriteLine($"added to time to first event vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
+        Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
+        Console.WriteLine($"added to time to first event by metering (on - off): {Signed(results.TtftAddedByMeteringMs ?? double.NaN)} ms");
+    }
+
+    /// <summary>One ratio line: the aggregate, the goal and the spread of the per-round ratios.</summary>
+    private static void PrintRatio(string title, double? total, IReadOnlyList<double?> perRound, double goal)
+    {
+        var ratios = perRound.Where(static r => r is not null).Select(static r => r!.Value).Order().ToArray();
+        var ratioText = total is { } value ? $"{value:0.00}x" : "n/a";
+        var verdict = total is { } met ? (met <= goal ? "met" : "NOT met") : "n/a";
+        Console.WriteLine($"{title}: {ratioText} (target <= {goal:0.0#}x: {verdict})" +
+            (ratios.Length > 1 ? $"; per round {ratios[0]:0.00}x to {ratios[^1]:0.00}x, median {Percentile(ratios, 50):0.00}x" : ""));
     }
 
     private static void PrintTable(string[] header, IEnumerable<string[]> rows)
@@ -458,14 +506,26 @@ internal static class RunMode
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    private static string LlmProxyConfig(int upstreamPort)
+    /// <summary>
+    /// The gateway's route config. Both gateways get the same one except for <c>telemetry.metering</c>. The target has
+    /// its own price, so metering computes a cost, and the key has a team, which is a metric label.
+    /// </summary>
+    private static string LlmProxyConfig(int upstreamPort, bool metering)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(BenchKey)));
         return $$"""
             {
               "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1" } },
-              "models": { "{{Payloads.PublicModel}}": { "targets": [ { "provider": "up", "model": "{{Payloads.UpstreamModel}}" } ] } },
-              "keys": [ { "id": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ] } ]
+              "models": {
+                "{{Payloads.PublicModel}}": {
+                  "targets": [ {
+                    "provider": "up", "model": "{{Payloads.UpstreamModel}}",
+                    "pricing": { "input_per_1m": 0.15, "output_per_1m": 0.6, "cached_input_per_1m": 0.075 }
+                  } ]
+                }
+              },
+              "keys": [ { "id": "bench", "team": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ] } ],
+              "telemetry": { "metering": {{(metering ? "true" : "false")}} }
             }
             """;
     }
@@ -556,3 +616,6 @@ internal static class RunMode
 
     private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>The aggregated non-streamed results and the CPU ratios, overall and round by round.</summary>
+internal sealed record NonStreamingOutcome(LoadResult[] Results, double?[] YarpRatios, double? MeteringRatio, double?[] MeteringRatios);

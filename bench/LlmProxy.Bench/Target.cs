@@ -2,7 +2,7 @@ using System.Net;
 
 namespace LlmProxy.Bench;
 
-/// <summary>One way of reaching the fake upstream: directly, through bare YARP, or through LlmProxy.</summary>
+/// <summary>One way of reaching the fake upstream: directly, through bare YARP, or through LlmProxy (metering on or off).</summary>
 /// <param name="Key">Stable id (JSON).</param>
 /// <param name="Label">Name in the tables.</param>
 /// <param name="ChatUri">Where to POST chat requests.</param>
