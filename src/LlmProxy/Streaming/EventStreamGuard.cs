@@ -29,10 +29,6 @@ internal sealed class EventStreamGuard : HttpContent
         _client = client;
         _meter = meter;
         _time = time;
-        foreach (var header in inner.Headers)
-        {
-            Headers.TryAddWithoutValidation(header.Key, header.Value);
-        }
     }
 
     /// <summary>The SSE error event sent when the provider fails mid-stream.</summary>

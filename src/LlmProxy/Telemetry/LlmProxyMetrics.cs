@@ -26,12 +26,14 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Histogram<double> _requestDuration;
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _timePerOutputToken;
-    private readonly Counter<long> _requests;
+    // Counters with many label combinations are summed in tables and read by the exporter when it collects:
+    // one dictionary update per request instead of one SDK measurement per label set.
+    private readonly CounterTable<RequestKey> _requests = new();
+    private readonly CounterTable<SpendKey> _tokens = new();
+    private readonly CounterTable<SpendKey> _costNanoUsd = new();
+    private readonly CounterTable<string> _costUnknown = new();
     private readonly Histogram<double> _overhead;
     private readonly Histogram<double> _upstreamDuration;
-    private readonly Counter<double> _cost;
-    private readonly Counter<long> _costUnknown;
-    private readonly Counter<long> _tokens;
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _rateLimitDecisions;
     private readonly Counter<long> _validationResults;
@@ -49,14 +51,14 @@ public sealed class LlmProxyMetrics : IUsageSink
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FirstTokenBuckets });
         _timePerOutputToken = meter.CreateHistogram("gen_ai.server.time_per_output_token", "s", "Time per output token after the first, for streams.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = PerTokenBuckets });
-        _requests = meter.CreateCounter<long>("llmproxy.requests", "{request}", "Forwarded requests by status and error category.");
+        meter.CreateObservableCounter("llmproxy.requests", () => _requests.Observe(static k => k.Tags()), "{request}", "Forwarded requests by status and error category.");
         _overhead = meter.CreateHistogram("llmproxy.gateway.overhead", "s", "Time spent in the gateway itself, excluding the provider.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = OverheadBuckets });
         _upstreamDuration = meter.CreateHistogram("llmproxy.upstream.duration", "s", "Time waiting for and reading the provider.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
-        _cost = meter.CreateCounter<double>("llmproxy.cost", "USD", "Cost of requests with a known price.");
-        _costUnknown = meter.CreateCounter<long>("llmproxy.cost.unknown", "{request}", "Requests with usage but no known price.");
-        _tokens = meter.CreateCounter<long>("llmproxy.tokens", "{token}", "Tokens by key and team.");
+        meter.CreateObservableCounter("llmproxy.cost", () => _costNanoUsd.ObserveScaled(1e-9, static k => k.Tags(withType: false)), "USD", "Cost of requests with a known price.");
+        meter.CreateObservableCounter("llmproxy.cost.unknown", () => _costUnknown.Observe(static model => [new("gen_ai.request.model", model)]), "{request}", "Requests with usage but no known price.");
+        meter.CreateObservableCounter("llmproxy.tokens", () => _tokens.Observe(static k => k.Tags(withType: true)), "{token}", "Tokens by key and team.");
         _active = meter.CreateUpDownCounter<long>("llmproxy.requests.active", "{request}", "Requests in flight.");
         _rateLimitDecisions = meter.CreateCounter<long>("llmproxy.rate_limit.decisions", "{decision}", "Rate-limit admissions and rejections.");
         _validationResults = meter.CreateCounter<long>("llmproxy.validation.results", "{result}", "Structured-output validation results.");
@@ -135,8 +137,7 @@ public sealed class LlmProxyMetrics : IUsageSink
         }
 
         var model = new KeyValuePair<string, object?>("gen_ai.request.model", record.RequestModel);
-        _requests.Add(1, model, new KeyValuePair<string, object?>("http.response.status_code", record.Status),
-            new KeyValuePair<string, object?>("error.type", record.Error.Name()));
+        _requests.Add(new RequestKey(record.RequestModel, record.Status, record.Error), 1);
         _overhead.Record(record.Overhead, model);
         if (record.UpstreamDuration is { } upstream)
         {
@@ -150,27 +151,27 @@ public sealed class LlmProxyMetrics : IUsageSink
 
         RecordTokens(genAi, "input", usage.Input);
         RecordTokens(genAi, "output", usage.Output);
-        var key = new KeyValuePair<string, object?>("llmproxy.key.id", record.KeyId);
-        var team = new KeyValuePair<string, object?>("llmproxy.team", record.Team ?? "");
-        _tokens.Add(usage.Input, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
-        _tokens.Add(usage.Output, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        var keyId = record.KeyId ?? "";
+        var team = record.Team ?? "";
+        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "input"), usage.Input);
+        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "output"), usage.Output);
         if (usage.CachedInput > 0)
         {
-            _tokens.Add(usage.CachedInput, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "cached_input"));
+            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "cached_input"), usage.CachedInput);
         }
 
         if (usage.Reasoning > 0)
         {
-            _tokens.Add(usage.Reasoning, model, key, team, new KeyValuePair<string, object?>("gen_ai.token.type", "reasoning"));
+            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "reasoning"), usage.Reasoning);
         }
 
         if (record.CostUsd is { } cost)
         {
-            _cost.Add((double)cost, model, key, team);
+            _costNanoUsd.Add(new SpendKey(record.RequestModel, keyId, team, ""), (long)Math.Round(cost * 1_000_000_000m));
         }
         else
         {
-            _costUnknown.Add(1, model);
+            _costUnknown.Add(record.RequestModel, 1);
         }
     }
 
@@ -179,5 +180,33 @@ public sealed class LlmProxyMetrics : IUsageSink
         var tags = genAi;
         tags.Add("gen_ai.token.type", type);
         _tokenUsage.Record(count, tags);
+    }
+
+    private readonly record struct RequestKey(string Model, int Status, ErrorCategory Error)
+    {
+        public KeyValuePair<string, object?>[] Tags() =>
+        [
+            new("gen_ai.request.model", Model),
+            new("http.response.status_code", Status),
+            new("error.type", Error.Name()),
+        ];
+    }
+
+    private readonly record struct SpendKey(string Model, string KeyId, string Team, string TokenType)
+    {
+        public KeyValuePair<string, object?>[] Tags(bool withType) => withType
+            ?
+            [
+                new("gen_ai.request.model", Model),
+                new("llmproxy.key.id", KeyId),
+                new("llmproxy.team", Team),
+                new("gen_ai.token.type", TokenType),
+            ]
+            :
+            [
+                new("gen_ai.request.model", Model),
+                new("llmproxy.key.id", KeyId),
+                new("llmproxy.team", Team),
+            ];
     }
 }

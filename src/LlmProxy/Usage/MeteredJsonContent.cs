@@ -26,10 +26,6 @@ internal sealed class MeteredJsonContent : HttpContent
         _inner = inner;
         _meter = meter;
         _time = time;
-        foreach (var header in inner.Headers)
-        {
-            Headers.TryAddWithoutValidation(header.Key, header.Value);
-        }
     }
 
     protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)

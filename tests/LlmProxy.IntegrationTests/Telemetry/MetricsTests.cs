@@ -74,6 +74,9 @@ public sealed class MetricsTests : IDisposable
         using var client = app.CreateClient();
 
         await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+        requests.RecordObservableInstruments();
+        cost.RecordObservableInstruments();
+        keyTokens.RecordObservableInstruments();
 
         Assert.True(Assert.Single(duration.GetMeasurementSnapshot()).Value > 0);
         Assert.InRange(Assert.Single(overhead.GetMeasurementSnapshot()).Value, 0, 5);
