@@ -180,7 +180,7 @@ internal sealed class MeteredJsonContent : HttpContent
 
             if (!_tailOnly)
             {
-                UsageReader.ReadBody(captured, meter);
+                UsageReader.ReadBodyFast(captured, meter);
                 return;
             }
 

@@ -10,6 +10,37 @@ namespace LlmProxy.Usage;
 /// </summary>
 public static class UsageReader
 {
+    /// <summary>
+    /// Reads a non-streamed answer without walking its whole content: <c>id</c> and <c>model</c> from the properties
+    /// before the first large one, then the last <c>"usage"</c> object and the last <c>"finish_reason"</c> (OpenAI
+    /// puts both after the content). Falls back to <see cref="ReadBody"/> when no usage is found that way.
+    /// </summary>
+    public static void ReadBodyFast(ReadOnlySpan<byte> json, RequestMeter meter)
+    {
+        ReadLeadingIds(json, meter);
+        var usage = LastProperty(json, "\"usage\""u8);
+        if (usage < 0)
+        {
+            ReadBody(json, meter);
+            return;
+        }
+
+        ReadUsageObject(json[usage..], meter);
+        var finish = LastProperty(json, "\"finish_reason\""u8);
+        if (finish >= 0 && meter.FinishReason is null)
+        {
+            var rest = json[finish..];
+            if (rest.Length > 0 && rest[0] == '"')
+            {
+                var end = rest[1..].IndexOf((byte)'"');
+                if (end > 0)
+                {
+                    meter.FinishReason = System.Text.Encoding.UTF8.GetString(rest.Slice(1, end));
+                }
+            }
+        }
+    }
+
     /// <summary>Reads a non-streamed answer. Returns false when the body is not a JSON object.</summary>
     public static bool ReadBody(ReadOnlySpan<byte> json, RequestMeter meter)
     {
@@ -45,6 +76,81 @@ public static class UsageReader
         {
             // Not a usage object after all.
         }
+    }
+
+    // id and model: top-level properties read until the first array or object (choices, data, output).
+    private static void ReadLeadingIds(ReadOnlySpan<byte> json, RequestMeter meter)
+    {
+        var reader = new Utf8JsonReader(json, isFinalBlock: false, state: default);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isModel = reader.ValueTextEquals("model"u8);
+                var isId = !isModel && reader.ValueTextEquals("id"u8);
+                if (!reader.Read() || reader.TokenType is JsonTokenType.StartArray or JsonTokenType.StartObject)
+                {
+                    return;
+                }
+
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    if (isModel)
+                    {
+                        meter.ResponseModel ??= reader.GetString();
+                    }
+                    else if (isId)
+                    {
+                        meter.ResponseId ??= reader.GetString();
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Ids are optional.
+        }
+    }
+
+    // The offset of the value after the last occurrence of the property name (a quoted name followed by ':'),
+    // or -1. Inside JSON strings quotes are escaped, so an unescaped "name": is a property.
+    private static int LastProperty(ReadOnlySpan<byte> json, ReadOnlySpan<byte> quotedName)
+    {
+        var end = json.Length;
+        while (end > 0)
+        {
+            var at = json[..end].LastIndexOf(quotedName);
+            if (at < 0)
+            {
+                return -1;
+            }
+
+            var after = at + quotedName.Length;
+            while (after < json.Length && json[after] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                after++;
+            }
+
+            if (after < json.Length && json[after] == ':' && (at == 0 || json[at - 1] != '\\'))
+            {
+                after++;
+                while (after < json.Length && json[after] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+                {
+                    after++;
+                }
+
+                return after;
+            }
+
+            end = at;
+        }
+
+        return -1;
     }
 
     // The length of the JSON object the span starts with (after whitespace), or 0 when it does not end in the span.

@@ -23,6 +23,34 @@ public sealed class UsageReaderTests
     }
 
     [Fact]
+    public void ReadBodyFast_ChatCompletionWithTrickyContent_SameResultAsFullRead()
+    {
+        var body = """{"id":"c1","object":"chat.completion","model":"gpt-4o-2024","choices":[{"index":0,"message":{"role":"assistant","content":"say \"usage\": {\"prompt_tokens\": 999} and \"finish_reason\": \"no\""},"finish_reason":"length"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"""u8;
+        var fast = Meter();
+        var full = Meter();
+
+        UsageReader.ReadBodyFast(body, fast);
+        UsageReader.ReadBody(body, full);
+
+        Assert.Equal(full.ResolveUsage(0), fast.ResolveUsage(0));
+        Assert.Equal(new TokenUsage(10, 5, 4, 0, false), fast.ResolveUsage(0));
+        Assert.Equal("length", fast.FinishReason);
+        Assert.Equal("gpt-4o-2024", fast.ResponseModel);
+        Assert.Equal("c1", fast.ResponseId);
+    }
+
+    [Fact]
+    public void ReadBodyFast_NoUsage_FallsBackToFullReadForTextLength()
+    {
+        var meter = Meter();
+
+        UsageReader.ReadBodyFast("""{"id":"c","choices":[{"message":{"content":"12345678"}}]}"""u8, meter);
+
+        Assert.Null(meter.InputTokens);
+        Assert.Equal(8, meter.GeneratedTextBytes);
+    }
+
+    [Fact]
     public void ReadBody_ResponsesApi_ReadsInputOutputTokenNames()
     {
         var meter = Meter();
