@@ -72,14 +72,22 @@ internal sealed class MeteredJsonContent : HttpContent
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
+            var pending = inner.ReadAsync(buffer, cancellationToken);
             if (buffer.IsEmpty)
             {
-                return read;
+                return pending;
             }
 
+            // Most reads complete at once: observe them without an async state machine.
+            return pending.IsCompletedSuccessfully ? new ValueTask<int>(Observe(buffer, pending.Result)) : ObserveAsync(buffer, pending);
+        }
+
+        private async ValueTask<int> ObserveAsync(Memory<byte> buffer, ValueTask<int> pending) => Observe(buffer, await pending);
+
+        private int Observe(Memory<byte> buffer, int read)
+        {
             if (read == 0)
             {
                 FinishOnce();
