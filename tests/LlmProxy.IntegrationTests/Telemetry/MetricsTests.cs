@@ -142,4 +142,42 @@ public sealed class MetricsTests : IDisposable
         Assert.DoesNotContain("sk-secret-wrong-key", text, StringComparison.Ordinal);
         Assert.DoesNotContain(TestKeys.ProviderSecret, text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task StreamTimings_SimulatedStream_TimeToFirstTokenAndPerTokenRecorded()
+    {
+        var config = TestConfig.Simulated(new System.Text.Json.Nodes.JsonObject { ["ttft_ms"] = 30, ["inter_token_ms"] = 10, ["default_max_tokens"] = 4 });
+        var sink = new CapturingSink();
+        await using var app = GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<IUsageSink>(sink));
+        using var ttft = Collect<double>(app, "gen_ai.server.time_to_first_token");
+        using var perToken = Collect<double>(app, "gen_ai.server.time_per_output_token");
+        using var unknownCost = Collect<long>(app, "llmproxy.cost.unknown");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"sim-chat","stream":true,"messages":[]}""");
+        await response.Content.ReadAsStringAsync();
+        await sink.NextAsync();
+        unknownCost.RecordObservableInstruments();
+
+        Assert.InRange(Assert.Single(ttft.GetMeasurementSnapshot()).Value, 0.030, 10);
+        Assert.InRange(Assert.Single(perToken.GetMeasurementSnapshot()).Value, 0.010, 10);
+        Assert.Equal(1, Assert.Single(unknownCost.GetMeasurementSnapshot()).Value);
+    }
+
+    [Fact]
+    public async Task ConfigReloads_AppliedAndRejected_CountedByOutcome()
+    {
+        await using var app = Start();
+        using var reloads = Collect<long>(app, "llmproxy.config.reloads");
+        var original = await File.ReadAllTextAsync(app.ConfigPath);
+
+        await File.WriteAllTextAsync(app.ConfigPath, original + " ");
+        app.Store.Reload();
+        await File.WriteAllTextAsync(app.ConfigPath, "{ not json");
+        app.Store.Reload();
+
+        var outcomes = reloads.GetMeasurementSnapshot().Select(m => (string?)m.Tags["outcome"]).ToList();
+        Assert.Contains("applied", outcomes);
+        Assert.Contains("rejected", outcomes);
+    }
 }

@@ -99,4 +99,27 @@ public sealed class ConfigStoreTests : IDisposable
         Assert.True(token.HasChanged);
         Assert.False(_store.GetChangeToken().HasChanged);
     }
+
+    [Fact]
+    public void Reload_PricingFileAddedNextToConfig_PricesApplied()
+    {
+        Assert.Null(_store.Current.Models["m"].Targets[0].Price);
+        File.WriteAllText(Path.Combine(_directory.FullName, "pricing.json"), """{ "models": { "a/m": { "input_per_1m": 3, "output_per_1m": 4 } } }""");
+
+        Assert.True(_store.Reload());
+
+        Assert.Equal(3, _store.Current.Models["m"].Targets[0].Price!.InputPer1M);
+    }
+
+    [Fact]
+    public void Reload_InvalidPricingFile_RejectedWithPricingPath()
+    {
+        var outcomes = new List<ConfigReloadOutcome>();
+        _store.ReloadAttempted += outcomes.Add;
+        File.WriteAllText(Path.Combine(_directory.FullName, "pricing.json"), """{ "models": { "m": { "input_per_1m": "cheap" } } }""");
+
+        Assert.False(_store.Reload());
+
+        Assert.StartsWith("pricing.models.m.input_per_1m:", Assert.Single(Assert.Single(outcomes).Errors), StringComparison.Ordinal);
+    }
 }
