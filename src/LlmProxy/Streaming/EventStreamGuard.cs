@@ -1,4 +1,3 @@
-using System.Net;
 using LlmProxy.Errors;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
@@ -11,9 +10,8 @@ namespace LlmProxy.Streaming;
 /// of a silent truncation. Complete events pass through as soon as they are read; only the unfinished tail of
 /// an event waits for its blank line, so that a failure never leaves a half event before the error event.
 /// </summary>
-internal sealed class EventStreamGuard : HttpContent
+internal sealed class EventStreamGuard : PassThroughContent
 {
-    private readonly HttpContent _inner;
     private readonly HttpContext _client;
     private readonly RequestMeter? _meter;
     private readonly TimeProvider _time;
@@ -24,8 +22,8 @@ internal sealed class EventStreamGuard : HttpContent
     /// length, and the usage-only chunk the gateway asked for is left out.
     /// </summary>
     public EventStreamGuard(HttpContent inner, HttpContext client, RequestMeter? meter, TimeProvider time)
+        : base(inner)
     {
-        _inner = inner;
         _client = client;
         _meter = meter;
         _time = time;
@@ -49,58 +47,19 @@ internal sealed class EventStreamGuard : HttpContent
     }
 
     /// <inheritdoc/>
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
-        => new GuardStream(await _inner.ReadAsStreamAsync(cancellationToken), _client, _meter, _time);
-
-    /// <inheritdoc/>
-    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
-
-    /// <inheritdoc/>
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-    {
-        await using var source = await CreateContentReadStreamAsync();
-        await source.CopyToAsync(stream);
-    }
-
-    /// <inheritdoc/>
-    protected override bool TryComputeLength(out long length)
-    {
-        length = 0;
-        return false;
-    }
-
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
+    protected override Stream Wrap(Stream providerBody) => new GuardStream(providerBody, _client, _meter, _time);
 
     // YARP copies this stream to the client. Complete events pass at once; the bytes of an event the provider
     // has not finished are held until its blank line, so a failure can drop them and end with a clean error
     // event (an event larger than YARP's buffer passes through unheld). On a provider failure the copy's token
     // may already be cancelled (idle timeout), so the error event is written to the client directly and the
     // copy then sees a clean end.
-    private sealed class GuardStream(Stream inner, HttpContext client, RequestMeter? meter, TimeProvider time) : Stream
+    private sealed class GuardStream(Stream providerBody, HttpContext client, RequestMeter? meter, TimeProvider time) : PassThroughStream(providerBody)
     {
         private byte[] _carry = [];
         private int _carryLength;
         private bool _midEvent;
         private bool _done;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -114,7 +73,7 @@ internal sealed class EventStreamGuard : HttpContent
                 // YARP's zero-byte read: wait for data without taking a buffer.
                 try
                 {
-                    return await inner.ReadAsync(buffer, cancellationToken);
+                    return await Inner.ReadAsync(buffer, cancellationToken);
                 }
                 catch (Exception ex) when (IsProviderFailure(ex))
                 {
@@ -135,7 +94,7 @@ internal sealed class EventStreamGuard : HttpContent
                 int read;
                 try
                 {
-                    read = await inner.ReadAsync(buffer[start..], cancellationToken);
+                    read = await Inner.ReadAsync(buffer[start..], cancellationToken);
                 }
                 catch (Exception ex) when (IsProviderFailure(ex))
                 {
@@ -195,31 +154,6 @@ internal sealed class EventStreamGuard : HttpContent
                 // Nothing complete yet: keep it and read on.
                 Hold(buffer.Span[..total]);
             }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
 
         // Index just after the last blank line ("\n\n" or "\n\r\n"), or 0 when the bytes hold none.

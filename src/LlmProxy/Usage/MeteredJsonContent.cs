@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Net;
+using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
 
 namespace LlmProxy.Usage;
@@ -9,7 +9,7 @@ namespace LlmProxy.Usage;
 /// <see cref="MaxCapture"/>) is kept; at the end the copy is read for usage, model and id. A larger body (a big
 /// embeddings answer) keeps only its tail, where OpenAI puts <c>usage</c>.
 /// </summary>
-internal sealed class MeteredJsonContent : HttpContent
+internal sealed class MeteredJsonContent : PassThroughContent
 {
     /// <summary>Largest body read whole.</summary>
     public const int MaxCapture = 1024 * 1024;
@@ -17,64 +17,28 @@ internal sealed class MeteredJsonContent : HttpContent
     /// <summary>Bytes kept from the end of a larger body.</summary>
     public const int TailBytes = 16 * 1024;
 
-    private readonly HttpContent _inner;
     private readonly RequestMeter _meter;
     private readonly TimeProvider _time;
 
     public MeteredJsonContent(HttpContent inner, RequestMeter meter, TimeProvider time)
+        : base(inner)
     {
-        _inner = inner;
         _meter = meter;
         _time = time;
     }
 
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
-        => new TapStream(await _inner.ReadAsStreamAsync(cancellationToken), _meter, _time);
+    protected override Stream Wrap(Stream providerBody) => new TapStream(providerBody, _meter, _time);
 
-    protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
-
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-    {
-        await using var source = await CreateContentReadStreamAsync();
-        await source.CopyToAsync(stream);
-    }
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = 0;
-        return false;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
-    private sealed class TapStream(Stream inner, RequestMeter meter, TimeProvider time) : Stream
+    private sealed class TapStream(Stream providerBody, RequestMeter meter, TimeProvider time) : PassThroughStream(providerBody)
     {
         private byte[] _copy = ArrayPool<byte>.Shared.Rent(4096);
         private int _length;
         private bool _tailOnly;
         private bool _finished;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var pending = inner.ReadAsync(buffer, cancellationToken);
+            var pending = Inner.ReadAsync(buffer, cancellationToken);
             if (buffer.IsEmpty)
             {
                 return pending;
@@ -100,26 +64,10 @@ internal sealed class MeteredJsonContent : HttpContent
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                inner.Dispose();
                 var copy = Interlocked.Exchange(ref _copy, []);
                 if (copy.Length > 0)
                 {
