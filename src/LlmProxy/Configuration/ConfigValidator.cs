@@ -75,9 +75,9 @@ public static partial class ConfigValidator
 
         for (var i = 0; i < telemetry.SummaryWindowsMinutes.Count; i++)
         {
-            if (telemetry.SummaryWindowsMinutes[i] is < 1 or > 1440)
+            if (telemetry.SummaryWindowsMinutes[i] is < 1 or > 60)
             {
-                errors.Add($"telemetry.summary_windows_minutes[{i}]: must be between 1 and 1440");
+                errors.Add($"telemetry.summary_windows_minutes[{i}]: must be between 1 and 60");
             }
         }
     }

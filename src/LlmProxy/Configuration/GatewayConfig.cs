@@ -40,7 +40,7 @@ public sealed record TelemetrySettings
     /// <summary>When false, requests are not metered (no usage parsing, metrics, summary or request log).</summary>
     public bool Metering { get; init; } = true;
 
-    /// <summary>Sliding windows of <c>/metrics/summary</c>, in minutes.</summary>
+    /// <summary>Sliding windows of <c>/metrics/summary</c>, in minutes (1 to 60).</summary>
     public List<int> SummaryWindowsMinutes { get; init; } = [5, 60];
 
     /// <summary>Log prompts and answers at Debug (never at other levels). Off unless set explicitly.</summary>
@@ -121,6 +121,12 @@ public sealed record ProviderConfig
 
     /// <summary>When true, a missing credential disables the provider instead of failing the config.</summary>
     public bool Optional { get; init; }
+
+    /// <summary>
+    /// Whether the gateway may add <c>stream_options.include_usage</c> to streamed chat and completion requests
+    /// (and strip the usage chunk again). Default: yes, except Azure api-versions before 2024-09-01, which reject it.
+    /// </summary>
+    public bool? InjectStreamUsage { get; init; }
 
     /// <summary>Simulated provider only: latency and error injection.</summary>
     public SimulationSettings? Simulation { get; init; }

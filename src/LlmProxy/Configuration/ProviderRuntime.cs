@@ -31,6 +31,9 @@ public sealed class ProviderRuntime
     /// <summary>Azure api-version (or <c>v1</c>).</summary>
     public string? ApiVersion { get; init; }
 
+    /// <summary>True when the gateway may add <c>stream_options.include_usage</c> for this provider.</summary>
+    public bool InjectStreamUsage { get; init; } = true;
+
     /// <summary>Settings of a simulated provider.</summary>
     public SimulationSettings? Simulation { get; init; }
 

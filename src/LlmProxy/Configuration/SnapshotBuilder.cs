@@ -63,6 +63,7 @@ internal sealed class SnapshotBuilder
                 Address = adapter.GetAddress(name, provider, config),
                 Credential = credential,
                 ApiVersion = provider.ApiVersion,
+                InjectStreamUsage = provider.InjectStreamUsage ?? AcceptsStreamOptions(provider),
                 Simulation = provider.Type == ProviderTypes.Simulated ? provider.Simulation ?? new SimulationSettings() : null,
                 Adapter = adapter,
             };
@@ -141,6 +142,12 @@ internal sealed class SnapshotBuilder
             [],
             warnings);
     }
+
+    // Azure rejects stream_options before api-version 2024-09-01 ("Unrecognized request argument").
+    private static bool AcceptsStreamOptions(ProviderConfig provider)
+        => provider.Type != ProviderTypes.AzureOpenAI
+            || string.Equals(provider.ApiVersion, "v1", StringComparison.OrdinalIgnoreCase)
+            || string.CompareOrdinal(provider.ApiVersion, "2024-09-01") >= 0;
 
     // The target's own price, else the table's "provider/model" entry, else its "model" entry, else unknown.
     private static PriceConfig? PriceOf(TargetConfig target, string provider, string upstreamModel, PricingConfig? pricing)

@@ -10,9 +10,10 @@ namespace LlmProxy.Providers;
 internal sealed class ProviderRequestTransform : RequestTransform
 {
     // Client credentials and account selectors must never reach a provider. Expect: the body is already
-    // buffered, so waiting for 100-continue would only add a round trip.
+    // buffered, so waiting for 100-continue would only add a round trip. Accept-Encoding: the gateway reads
+    // usage from every answer, so providers must answer uncompressed (YARP does not decompress).
     private static readonly string[] ClientOnlyHeaders =
-        ["Authorization", "api-key", "x-api-key", "OpenAI-Organization", "OpenAI-Project", "Cookie", "Proxy-Authorization", "Expect"];
+        ["Authorization", "api-key", "x-api-key", "OpenAI-Organization", "OpenAI-Project", "Cookie", "Proxy-Authorization", "Expect", "Accept-Encoding"];
 
     /// <inheritdoc/>
     public override ValueTask ApplyAsync(RequestTransformContext context)

@@ -59,11 +59,11 @@ internal sealed class ProviderResponseTransform : ResponseTransform
 
         var status = (int)proxyResponse.StatusCode;
         var meter = context.HttpContext.Features.Get<RequestMeter>();
+        KeepRequestIds(headers, proxyResponse, meter?.RequestId);
         if (meter is not null)
         {
             meter.UpstreamHeaders = _time.GetTimestamp();
             meter.UpstreamStatus = status;
-            KeepRequestIds(headers, proxyResponse, meter);
             headers[OverheadHeader] = _time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
         }
 
@@ -74,6 +74,8 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
         else if (status < 300 && mediaType == "text/event-stream")
         {
+            // The guard may drop the usage chunk or add an error event: the provider's length no longer holds.
+            headers.ContentLength = null;
             proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time);
         }
         else if (status < 300 && meter is not null)
@@ -82,18 +84,22 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
     }
 
-    // The client gets the gateway's id in x-request-id; the provider's id moves to x-upstream-request-id.
-    private static void KeepRequestIds(IHeaderDictionary headers, HttpResponseMessage proxyResponse, RequestMeter meter)
+    // The client gets the gateway's id in x-request-id (set before forwarding; YARP appended the provider's);
+    // the provider's id moves to x-upstream-request-id.
+    private static void KeepRequestIds(IHeaderDictionary headers, HttpResponseMessage proxyResponse, string? requestId)
     {
-        if (proxyResponse.Headers.NonValidated.TryGetValues(MeteringMiddleware.RequestIdHeader, out var upstreamId))
+        if (!proxyResponse.Headers.NonValidated.TryGetValues(MeteringMiddleware.RequestIdHeader, out var upstreamId))
         {
-            foreach (var value in upstreamId)
-            {
-                headers[UpstreamRequestIdHeader] = value;
-                break;
-            }
+            return;
         }
 
-        headers[MeteringMiddleware.RequestIdHeader] = meter.RequestId;
+        foreach (var value in upstreamId)
+        {
+            headers[UpstreamRequestIdHeader] = value;
+            break;
+        }
+
+        var ours = headers[MeteringMiddleware.RequestIdHeader];
+        headers[MeteringMiddleware.RequestIdHeader] = requestId ?? ours[0];
     }
 }

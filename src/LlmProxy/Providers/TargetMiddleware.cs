@@ -45,7 +45,7 @@ internal sealed class TargetMiddleware
 
         // Streams report usage only when asked: ask on the client's behalf, and strip the extra chunk again.
         var addUsage = meter is not null && info.Stream && info.StreamOptions == StreamOptions.Absent
-            && feature.OperationPath is "/chat/completions" or "/completions";
+            && target.Provider.InjectStreamUsage && feature.OperationPath is "/chat/completions" or "/completions";
         byte[]? rewritten = null;
         var request = context.Request;
         try

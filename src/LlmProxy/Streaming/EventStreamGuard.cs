@@ -56,8 +56,11 @@ internal sealed class EventStreamGuard : PassThroughContent
     // copy then sees a clean end.
     private sealed class GuardStream(Stream providerBody, HttpContext client, RequestMeter? meter, TimeProvider time) : PassThroughStream(providerBody)
     {
+        private const int BigEventTail = 16 * 1024;
         private byte[] _carry = [];
         private int _carryLength;
+        private byte[]? _bigTail;
+        private int _bigTailLength;
         private bool _midEvent;
         private bool _done;
 
@@ -88,6 +91,7 @@ internal sealed class EventStreamGuard : PassThroughContent
                 if (start == buffer.Length)
                 {
                     _midEvent = true;
+                    KeepBigTail(buffer.Span[..start]);
                     return start;
                 }
 
@@ -122,12 +126,14 @@ internal sealed class EventStreamGuard : PassThroughContent
                     // Part of this event already went out: nothing is gained by holding the rest.
                     if (boundary == 0)
                     {
+                        KeepBigTail(buffer.Span[..total]);
                         return total;
                     }
 
                     _midEvent = false;
                     Hold(buffer.Span[boundary..total]);
                     var restOfBigEvent = EndOfFirstEvent(buffer.Span[..boundary]);
+                    ObserveBigEvent(buffer.Span[..restOfBigEvent]);
                     return restOfBigEvent + Observe(buffer.Span[restOfBigEvent..boundary]);
                 }
 
@@ -146,8 +152,9 @@ internal sealed class EventStreamGuard : PassThroughContent
 
                 if (total == buffer.Length)
                 {
-                    // One event larger than the buffer: let it through.
+                    // One event larger than the buffer: let it through, keeping its tail for the usage it may end with.
                     _midEvent = true;
+                    KeepBigTail(buffer.Span[..total]);
                     return total;
                 }
 
@@ -185,6 +192,43 @@ internal sealed class EventStreamGuard : PassThroughContent
 
             bytes.CopyTo(_carry.AsSpan(_carryLength));
             _carryLength += bytes.Length;
+        }
+
+        // Keeps the last BigEventTail bytes of an event that is passing through unheld.
+        private void KeepBigTail(ReadOnlySpan<byte> bytes)
+        {
+            if (meter is null)
+            {
+                return;
+            }
+
+            _bigTail ??= new byte[BigEventTail];
+            if (bytes.Length >= BigEventTail)
+            {
+                bytes[^BigEventTail..].CopyTo(_bigTail);
+                _bigTailLength = BigEventTail;
+                return;
+            }
+
+            var keep = Math.Min(_bigTailLength, BigEventTail - bytes.Length);
+            _bigTail.AsSpan(_bigTailLength - keep, keep).CopyTo(_bigTail);
+            bytes.CopyTo(_bigTail.AsSpan(keep));
+            _bigTailLength = keep + bytes.Length;
+        }
+
+        // A big event ended (a Responses API response.completed repeating a long output): read its usage from the tail.
+        private void ObserveBigEvent(ReadOnlySpan<byte> end)
+        {
+            if (meter is null || _bigTail is null)
+            {
+                return;
+            }
+
+            var fragment = new byte[_bigTailLength + end.Length];
+            _bigTail.AsSpan(0, _bigTailLength).CopyTo(fragment);
+            end.CopyTo(fragment.AsSpan(_bigTailLength));
+            _bigTailLength = 0;
+            UsageReader.ReadLastUsage(fragment, meter);
         }
 
         // Reads each complete event for the meter and drops the usage-only chunk the client did not ask for.

@@ -70,6 +70,16 @@ public static class ErrorCategories
         _ => ErrorCategory.Internal,
     };
 
+    /// <summary>The category of a YARP forwarding failure (including ones after the response started).</summary>
+    public static ErrorCategory OfForwarder(Yarp.ReverseProxy.Forwarder.ForwarderError error) => error switch
+    {
+        Yarp.ReverseProxy.Forwarder.ForwarderError.RequestTimedOut => ErrorCategory.UpstreamTimeout,
+        Yarp.ReverseProxy.Forwarder.ForwarderError.RequestCanceled or Yarp.ReverseProxy.Forwarder.ForwarderError.RequestBodyCanceled
+            or Yarp.ReverseProxy.Forwarder.ForwarderError.RequestBodyClient or Yarp.ReverseProxy.Forwarder.ForwarderError.ResponseBodyCanceled
+            or Yarp.ReverseProxy.Forwarder.ForwarderError.ResponseBodyClient => ErrorCategory.ClientCancelled,
+        _ => ErrorCategory.UpstreamUnreachable,
+    };
+
     /// <summary>The category of a status the provider sent.</summary>
     public static ErrorCategory OfUpstreamStatus(int status) => status switch
     {

@@ -13,4 +13,5 @@ internal static class EventIds
     public const int ForwarderFailure = 2002;
     public const int RequestCompleted = 3001;
     public const int RequestBodies = 3002;
+    public const int MeteringFailed = 3003;
 }

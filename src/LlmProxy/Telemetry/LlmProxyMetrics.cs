@@ -110,9 +110,9 @@ public sealed class LlmProxyMetrics : IUsageSink
             { "gen_ai.operation.name", record.Operation },
             { "gen_ai.request.model", record.RequestModel },
         };
-        if (record.ResponseModel is not null)
+        if (BoundedResponseModel(record) is { } responseModel)
         {
-            genAi.Add("gen_ai.response.model", record.ResponseModel);
+            genAi.Add("gen_ai.response.model", responseModel);
         }
 
         if (record.ProviderSystem is not null)
@@ -167,12 +167,24 @@ public sealed class LlmProxyMetrics : IUsageSink
 
         if (record.CostUsd is { } cost)
         {
-            _costNanoUsd.Add(new SpendKey(record.RequestModel, keyId, team, ""), (long)Math.Round(cost * 1_000_000_000m));
+            _costNanoUsd.Add(new SpendKey(record.RequestModel, keyId, team, ""), (long)Math.Round(Math.Min(cost, 1_000_000m) * 1_000_000_000m));
         }
         else
         {
             _costUnknown.Add(record.RequestModel, 1);
         }
+    }
+
+    // The provider names the model it used; as a label only names that extend the configured upstream model are
+    // kept (gpt-4o → gpt-4o-2024-08-06), anything else becomes "other" so a provider cannot grow the label set.
+    private static string? BoundedResponseModel(UsageRecord record)
+    {
+        if (record.ResponseModel is not { } model)
+        {
+            return null;
+        }
+
+        return record.Target is { } target && model.Length <= 128 && model.StartsWith(target, StringComparison.Ordinal) ? model : "other";
     }
 
     private void RecordTokens(TagList genAi, string type, long count)

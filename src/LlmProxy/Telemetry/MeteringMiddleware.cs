@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using LlmProxy.Usage;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace LlmProxy.Telemetry;
 
@@ -10,7 +11,7 @@ namespace LlmProxy.Telemetry;
 /// kept) and a <see cref="RequestMeter"/>, and when the response is finished — completed, failed or abandoned by
 /// the client — turns the meter into one <see cref="UsageRecord"/> for the sinks.
 /// </summary>
-internal sealed class MeteringMiddleware
+internal sealed partial class MeteringMiddleware
 {
     /// <summary>The request id header.</summary>
     public const string RequestIdHeader = "x-request-id";
@@ -21,9 +22,11 @@ internal sealed class MeteringMiddleware
     private readonly IUsageSink[] _sinks;
     private readonly LlmProxyMetrics _metrics;
     private readonly RequestLogSink? _requestLog;
+    private readonly ILogger<MeteringMiddleware> _logger;
 
-    public MeteringMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, IEnumerable<IUsageSink> sinks, LlmProxyMetrics metrics)
+    public MeteringMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, IEnumerable<IUsageSink> sinks, LlmProxyMetrics metrics, ILogger<MeteringMiddleware> logger)
     {
+        _logger = logger;
         _next = next;
         _store = store;
         _time = time;
@@ -64,24 +67,52 @@ internal sealed class MeteringMiddleware
         {
             await _next(context);
         }
+        catch
+        {
+            meter.Fault = true;
+            throw;
+        }
         finally
         {
             _metrics.RequestActive(-1);
-            var record = Finish(context, meter, _time.GetTimestamp());
+            Publish(context, meter, activity);
+        }
+    }
+
+    // Metering must never break a response: a failing sink is logged and the others still run.
+    private void Publish(HttpContext context, RequestMeter meter, Activity? activity)
+    {
+        UsageRecord record;
+        try
+        {
+            record = Finish(context, meter, _time.GetTimestamp());
             if (meter.CaptureBodies)
             {
                 _requestLog!.LogBodies(meter.RequestId, meter.PromptText, meter.AnswerText);
             }
+        }
+        catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException)
+        {
+            Log.SinkFailed(_logger, "record", ex);
+            activity?.Dispose();
+            return;
+        }
 
-            foreach (var sink in _sinks)
+        foreach (var sink in _sinks)
+        {
+            try
             {
                 sink.Record(record);
             }
-
-            if (activity is not null)
+            catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException)
             {
-                LlmProxyActivity.Complete(activity, record);
+                Log.SinkFailed(_logger, sink.GetType().Name, ex);
             }
+        }
+
+        if (activity is not null)
+        {
+            LlmProxyActivity.Complete(activity, record);
         }
     }
 
@@ -125,11 +156,15 @@ internal sealed class MeteringMiddleware
     {
         var feature = context.Features.Get<LlmRequestFeature>();
         var target = feature?.Target;
-        var status = context.Response.StatusCode;
-        var error = meter.GatewayError is { } gatewayError ? ErrorCategories.Of(gatewayError)
+        var status = meter.Fault && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+        var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
+        var error = meter.Fault ? ErrorCategory.Internal
+            : meter.UpstreamStatus >= 400 ? ErrorCategories.OfUpstreamStatus(meter.UpstreamStatus)
+            : meter.GatewayError is { } gatewayError ? ErrorCategories.Of(gatewayError)
             : meter.StreamFailure != ErrorCategory.None ? meter.StreamFailure
             : context.RequestAborted.IsCancellationRequested ? ErrorCategory.ClientCancelled
-            : ErrorCategories.OfUpstreamStatus(meter.UpstreamStatus);
+            : forwarderError != ForwarderError.None ? ErrorCategories.OfForwarder(forwarderError)
+            : ErrorCategory.None;
 
         // Tokens are counted when the provider answered successfully, even if the client left mid-stream.
         TokenUsage? usage = meter.UpstreamStatus is >= 200 and < 300 ? meter.ResolveUsage(feature?.Body.Count ?? 0) : null;
@@ -137,8 +172,10 @@ internal sealed class MeteringMiddleware
         double? upstream = meter.UpstreamStart > 0 ? Seconds(meter.UpstreamStart, meter.UpstreamEnd > 0 ? meter.UpstreamEnd : end) : null;
         var stream = feature?.Request.Stream == true;
         double? ttft = stream && meter.FirstToken > 0 ? Seconds(meter.Start, meter.FirstToken) : null;
-        double? perToken = stream && meter.FirstToken > 0 && usage is { Output: > 1 } u && meter.UpstreamEnd > meter.FirstToken
-            ? Seconds(meter.FirstToken, meter.UpstreamEnd) / (u.Output - 1)
+        // Reasoning tokens come before the first visible text: only the visible ones pace the rest of the stream.
+        var visible = usage is { } u ? u.Output - u.Reasoning : 0;
+        double? perToken = stream && meter.FirstToken > 0 && visible > 1 && meter.UpstreamEnd > meter.FirstToken
+            ? Seconds(meter.FirstToken, meter.UpstreamEnd) / (visible - 1)
             : null;
 
         return new UsageRecord
@@ -184,4 +221,10 @@ internal sealed class MeteringMiddleware
         ProviderTypes.AzureOpenAI => "azure.ai.openai",
         _ => provider.Name,
     };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.MeteringFailed, Level = LogLevel.Error, Message = "Metering failed in {Sink}; the response was not affected")]
+        public static partial void SinkFailed(ILogger logger, string sink, Exception exception);
+    }
 }

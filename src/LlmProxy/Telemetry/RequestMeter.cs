@@ -38,6 +38,9 @@ public sealed class RequestMeter
     /// <summary>An error the gateway wrote itself.</summary>
     public LlmError? GatewayError { get; set; }
 
+    /// <summary>True when an exception left the pipeline.</summary>
+    public bool Fault { get; set; }
+
     /// <summary>A failure of the provider after the response started (mid-stream).</summary>
     public ErrorCategory StreamFailure { get; set; }
 

@@ -5,16 +5,18 @@ using LlmProxy.Configuration;
 namespace LlmProxy.Telemetry;
 
 /// <summary>
-/// Per-model sliding windows for <c>/metrics/summary</c>: a ring of time slots per model (slot length = the longest
-/// window / 60, one minute by default), each with HdrHistograms of total latency, time to first token and time per
-/// output token (microseconds, two significant digits), token and cost sums, and errors by category. A query merges
-/// the slots inside the window, so percentiles are exact to the histogram's precision, not a sample.
+/// Per-model sliding windows for <c>/metrics/summary</c>: a ring of one-minute slots per model (windows are 1 to 60
+/// minutes), each with HdrHistograms of total latency, time to first token and time per output token (microseconds,
+/// two significant digits, up to ten minutes; the stream histograms only once a stream was seen), token and cost
+/// sums, and errors by category. A query merges the slots inside the window, so percentiles are exact to the
+/// histogram's precision, not a sample. Rings of models no longer configured are dropped at the next query.
 /// </summary>
 public sealed class SummaryStore : IUsageSink
 {
-    private const long HighestMicroseconds = 3_600_000_000;
+    private const long HighestMicroseconds = 600_000_000;
     private const int Digits = 2;
-    private const int SlotsPerLongestWindow = 60;
+    private const int SlotSeconds = 60;
+    private const int Slots = 61;
 
     private readonly TimeProvider _time;
     private readonly ConfigStore _store;
@@ -30,13 +32,11 @@ public sealed class SummaryStore : IUsageSink
     /// <summary>The configured windows, in minutes.</summary>
     public IReadOnlyList<int> Windows => _store.Current.Config.Telemetry.SummaryWindowsMinutes;
 
-    private long SlotSeconds => Math.Max(1, Windows.Max()) * 60L / SlotsPerLongestWindow;
-
     /// <inheritdoc/>
     public void Record(UsageRecord record)
     {
         var model = record.Model ?? record.RequestModel;
-        var ring = _models.GetOrAdd(model, static _ => new ModelRing(SlotsPerLongestWindow + 1));
+        var ring = _models.GetOrAdd(model, static _ => new ModelRing(Slots));
         var slotIndex = _time.GetUtcNow().ToUnixTimeSeconds() / SlotSeconds;
         lock (ring)
         {
@@ -47,12 +47,18 @@ public sealed class SummaryStore : IUsageSink
     /// <summary>The summary of the last <paramref name="windowMinutes"/> minutes.</summary>
     public SummaryDocument Summarize(int windowMinutes)
     {
-        var slotSeconds = SlotSeconds;
-        var newest = _time.GetUtcNow().ToUnixTimeSeconds() / slotSeconds;
-        var slots = Math.Max(1, windowMinutes * 60L / slotSeconds);
+        var newest = _time.GetUtcNow().ToUnixTimeSeconds() / SlotSeconds;
+        long slots = windowMinutes;
+        var configured = _store.Current.Models;
         var models = new SortedDictionary<string, ModelSummary>(StringComparer.Ordinal);
         foreach (var (name, ring) in _models)
         {
+            if (name != "unknown" && !configured.ContainsKey(name))
+            {
+                _models.TryRemove(name, out _);
+                continue;
+            }
+
             var merged = new Slot();
             lock (ring)
             {
@@ -98,9 +104,9 @@ public sealed class SummaryStore : IUsageSink
 
     private sealed class Slot
     {
-        private readonly LongHistogram _total = new(1, HighestMicroseconds, Digits);
-        private readonly LongHistogram _firstToken = new(1, HighestMicroseconds, Digits);
-        private readonly LongHistogram _perToken = new(1, HighestMicroseconds, Digits);
+        private readonly IntHistogram _total = NewHistogram();
+        private IntHistogram? _firstToken;
+        private IntHistogram? _perToken;
         private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
 
         public long Index { get; private set; } = -1;
@@ -121,8 +127,8 @@ public sealed class SummaryStore : IUsageSink
             Requests = InputTokens = OutputTokens = CostUnknown = 0;
             Cost = 0;
             _total.Reset();
-            _firstToken.Reset();
-            _perToken.Reset();
+            _firstToken?.Reset();
+            _perToken?.Reset();
             _errors.Clear();
         }
 
@@ -132,12 +138,12 @@ public sealed class SummaryStore : IUsageSink
             _total.RecordValue(Microseconds(record.Duration));
             if (record.TimeToFirstToken is { } ttft)
             {
-                _firstToken.RecordValue(Microseconds(ttft));
+                (_firstToken ??= NewHistogram()).RecordValue(Microseconds(ttft));
             }
 
             if (record.TimePerOutputToken is { } perToken)
             {
-                _perToken.RecordValue(Microseconds(perToken));
+                (_perToken ??= NewHistogram()).RecordValue(Microseconds(perToken));
             }
 
             if (record.Usage is { } usage)
@@ -169,8 +175,15 @@ public sealed class SummaryStore : IUsageSink
             Cost += other.Cost;
             CostUnknown += other.CostUnknown;
             _total.Add(other._total);
-            _firstToken.Add(other._firstToken);
-            _perToken.Add(other._perToken);
+            if (other._firstToken is { TotalCount: > 0 })
+            {
+                (_firstToken ??= NewHistogram()).Add(other._firstToken);
+            }
+
+            if (other._perToken is { TotalCount: > 0 })
+            {
+                (_perToken ??= NewHistogram()).Add(other._perToken);
+            }
             foreach (var (name, count) in other._errors)
             {
                 _errors[name] = _errors.GetValueOrDefault(name) + count;
@@ -185,11 +198,13 @@ public sealed class SummaryStore : IUsageSink
             Requests,
             new SortedDictionary<string, long>(_errors, StringComparer.Ordinal));
 
+        private static IntHistogram NewHistogram() => new(1, HighestMicroseconds, Digits);
+
         private static long Microseconds(double seconds) => Math.Clamp((long)Math.Round(seconds * 1_000_000), 1, HighestMicroseconds);
 
-        private static LatencyStats? Stats(LongHistogram histogram)
+        private static LatencyStats? Stats(IntHistogram? histogram)
         {
-            if (histogram.TotalCount == 0)
+            if (histogram is null || histogram.TotalCount == 0)
             {
                 return null;
             }

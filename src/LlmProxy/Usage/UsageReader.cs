@@ -26,6 +26,13 @@ public static class UsageReader
         }
 
         ReadUsageObject(json[usage..], meter);
+        if (meter.InputTokens is null && meter.OutputTokens is null)
+        {
+            // The last "usage" was something else (an echoed field): read the top level properly.
+            ReadBody(json, meter);
+            return;
+        }
+
         var finish = LastProperty(json, "\"finish_reason\""u8);
         if (finish >= 0 && meter.FinishReason is null)
         {
@@ -49,9 +56,19 @@ public static class UsageReader
             var reader = new Utf8JsonReader(json);
             return ReadObject(ref reader, meter, out _, out _);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Reads the last <c>"usage"</c> object in a fragment (the end of an event too large to read whole).</summary>
+    public static void ReadLastUsage(ReadOnlySpan<byte> fragment, RequestMeter meter)
+    {
+        var usage = LastProperty(fragment, "\"usage\""u8);
+        if (usage >= 0)
+        {
+            ReadUsageObject(fragment[usage..], meter);
         }
     }
 
@@ -72,7 +89,7 @@ public static class UsageReader
                 ReadUsage(ref reader, meter);
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             // Not a usage object after all.
         }
@@ -111,7 +128,7 @@ public static class UsageReader
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             // Ids are optional.
         }
@@ -223,7 +240,7 @@ public static class UsageReader
                 hasText = meter.GeneratedTextBytes > textBefore;
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             // A payload that is not JSON passes through unmetered.
         }
@@ -254,7 +271,7 @@ public static class UsageReader
             else if (reader.ValueTextEquals("model"u8))
             {
                 reader.Read();
-                if (meter.ResponseModel is null && reader.TokenType == JsonTokenType.String)
+                if (meter.ResponseModel is null && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0)
                 {
                     meter.ResponseModel = reader.GetString();
                 }
@@ -262,7 +279,7 @@ public static class UsageReader
             else if (reader.ValueTextEquals("id"u8))
             {
                 reader.Read();
-                if (meter.ResponseId is null && reader.TokenType == JsonTokenType.String)
+                if (meter.ResponseId is null && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0)
                 {
                     meter.ResponseId = reader.GetString();
                 }
@@ -479,6 +496,7 @@ public static class UsageReader
         return value;
     }
 
+    // Counts above a trillion are not usage but garbage: treated as missing.
     private static long? ReadCount(ref Utf8JsonReader reader)
-        => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value >= 0 ? value : null;
+        => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value) && value is >= 0 and <= 1_000_000_000_000 ? value : null;
 }

@@ -76,6 +76,7 @@ public sealed class AuthTests : IDisposable
         request.Headers.Add("OpenAI-Organization", "org-client");
         request.Headers.Add("OpenAI-Project", "proj-client");
         request.Headers.Add("x-api-key", TestKeys.Alpha);
+        request.Headers.AcceptEncoding.ParseAdd("gzip, br");
 
         using var response = await client.SendAsync(request);
 
@@ -86,6 +87,7 @@ public sealed class AuthTests : IDisposable
         Assert.False(headers.ContainsKey("OpenAI-Project"));
         Assert.False(headers.ContainsKey("x-api-key"));
         Assert.False(headers.ContainsKey("X-Forwarded-For"));
+        Assert.False(headers.ContainsKey("Accept-Encoding"));
         Assert.False(headers.ContainsKey("X-Forwarded-Host"));
         Assert.DoesNotContain(headers.Values.SelectMany(v => v), v => v.Contains(TestKeys.Alpha, StringComparison.Ordinal));
     }

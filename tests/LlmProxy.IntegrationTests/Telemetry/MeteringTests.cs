@@ -266,6 +266,58 @@ public sealed class MeteringTests : IDisposable
         Assert.Null(record.Usage);
     }
 
+    [Fact]
+    public async Task ChatStream_ProviderSendsContentLength_StrippedStreamStillComplete()
+    {
+        const string events = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\ndata: [DONE]\n\n";
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            context.Response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(events);
+            await context.Response.WriteAsync(events);
+        });
+        await using var app = Start(TestConfig.SingleModel(upstream.Address + "/v1"));
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model","stream":true}""");
+        var text = await response.Content.ReadAsStringAsync();
+        var record = await _sink.NextAsync();
+
+        Assert.Equal("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n", text);
+        Assert.Equal(4, record.Usage!.Value.Total);
+    }
+
+    [Fact]
+    public async Task Chat_AbsurdTokenCounts_IgnoredAndResponseIntact()
+    {
+        const string answer = """{"id":"x","choices":[{"index":0,"message":{"content":"abcd"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9000000000000000000,"completion_tokens":9000000000000000000,"total_tokens":1}}""";
+        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithBody(answer));
+        await using var app = Start(TestConfig.SingleModel(_upstream.Url! + "/v1"));
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model"}""");
+        var text = await response.Content.ReadAsStringAsync();
+        var record = await _sink.NextAsync();
+
+        Assert.Equal(answer, text);
+        Assert.True(record.Usage!.Value.Estimated);
+        Assert.True(record.Usage.Value.Total < 1000);
+    }
+
+    [Fact]
+    public async Task Chat_Upstream429NotJson_CategoryUpstreamRateLimited()
+    {
+        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(429).WithBody("slow down"));
+        await using var app = Start(TestConfig.SingleModel(_upstream.Url! + "/v1"));
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model"}""");
+        var record = await _sink.NextAsync();
+
+        Assert.Equal(429, (int)response.StatusCode);
+        Assert.Equal(ErrorCategory.UpstreamRateLimited, record.Error);
+    }
+
     private static string Chunk(string delta)
         => "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":null}]}\n\n";
 }

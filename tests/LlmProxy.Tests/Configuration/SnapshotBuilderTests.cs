@@ -120,4 +120,41 @@ public sealed class SnapshotBuilderTests
         Assert.False(key.MayUse("b"));
         Assert.False(snapshot.AuthDisabled);
     }
+
+    [Theory]
+    [InlineData("openai", null, null, true)]
+    [InlineData("azure-openai", "2024-06-01", null, false)]
+    [InlineData("azure-openai", "2024-10-21", null, true)]
+    [InlineData("azure-openai", "v1", null, true)]
+    [InlineData("openai-compatible", null, false, false)]
+    [InlineData("azure-openai", "2024-02-01", true, true)]
+    public void Build_StreamUsageInjection_DefaultsByProviderAndOverride(string type, string? apiVersion, bool? inject, bool expected)
+    {
+        var provider = new System.Text.Json.Nodes.JsonObject { ["type"] = type, ["api_key"] = "env:PATH" };
+        if (type != "openai")
+        {
+            provider["base_url"] = "https://p.example/v1";
+        }
+
+        if (apiVersion is not null)
+        {
+            provider["api_version"] = apiVersion;
+        }
+
+        if (inject is not null)
+        {
+            provider["inject_stream_usage"] = inject;
+        }
+
+        var config = new System.Text.Json.Nodes.JsonObject
+        {
+            ["providers"] = new System.Text.Json.Nodes.JsonObject { ["p"] = provider },
+            ["models"] = new System.Text.Json.Nodes.JsonObject { ["m"] = new System.Text.Json.Nodes.JsonObject { ["targets"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["provider"] = "p" }) } },
+            ["auth"] = new System.Text.Json.Nodes.JsonObject { ["mode"] = "none" },
+        };
+
+        var snapshot = Builder().Build(Parse(config.ToJsonString()), 1).Snapshot!;
+
+        Assert.Equal(expected, snapshot.Providers["p"].InjectStreamUsage);
+    }
 }

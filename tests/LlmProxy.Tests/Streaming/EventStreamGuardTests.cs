@@ -1,18 +1,19 @@
 using System.Text;
 using System.Text.Json;
 using LlmProxy.Streaming;
+using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmProxy.Tests.Streaming;
 
 public sealed class EventStreamGuardTests
 {
-    private static async Task<(List<string> Reads, string WrittenDirectly)> DrainAsync(ScriptedStream provider, int bufferSize = 4096, DefaultHttpContext? context = null)
+    private static async Task<(List<string> Reads, string WrittenDirectly)> DrainAsync(ScriptedStream provider, int bufferSize = 4096, DefaultHttpContext? context = null, RequestMeter? meter = null)
     {
         context ??= new DefaultHttpContext();
         var direct = new MemoryStream();
         context.Response.Body = direct;
-        using var guard = new EventStreamGuard(new StreamContent(provider), context, meter: null, TimeProvider.System);
+        using var guard = new EventStreamGuard(new StreamContent(provider), context, meter, TimeProvider.System);
         await using var stream = await guard.ReadAsStreamAsync();
         var reads = new List<string>();
         var buffer = new byte[bufferSize];
@@ -92,6 +93,36 @@ public sealed class EventStreamGuardTests
         context.RequestAborted = aborted.Token;
 
         await Assert.ThrowsAsync<IOException>(() => DrainAsync(new ScriptedStream("data: 1\n\n", new IOException("client gone")), context: context));
+    }
+
+    [Fact]
+    public async Task Read_WithMeter_UsageChunkStrippedOnlyWhenGatewayAskedForIt()
+    {
+        const string usage = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n";
+        var stripping = new RequestMeter("r", 1) { StripUsageChunk = true };
+        var keeping = new RequestMeter("r", 1);
+
+        var (stripped, _) = await DrainAsync(new ScriptedStream("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n" + usage, "data: [DONE]\n\n"), meter: stripping);
+        var (kept, _) = await DrainAsync(new ScriptedStream(usage + "data: [DONE]\n\n"), meter: keeping);
+
+        Assert.Equal("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n", string.Concat(stripped));
+        Assert.Equal(usage + "data: [DONE]\n\n", string.Concat(kept));
+        Assert.Equal(5, stripping.ResolveUsage(0).Total);
+        Assert.Equal(5, keeping.ResolveUsage(0).Total);
+        Assert.True(stripping.FirstToken > 0);
+    }
+
+    [Fact]
+    public async Task Read_EventLargerThanBufferEndingWithUsage_UsageStillRead()
+    {
+        var meter = new RequestMeter("r", 1);
+        var big = "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"output\":\"" + new string('x', 500)
+            + "\",\"usage\":{\"input_tokens\":20000,\"output_tokens\":3000,\"output_tokens_details\":{\"reasoning_tokens\":2998}},\"metadata\":{}}}\n\n";
+
+        var (reads, _) = await DrainAsync(new ScriptedStream("event: x\ndata: {\"type\":\"x\"}\n\n", big), bufferSize: 64, meter: meter);
+
+        Assert.Equal("event: x\ndata: {\"type\":\"x\"}\n\n" + big, string.Concat(reads));
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(20000, 3000, 0, 2998, false), meter.ResolveUsage(0));
     }
 
     /// <summary>A provider body: returns each chunk in as few reads as the buffer allows, then throws the exception if one is given.</summary>
