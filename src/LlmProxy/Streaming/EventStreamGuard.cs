@@ -114,6 +114,11 @@ internal sealed class EventStreamGuard : PassThroughContent
                     if (meter is not null)
                     {
                         meter.UpstreamEnd = time.GetTimestamp();
+                        if (start > 0 && !_midEvent)
+                        {
+                            // A last event without its blank line still counts.
+                            ObserveEvent(buffer.Span[..start]);
+                        }
                     }
 
                     return start;

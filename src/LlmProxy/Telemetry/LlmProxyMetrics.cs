@@ -153,21 +153,22 @@ public sealed class LlmProxyMetrics : IUsageSink
         RecordTokens(genAi, "output", usage.Output);
         var keyId = record.KeyId ?? "";
         var team = record.Team ?? "";
-        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "input"), usage.Input);
-        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "output"), usage.Output);
+        var estimated = usage.Estimated;
+        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "input", estimated), usage.Input);
+        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "output", estimated), usage.Output);
         if (usage.CachedInput > 0)
         {
-            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "cached_input"), usage.CachedInput);
+            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "cached_input", estimated), usage.CachedInput);
         }
 
         if (usage.Reasoning > 0)
         {
-            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "reasoning"), usage.Reasoning);
+            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "reasoning", estimated), usage.Reasoning);
         }
 
         if (record.CostUsd is { } cost)
         {
-            _costNanoUsd.Add(new SpendKey(record.RequestModel, keyId, team, ""), (long)Math.Round(Math.Min(cost, 1_000_000m) * 1_000_000_000m));
+            _costNanoUsd.Add(new SpendKey(record.RequestModel, keyId, team, "", false), (long)Math.Round(Math.Min(cost, 1_000_000m) * 1_000_000_000m));
         }
         else
         {
@@ -204,7 +205,7 @@ public sealed class LlmProxyMetrics : IUsageSink
         ];
     }
 
-    private readonly record struct SpendKey(string Model, string KeyId, string Team, string TokenType)
+    private readonly record struct SpendKey(string Model, string KeyId, string Team, string TokenType, bool Estimated)
     {
         public KeyValuePair<string, object?>[] Tags(bool withType) => withType
             ?
@@ -213,6 +214,7 @@ public sealed class LlmProxyMetrics : IUsageSink
                 new("llmproxy.key.id", KeyId),
                 new("llmproxy.team", Team),
                 new("gen_ai.token.type", TokenType),
+                new("llmproxy.usage.estimated", Estimated),
             ]
             :
             [
