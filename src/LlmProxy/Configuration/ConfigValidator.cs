@@ -50,12 +50,20 @@ public static partial class ConfigValidator
 
     private static void ValidatePrice(string path, PriceConfig price, List<string> errors)
     {
-        if (price.InputPer1M < 0)
+        if (price.InputPer1M is not { } input)
+        {
+            errors.Add($"{path}.input_per_1m: required (a missing price is unknown, not zero)");
+        }
+        else if (input < 0)
         {
             errors.Add($"{path}.input_per_1m: must be 0 or more");
         }
 
-        if (price.OutputPer1M < 0)
+        if (price.OutputPer1M is not { } output)
+        {
+            errors.Add($"{path}.output_per_1m: required (a missing price is unknown, not zero)");
+        }
+        else if (output < 0)
         {
             errors.Add($"{path}.output_per_1m: must be 0 or more");
         }

@@ -47,16 +47,16 @@ public sealed record TelemetrySettings
     public bool LogBodies { get; init; }
 }
 
-/// <summary>USD prices per million tokens.</summary>
+/// <summary>USD prices per million tokens. Input and output prices are required: a missing price is not zero.</summary>
 public sealed record PriceConfig
 {
     /// <summary>Price of 1M input tokens (not cached).</summary>
     [JsonPropertyName("input_per_1m")]
-    public decimal InputPer1M { get; init; }
+    public decimal? InputPer1M { get; init; }
 
     /// <summary>Price of 1M output tokens (reasoning tokens included).</summary>
     [JsonPropertyName("output_per_1m")]
-    public decimal OutputPer1M { get; init; }
+    public decimal? OutputPer1M { get; init; }
 
     /// <summary>Price of 1M cached input tokens; the input price when not given.</summary>
     [JsonPropertyName("cached_input_per_1m")]

@@ -13,14 +13,14 @@ public static class CostCalculator
     /// </summary>
     public static decimal? Compute(TokenUsage usage, PriceConfig? price)
     {
-        if (price is null)
+        if (price?.InputPer1M is not { } input || price.OutputPer1M is not { } output)
         {
             return null;
         }
 
         var cached = Math.Min(usage.CachedInput, usage.Input);
-        return (((usage.Input - cached) * price.InputPer1M)
-            + (cached * (price.CachedInputPer1M ?? price.InputPer1M))
-            + (usage.Output * price.OutputPer1M)) / Million;
+        return (((usage.Input - cached) * input)
+            + (cached * (price.CachedInputPer1M ?? input))
+            + (usage.Output * output)) / Million;
     }
 }

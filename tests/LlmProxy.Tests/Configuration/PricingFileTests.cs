@@ -77,6 +77,17 @@ public sealed class PricingFileTests
         Assert.Equal("pricing.models.m.input_per_1m: must be 0 or more", Assert.Single(result.Errors));
     }
 
+    [Fact]
+    public void Validate_PriceWithoutOutput_RejectedNotPricedAtZero()
+    {
+        var pricing = ConfigFile.ParsePricing("""{ "models": { "m": { "input_per_1m": 1 } } }""", out _);
+        var errors = new List<string>();
+
+        ConfigValidator.ValidatePricing(pricing!, errors);
+
+        Assert.Equal("pricing.models.m.output_per_1m: required (a missing price is unknown, not zero)", Assert.Single(errors));
+    }
+
     [Theory]
     [InlineData(1000, 500, 400, 2.5, 10.0, 1.25, "0.0070")]
     [InlineData(1000, 0, 0, 2.5, 10.0, null, "0.0025")]
