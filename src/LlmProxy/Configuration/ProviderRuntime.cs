@@ -11,6 +11,14 @@ public sealed class ProviderRuntime
     /// <summary>One of <see cref="ProviderTypes"/>.</summary>
     public required string Type { get; init; }
 
+    /// <summary>The <c>gen_ai.provider.name</c> value: <c>openai</c>, <c>azure.ai.openai</c>, else the configured name.</summary>
+    public string GenAiName => Type switch
+    {
+        ProviderTypes.OpenAI => "openai",
+        ProviderTypes.AzureOpenAI => "azure.ai.openai",
+        _ => Name,
+    };
+
     /// <summary>The destination address YARP forwards to.</summary>
     public required string Address { get; init; }
 

@@ -9,8 +9,6 @@ internal static class EventIds
     public const int ConfigWarning = 1004;
     public const int ConfigWatchFailed = 1005;
     public const int SimulatorStarted = 1101;
-    public const int UpstreamError = 2001;
-    public const int ForwarderFailure = 2002;
     public const int RequestCompleted = 3001;
     public const int RequestBodies = 3002;
     public const int MeteringFailed = 3003;

@@ -44,14 +44,15 @@ internal sealed partial class MeteringMiddleware
 
         var requestId = RequestIdOf(context.Request.Headers);
         context.Response.Headers[RequestIdHeader] = requestId;
-        if (!_store.Current.Config.Telemetry.Metering)
+        var telemetry = _store.Current.Config.Telemetry;
+        if (!telemetry.Metering)
         {
             return _next(context);
         }
 
         var meter = new RequestMeter(requestId, _time.GetTimestamp())
         {
-            CaptureBodies = _requestLog?.BodiesEnabled(_store.Current.Config.Telemetry.LogBodies) == true,
+            CaptureBodies = _requestLog?.BodiesEnabled(telemetry.LogBodies) == true,
         };
         return InvokeMetered(context, meter);
     }
@@ -186,7 +187,7 @@ internal sealed partial class MeteringMiddleware
             Model = feature?.Model?.Name,
             ResponseModel = meter.ResponseModel,
             Provider = target?.Provider.Name,
-            ProviderSystem = target is null ? null : ProviderSystemOf(target.Provider),
+            ProviderSystem = target?.Provider.GenAiName,
             Target = target?.UpstreamModel,
             KeyId = feature?.Key.Id,
             Team = feature?.Key.Team,
@@ -213,13 +214,6 @@ internal sealed partial class MeteringMiddleware
         "/embeddings" => "embeddings",
         "/completions" => "text_completion",
         _ => "chat",
-    };
-
-    private static string ProviderSystemOf(ProviderRuntime provider) => provider.Type switch
-    {
-        ProviderTypes.OpenAI => "openai",
-        ProviderTypes.AzureOpenAI => "azure.ai.openai",
-        _ => provider.Name,
     };
 
     private static partial class Log

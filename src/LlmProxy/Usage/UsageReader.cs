@@ -115,16 +115,9 @@ public static class UsageReader
                     return;
                 }
 
-                if (reader.TokenType == JsonTokenType.String)
+                if (isModel || isId)
                 {
-                    if (isModel)
-                    {
-                        meter.ResponseModel ??= reader.GetString();
-                    }
-                    else if (isId)
-                    {
-                        meter.ResponseId ??= reader.GetString();
-                    }
+                    KeepIdentity(ref reader, isModel, meter);
                 }
             }
         }
@@ -268,21 +261,11 @@ public static class UsageReader
                 reader.Read();
                 emptyChoices = ReadChoices(ref reader, meter) == 0;
             }
-            else if (reader.ValueTextEquals("model"u8))
+            else if (reader.ValueTextEquals("model"u8) || reader.ValueTextEquals("id"u8))
             {
+                var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                if (meter.ResponseModel is null && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0)
-                {
-                    meter.ResponseModel = reader.GetString();
-                }
-            }
-            else if (reader.ValueTextEquals("id"u8))
-            {
-                reader.Read();
-                if (meter.ResponseId is null && reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0)
-                {
-                    meter.ResponseId = reader.GetString();
-                }
+                KeepIdentity(ref reader, isModel, meter);
             }
             else if (reader.ValueTextEquals("delta"u8))
             {
@@ -322,27 +305,36 @@ public static class UsageReader
                 reader.Read();
                 ReadUsage(ref reader, meter);
             }
-            else if (reader.ValueTextEquals("model"u8))
+            else if (reader.ValueTextEquals("model"u8) || reader.ValueTextEquals("id"u8))
             {
+                var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    meter.ResponseModel ??= reader.GetString();
-                }
-            }
-            else if (reader.ValueTextEquals("id"u8))
-            {
-                reader.Read();
-                if (reader.TokenType == JsonTokenType.String)
-                {
-                    meter.ResponseId ??= reader.GetString();
-                }
+                KeepIdentity(ref reader, isModel, meter);
             }
             else
             {
                 reader.Read();
                 reader.Skip();
             }
+        }
+    }
+
+    // The first non-empty model or id wins (Azure streams open with empty ones); other value kinds are skipped.
+    private static void KeepIdentity(ref Utf8JsonReader reader, bool isModel, RequestMeter meter)
+    {
+        if (reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length == 0)
+        {
+            reader.Skip();
+            return;
+        }
+
+        if (isModel)
+        {
+            meter.ResponseModel ??= reader.GetString();
+        }
+        else
+        {
+            meter.ResponseId ??= reader.GetString();
         }
     }
 
