@@ -37,7 +37,9 @@ public sealed class SummaryEndpointTests
         }
 
         Assert.True((double)model["timing"]!["time_to_first_token"]!["percentiles"]!["p50"]! >= 20);
-        Assert.True((double)model["timing"]!["time_per_token"]!["percentiles"]!["p50"]! >= 5);
+        // The per-token gap is observed inside the gateway (thread-pool lag can shorten it): compare with the records.
+        var perToken = sink.Records.Select(r => r.TimePerOutputToken!.Value * 1000).Order().ToList();
+        Assert.Equal(perToken[1], (double)model["timing"]!["time_per_token"]!["percentiles"]!["p50"]!, perToken[1] * 0.02);
         Assert.NotNull(model["errors"]);
     }
 
