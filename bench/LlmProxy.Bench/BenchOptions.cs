@@ -8,12 +8,13 @@ internal sealed class BenchOptions
     public const string Usage = """
         Usage:
           LlmProxy.Bench run [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--stream-samples N]
-                             [--stream-warmup N] [--llmproxy PATH/LlmProxy.dll] [--json PATH]
+                             [--stream-warmup N] [--rate R] [--llmproxy PATH/LlmProxy.dll] [--json PATH]
           LlmProxy.Bench upstream --port N
           LlmProxy.Bench yarp --port N --upstream URL
 
         run (defaults): 5 rounds of 5 s per target after 1 s warm-up, 32 concurrent workers,
-        2000 streamed samples per target after 200 warm-up samples.
+        then the same rounds at one fixed rate for every proxy (default: 75% of the slowest proxy's
+        closed-loop req/s), 2000 streamed samples per target after 200 warm-up samples.
         """;
 
     /// <summary>Measured seconds of each closed-loop run.</summary>
@@ -27,6 +28,9 @@ internal sealed class BenchOptions
 
     /// <summary>Concurrent closed-loop workers.</summary>
     public int Concurrency { get; private set; } = 32;
+
+    /// <summary>Fixed request rate of the equal-load rounds (req/s); 0 picks 75% of the slowest proxy's closed-loop rate.</summary>
+    public double Rate { get; private set; }
 
     /// <summary>Sequential streamed requests per target whose time to first event is recorded.</summary>
     public int StreamSamples { get; private set; } = 2000;
@@ -78,6 +82,9 @@ internal sealed class BenchOptions
                     break;
                 case "--stream-warmup":
                     options.StreamWarmup = (int)NonNegativeDouble(name, value);
+                    break;
+                case "--rate":
+                    options.Rate = NonNegativeDouble(name, value);
                     break;
                 case "--llmproxy":
                     options.LlmProxyDll = value;

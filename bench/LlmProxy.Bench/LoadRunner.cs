@@ -49,7 +49,9 @@ internal sealed class LoadRun
 }
 
 /// <summary>
-/// A closed loop: C workers each send a request, read the whole answer and send the next. After the warm-up,
+/// C workers each send a request, read the whole answer and send the next: as fast as they can (closed loop), or,
+/// with a rate, each request at its scheduled time (request i at start + i / rate; a late one goes at once, so the
+/// average rate holds while the proxy keeps up). After the warm-up,
 /// every request that completes inside the measured window is counted; the proxy's CPU time is read at the
 /// window's edges.
 /// </summary>
@@ -65,9 +67,9 @@ internal static class LoadRunner
     public static LongHistogram NewHistogram() => new(HighestNanoseconds, 3);
 
     public static async Task<LoadRun> RunAsync(HttpClient client, Target target, ChildProcess upstream, IReadOnlyList<ChildProcess> servers,
-        int concurrency, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
+        int concurrency, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken, double rate = 0)
     {
-        var phase = new Phase();
+        var phase = new Phase(rate);
         var workers = new Worker[concurrency];
         var tasks = new Task[concurrency];
         for (var i = 0; i < concurrency; i++)
@@ -154,13 +156,29 @@ internal static class LoadRunner
         return total;
     }
 
-    private sealed class Phase
+    private sealed class Phase(double rate)
     {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private readonly double _ticksPerRequest = rate > 0 ? Stopwatch.Frequency / rate : 0;
+        private long _tickets;
         private int _value = Warmup;
 
         public int Value => Volatile.Read(ref _value);
 
         public void Set(int value) => Volatile.Write(ref _value, value);
+
+        /// <summary>With a rate, waits until the next request is due.</summary>
+        public Task WaitTurnAsync(CancellationToken cancellationToken)
+        {
+            if (_ticksPerRequest == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            var due = _start + (long)(Interlocked.Increment(ref _tickets) * _ticksPerRequest);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            return wait > TimeSpan.Zero ? Task.Delay(wait, cancellationToken) : Task.CompletedTask;
+        }
     }
 
     private sealed class Worker
@@ -181,6 +199,7 @@ internal static class LoadRunner
         {
             while (phase.Value != Stopped && !cancellationToken.IsCancellationRequested)
             {
+                await phase.WaitTurnAsync(cancellationToken);
                 var start = Stopwatch.GetTimestamp();
                 var error = await SendAsync(client, target, cancellationToken);
                 var end = Stopwatch.GetTimestamp();

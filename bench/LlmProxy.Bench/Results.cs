@@ -9,19 +9,11 @@ internal sealed record BenchResults
 
     public required SettingsFacts Settings { get; init; }
 
-    public required IReadOnlyList<LoadResult> NonStreaming { get; init; }
+    /// <summary>Non-streamed rounds as fast as each target can go: throughput and latency.</summary>
+    public required LoadPhase ClosedLoop { get; init; }
 
-    /// <summary>LlmProxy (metering on) CPU per request divided by bare YARP's, all rounds together.</summary>
-    public double? CpuRatioLlmProxyOverYarp { get; init; }
-
-    /// <summary>The same ratio round by round.</summary>
-    public required IReadOnlyList<double?> CpuRatioPerRound { get; init; }
-
-    /// <summary>LlmProxy CPU per request with metering on divided by the same with metering off, all rounds together.</summary>
-    public double? MeteringCpuRatioOnOverOff { get; init; }
-
-    /// <summary>The same ratio round by round.</summary>
-    public required IReadOnlyList<double?> MeteringCpuRatioPerRound { get; init; }
+    /// <summary>Non-streamed rounds at one fixed rate for every proxy: CPU per request at equal load.</summary>
+    public required LoadPhase EqualLoad { get; init; }
 
     public required IReadOnlyList<StreamResult> Streaming { get; init; }
 
@@ -31,11 +23,18 @@ internal sealed record BenchResults
     /// <summary>LlmProxy (metering on) median time to first event minus direct's, in ms.</summary>
     public double? TtftAddedVsDirectMs { get; init; }
 
-    /// <summary>LlmProxy median time to first event with metering on minus the same with metering off, in ms.</summary>
-    public double? TtftAddedByMeteringMs { get; init; }
-
     public required IReadOnlyList<string> Problems { get; init; }
 }
+
+/// <summary>One set of interleaved non-streamed rounds.</summary>
+/// <param name="RateRequestsPerSecond">The fixed rate of every run; null for closed loop.</param>
+/// <param name="Results">Per target, all rounds together.</param>
+/// <param name="CpuRatioLlmProxyOverYarp">LlmProxy (metering on) CPU per request divided by bare YARP's, all rounds together.</param>
+/// <param name="CpuRatioPerRound">The same ratio round by round.</param>
+/// <param name="MeteringCpuRatioOnOverOff">LlmProxy CPU per request with metering on divided by the same with metering off.</param>
+/// <param name="MeteringCpuRatioPerRound">The same ratio round by round.</param>
+internal sealed record LoadPhase(double? RateRequestsPerSecond, IReadOnlyList<LoadResult> Results, double? CpuRatioLlmProxyOverYarp,
+    IReadOnlyList<double?> CpuRatioPerRound, double? MeteringCpuRatioOnOverOff, IReadOnlyList<double?> MeteringCpuRatioPerRound);
 
 internal sealed record MachineFacts(int ProcessorCount, string Cpu, string Os, string Architecture, string Runtime, bool DriverServerGc);
 

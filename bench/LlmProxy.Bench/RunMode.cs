@@ -12,8 +12,8 @@ using HdrHistogram;
 namespace LlmProxy.Bench;
 
 /// <summary>
-/// <c>run</c>: starts the fake upstream, bare YARP and two LlmProxy processes (metering on and off) as separate
-/// processes, measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
+/// <c>run</c>: starts the fake upstream, bare YARP and LlmProxy as separate processes (LlmProxy is measured with
+/// metering on and off, switched by config reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
 /// streamed time to first event, and prints the tables.
 /// </summary>
 internal static class RunMode
@@ -74,41 +74,56 @@ internal static class RunMode
                 [benchDll, "yarp", "--port", Invariant(yarpPort), "--upstream", $"http://127.0.0.1:{upstreamPort}/"], environment);
             await WaitReadyAsync(yarp, new Uri($"http://127.0.0.1:{yarpPort}/"), cancellationToken);
 
-            // Two gateways, identical except for "telemetry": { "metering": ... } in their config.
+            // One gateway; the driver switches metering on and off in its config before each of its runs.
             var llmProxyPort = FreePort();
-            using var llmProxy = await StartLlmProxyAsync("LlmProxy", metering: true, llmProxyPort, upstreamPort, dotnet, llmProxyDll,
-                workDirectory.FullName, environment, cancellationToken);
-            var meteringOffPort = FreePort();
-            using var meteringOff = await StartLlmProxyAsync("LlmProxy (metering off)", metering: false, meteringOffPort, upstreamPort, dotnet,
-                llmProxyDll, workDirectory.FullName, environment, cancellationToken);
+            var configPath = Path.Combine(workDirectory.FullName, "llmproxy.json");
+            using var client = CreateClient(options.Concurrency);
+            var llmProxyUri = new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions");
+            var meteringSwitch = new MeteringSwitch(configPath, metering => LlmProxyConfig(upstreamPort, metering), client, llmProxyUri);
+            await meteringSwitch.WriteAsync(metering: true, cancellationToken);
+            using var llmProxy = await StartLlmProxyAsync("LlmProxy", configPath, llmProxyPort, dotnet, llmProxyDll, environment, cancellationToken);
 
             Console.WriteLine($"servers     upstream :{upstreamPort} (pid {upstream.Id}), bare YARP :{yarpPort} (pid {yarp.Id}), " +
-                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}), LlmProxy (metering off) :{meteringOffPort} (pid {meteringOff.Id})");
+                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}; metering switched by config reload)");
             Console.WriteLine();
 
             Target[] targets =
             [
                 new(DirectKey, "direct", new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), null),
                 new(YarpKey, "bare YARP", new Uri($"http://127.0.0.1:{yarpPort}/v1/chat/completions"), yarp),
-                new(LlmProxyKey, "LlmProxy (metering on)", new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions"), llmProxy),
-                new(MeteringOffKey, "LlmProxy (metering off)", new Uri($"http://127.0.0.1:{meteringOffPort}/v1/chat/completions"), meteringOff),
+                new(LlmProxyKey, "LlmProxy (metering on)", llmProxyUri, llmProxy) { Prepare = ct => meteringSwitch.SetAsync(true, ct) },
+                new(MeteringOffKey, "LlmProxy (metering off)", llmProxyUri, llmProxy)
+                {
+                    Prepare = ct => meteringSwitch.SetAsync(false, ct),
+                    Streams = false,
+                },
             ];
-            ChildProcess[] servers = [upstream, yarp, llmProxy, meteringOff];
+            ChildProcess[] servers = [upstream, yarp, llmProxy];
 
-            using var client = CreateClient(options.Concurrency);
             foreach (var target in targets)
             {
+                await PrepareAsync(target, cancellationToken);
                 await CheckOnceAsync(client, target, cancellationToken);
             }
 
-            var load = await RunNonStreamingAsync(client, targets, upstream, servers, options, cancellationToken);
+            var closedLoop = await RunNonStreamingAsync(client, targets, upstream, servers, options, rate: null, cancellationToken);
+            var proxies = targets.Where(static t => t.Proxy is not null).ToArray();
+            var rate = options.Rate > 0 ? options.Rate : Math.Floor(0.75 * closedLoop.Results.Where(static r => r.ProxyCpuUsPerRequest is not null).Min(static r => r.RequestsPerSecond));
+            Console.WriteLine();
+            var equalLoad = await RunNonStreamingAsync(client, proxies, upstream, servers, options, rate, cancellationToken);
 
             Console.WriteLine();
             Console.WriteLine($"Streaming: {options.StreamWarmup} warm-up + {options.StreamSamples} recorded sequential samples per target, interleaved...");
-            var streamSamples = await StreamRunner.RunAsync(client, targets, options.StreamWarmup, options.StreamSamples, cancellationToken);
+            var streamTargets = targets.Where(static t => t.Streams).ToArray();
+            foreach (var target in streamTargets)
+            {
+                await PrepareAsync(target, cancellationToken);
+            }
+
+            var streamSamples = await StreamRunner.RunAsync(client, streamTargets, options.StreamWarmup, options.StreamSamples, cancellationToken);
             var streamResults = streamSamples.Select(SummarizeStream).ToArray();
 
-            var results = BuildResults(date, machine, settings, load, streamResults);
+            var results = BuildResults(date, machine, settings, closedLoop, equalLoad, streamResults);
             PrintResults(results, settings);
             foreach (var child in servers)
             {
@@ -161,15 +176,13 @@ internal static class RunMode
     }
 
     /// <summary>
-    /// Starts one gateway on <paramref name="port"/> with its own temp config and waits for <c>/health/live</c>.
-    /// The gateway runs from its output folder, as deployed. Its appsettings.json sets "Urls", which outranks
-    /// ASPNETCORE_URLS in ASP.NET Core's configuration order, so the URL is also given on the command line.
+    /// Starts the gateway on <paramref name="port"/> with the config at <paramref name="configPath"/> and waits for
+    /// <c>/health/live</c>. The gateway runs from its output folder, as deployed. Its appsettings.json sets "Urls", which
+    /// outranks ASPNETCORE_URLS in ASP.NET Core's configuration order, so the URL is also given on the command line.
     /// </summary>
-    private static async Task<ChildProcess> StartLlmProxyAsync(string name, bool metering, int port, int upstreamPort, string dotnet,
-        string llmProxyDll, string workDirectory, Dictionary<string, string?> environment, CancellationToken cancellationToken)
+    private static async Task<ChildProcess> StartLlmProxyAsync(string name, string configPath, int port, string dotnet,
+        string llmProxyDll, Dictionary<string, string?> environment, CancellationToken cancellationToken)
     {
-        var configPath = Path.Combine(workDirectory, metering ? "llmproxy.json" : "llmproxy-metering-off.json");
-        await File.WriteAllTextAsync(configPath, LlmProxyConfig(upstreamPort, metering), cancellationToken);
         var llmProxyEnvironment = new Dictionary<string, string?>(environment)
         {
             ["LLMPROXY_CONFIG"] = configPath,
@@ -182,21 +195,29 @@ internal static class RunMode
         return child;
     }
 
-    private static async Task<NonStreamingOutcome> RunNonStreamingAsync(HttpClient client, Target[] targets,
-        ChildProcess upstream, ChildProcess[] servers, BenchOptions options, CancellationToken cancellationToken)
+    private static Task PrepareAsync(Target target, CancellationToken cancellationToken)
+        => target.Prepare is { } prepare ? prepare(cancellationToken) : Task.CompletedTask;
+
+    private static async Task<LoadPhase> RunNonStreamingAsync(HttpClient client, Target[] targets,
+        ChildProcess upstream, ChildProcess[] servers, BenchOptions options, double? rate, CancellationToken cancellationToken)
     {
         var warmup = TimeSpan.FromSeconds(options.WarmupSeconds);
         var duration = TimeSpan.FromSeconds(options.Seconds);
 
         // Let every server's JIT reach its optimized code, and its GC and thread pool settle, before the first round.
-        var initialWarmup = TimeSpan.FromSeconds(Math.Max(5, 2 * options.WarmupSeconds));
-        Console.WriteLine($"Warming up every target for {initialWarmup.TotalSeconds:0.#} s...");
-        foreach (var target in targets)
+        if (rate is null)
         {
-            await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, initialWarmup, TimeSpan.FromMilliseconds(200), cancellationToken);
+            var initialWarmup = TimeSpan.FromSeconds(Math.Max(5, 2 * options.WarmupSeconds));
+            Console.WriteLine($"Warming up every target for {initialWarmup.TotalSeconds:0.#} s...");
+            foreach (var target in targets)
+            {
+                await PrepareAsync(target, cancellationToken);
+                await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, initialWarmup, TimeSpan.FromMilliseconds(200), cancellationToken);
+            }
         }
 
-        Console.WriteLine($"Non-streaming: {options.Rounds} rounds, {options.Seconds:0.##} s per target after {options.WarmupSeconds:0.##} s warm-up, " +
+        var load = rate is { } perSecond ? $"equal load, {perSecond:0} req/s for every proxy" : "closed loop";
+        Console.WriteLine($"Non-streaming ({load}): {options.Rounds} rounds, {options.Seconds:0.##} s per target after {options.WarmupSeconds:0.##} s warm-up, " +
             $"{options.Concurrency} concurrent workers");
         var runs = targets.ToDictionary(static t => t.Key, static _ => new List<LoadRun>());
         var yarpRatios = new double?[options.Rounds];
@@ -207,7 +228,8 @@ internal static class RunMode
             for (var i = 0; i < targets.Length; i++)
             {
                 var target = targets[(round + i) % targets.Length];
-                var run = await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, warmup, duration, cancellationToken);
+                await PrepareAsync(target, cancellationToken);
+                var run = await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, warmup, duration, cancellationToken, rate ?? 0);
                 runs[target.Key].Add(run);
                 Console.WriteLine($"  round {round + 1}/{options.Rounds}  {target.Label.PadRight(labelWidth)} {run.RequestsPerSecond,7:0} req/s  " +
                     $"p50 {Ms(run.Latency, 50),6:0.000} ms  p99 {Ms(run.Latency, 99),6:0.000} ms  " +
@@ -258,7 +280,7 @@ internal static class RunMode
             };
         }).ToArray();
         var meteringTotal = Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[MeteringOffKey]));
-        return new NonStreamingOutcome(results, yarpRatios, meteringTotal, meteringRatios);
+        return new LoadPhase(rate, results, results.Single(static r => r.Key == LlmProxyKey).CpuRatioVsYarp, yarpRatios, meteringTotal, meteringRatios);
     }
 
     /// <summary>CPU per request of one proxy over another's; null when either is unknown or the divisor is 0.</summary>
@@ -291,11 +313,11 @@ internal static class RunMode
         };
     }
 
-    private static BenchResults BuildResults(DateTime date, MachineFacts machine, SettingsFacts settings, NonStreamingOutcome load,
+    private static BenchResults BuildResults(DateTime date, MachineFacts machine, SettingsFacts settings, LoadPhase closedLoop, LoadPhase equalLoad,
         StreamResult[] stream)
     {
         var problems = new List<string>();
-        foreach (var result in load.Results)
+        foreach (var result in closedLoop.Results.Concat(equalLoad.Results))
         {
             var attempts = result.Requests + result.Errors;
             if (attempts == 0 || (double)result.Errors / attempts > ErrorLimit)
@@ -319,15 +341,11 @@ internal static class RunMode
             DateUtc = date.ToString("yyyy-MM-dd HH:mm 'UTC'"),
             Machine = machine,
             Settings = settings,
-            NonStreaming = load.Results,
-            CpuRatioLlmProxyOverYarp = load.Results.Single(static r => r.Key == LlmProxyKey).CpuRatioVsYarp,
-            CpuRatioPerRound = load.YarpRatios,
-            MeteringCpuRatioOnOverOff = load.MeteringRatio,
-            MeteringCpuRatioPerRound = load.MeteringRatios,
+            ClosedLoop = closedLoop,
+            EqualLoad = equalLoad,
             Streaming = stream,
             TtftAddedVsYarpMs = llmProxyTtft - MedianTtft(stream, YarpKey),
             TtftAddedVsDirectMs = llmProxyTtft - MedianTtft(stream, DirectKey),
-            TtftAddedByMeteringMs = llmProxyTtft - MedianTtft(stream, MeteringOffKey),
             Problems = problems,
         };
     }
@@ -351,37 +369,10 @@ internal static class RunMode
 
     private static void PrintResults(BenchResults results, SettingsFacts settings)
     {
-        Console.WriteLine();
-        Console.WriteLine($"Non-streaming chat completions ({settings.Rounds} rounds x {settings.Seconds:0.##} s, {settings.Concurrency} workers, aggregated)");
-        Console.WriteLine();
-        PrintTable(
-            ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "CPU ratio vs bare YARP", "errors"],
-            results.NonStreaming.Select(static r => new[]
-            {
-                r.Target,
-                r.RequestsPerSecond.ToString("0"),
-                r.P50Ms.ToString("0.000"),
-                r.P99Ms.ToString("0.000"),
-                Format(r.ProxyCpuUsPerRequest, "0.0"),
-                r.CpuRatioVsYarp is { } ratio ? ratio.ToString("0.00") + "x" : "-",
-                r.Errors.ToString(),
-            }));
-        Console.WriteLine();
-        Console.WriteLine("upstream CPU µs/req (should match across targets): " +
-            string.Join(", ", results.NonStreaming.Select(static r => $"{r.Target} {r.UpstreamCpuUsPerRequest:0.0}")));
-        Console.WriteLine("driver (client) CPU µs/req: " +
-            string.Join(", ", results.NonStreaming.Select(static r => $"{r.Target} {r.ClientCpuUsPerRequest:0.0}")));
-        if (results.NonStreaming.All(static r => r.OtherProcessesCpuShare is not null))
-        {
-            Console.WriteLine("other processes on the machine (not the bench), share of all processors: " +
-                string.Join(", ", results.NonStreaming.Select(static r => $"{r.Target} {r.OtherProcessesCpuShare * 100:0}%")) +
-                " (above a few % the numbers are disturbed)");
-        }
-
-        Console.WriteLine();
-        PrintRatio("CPU per request, LlmProxy (metering on) / bare YARP", results.CpuRatioLlmProxyOverYarp, results.CpuRatioPerRound, CpuRatioGoal);
-        PrintRatio("Metering CPU per request, on / off", results.MeteringCpuRatioOnOverOff, results.MeteringCpuRatioPerRound, MeteringCpuRatioGoal);
-
+        PrintPhase($"Non-streaming chat completions, closed loop ({settings.Rounds} rounds x {settings.Seconds:0.##} s, {settings.Concurrency} workers, aggregated)",
+            results.ClosedLoop, goals: false);
+        PrintPhase($"Non-streaming chat completions, equal load ({results.EqualLoad.RateRequestsPerSecond:0} req/s for every proxy, " +
+            $"{settings.Rounds} rounds x {settings.Seconds:0.##} s, aggregated)", results.EqualLoad, goals: true);
         Console.WriteLine();
         Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved)");
         Console.WriteLine();
@@ -401,16 +392,62 @@ internal static class RunMode
         Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs bare YARP: {Signed(addedVsYarp)} ms " +
             $"(target <= {AddedTtftGoalMs:0.0} ms: {(addedVsYarp <= AddedTtftGoalMs ? "met" : "NOT met")})");
         Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
-        Console.WriteLine($"added to time to first event by metering (on - off): {Signed(results.TtftAddedByMeteringMs ?? double.NaN)} ms");
+    }
+
+    /// <summary>
+    /// One phase's table and ratio lines. The goals are judged at equal load: in a closed loop a proxy that costs a
+    /// little more also runs at a lower rate, and a lower rate costs more CPU per request (fewer requests per wakeup).
+    /// </summary>
+    private static void PrintPhase(string title, LoadPhase phase, bool goals)
+    {
+        Console.WriteLine();
+        Console.WriteLine(title);
+        Console.WriteLine();
+        PrintTable(
+            ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "CPU ratio vs bare YARP", "errors"],
+            phase.Results.Select(static r => new[]
+            {
+                r.Target,
+                r.RequestsPerSecond.ToString("0"),
+                r.P50Ms.ToString("0.000"),
+                r.P99Ms.ToString("0.000"),
+                Format(r.ProxyCpuUsPerRequest, "0.0"),
+                r.CpuRatioVsYarp is { } ratio ? ratio.ToString("0.00") + "x" : "-",
+                r.Errors.ToString(),
+            }));
+        Console.WriteLine();
+        Console.WriteLine("upstream CPU µs/req (should match across proxies): " +
+            string.Join(", ", phase.Results.Select(static r => $"{r.Target} {r.UpstreamCpuUsPerRequest:0.0}")));
+        Console.WriteLine("driver (client) CPU µs/req: " +
+            string.Join(", ", phase.Results.Select(static r => $"{r.Target} {r.ClientCpuUsPerRequest:0.0}")));
+        if (phase.Results.All(static r => r.OtherProcessesCpuShare is not null))
+        {
+            Console.WriteLine("other processes on the machine (not the bench), share of all processors: " +
+                string.Join(", ", phase.Results.Select(static r => $"{r.Target} {r.OtherProcessesCpuShare * 100:0}%")) +
+                " (above a few % the numbers are disturbed)");
+        }
+
+        if (phase.RateRequestsPerSecond is { } rate)
+        {
+            foreach (var slow in phase.Results.Where(r => r.RequestsPerSecond < 0.97 * rate))
+            {
+                Console.WriteLine($"warning: {slow.Target} reached {slow.RequestsPerSecond:0} req/s, below the fixed rate: its CPU per request is not at equal load");
+            }
+        }
+
+        Console.WriteLine();
+        PrintRatio("CPU per request, LlmProxy (metering on) / bare YARP", phase.CpuRatioLlmProxyOverYarp, phase.CpuRatioPerRound, goals ? CpuRatioGoal : null);
+        PrintRatio("Metering CPU per request, on / off", phase.MeteringCpuRatioOnOverOff, phase.MeteringCpuRatioPerRound, goals ? MeteringCpuRatioGoal : null);
     }
 
     /// <summary>One ratio line: the aggregate, the goal and the spread of the per-round ratios.</summary>
-    private static void PrintRatio(string title, double? total, IReadOnlyList<double?> perRound, double goal)
+    private static void PrintRatio(string title, double? total, IReadOnlyList<double?> perRound, double? goal)
     {
         var ratios = perRound.Where(static r => r is not null).Select(static r => r!.Value).Order().ToArray();
         var ratioText = total is { } value ? $"{value:0.00}x" : "n/a";
         var verdict = total is { } met ? (met <= goal ? "met" : "NOT met") : "n/a";
-        Console.WriteLine($"{title}: {ratioText} (target <= {goal:0.0#}x: {verdict})" +
+        var goalText = goal is { } target ? $" (target <= {target:0.0#}x: {verdict})" : "";
+        Console.WriteLine($"{title}: {ratioText}{goalText}" +
             (ratios.Length > 1 ? $"; per round {ratios[0]:0.00}x to {ratios[^1]:0.00}x, median {Percentile(ratios, 50):0.00}x" : ""));
     }
 
@@ -616,6 +653,3 @@ internal static class RunMode
 
     private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
-
-/// <summary>The aggregated non-streamed results and the CPU ratios, overall and round by round.</summary>
-internal sealed record NonStreamingOutcome(LoadResult[] Results, double?[] YarpRatios, double? MeteringRatio, double?[] MeteringRatios);

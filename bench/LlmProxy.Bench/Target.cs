@@ -9,6 +9,12 @@ namespace LlmProxy.Bench;
 /// <param name="Proxy">The proxy process whose CPU time is measured; null for direct.</param>
 internal sealed record Target(string Key, string Label, Uri ChatUri, ChildProcess? Proxy)
 {
+    /// <summary>Runs before every measured run of this target (the LlmProxy targets switch metering here).</summary>
+    public Func<CancellationToken, Task>? Prepare { get; init; }
+
+    /// <summary>Whether the streaming runs include this target.</summary>
+    public bool Streams { get; init; } = true;
+
     /// <summary>The <c>Authorization</c> header value every request carries.</summary>
     public static string AuthorizationValue { get; set; } = "";
 

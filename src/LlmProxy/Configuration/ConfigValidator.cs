@@ -30,6 +30,7 @@ public static partial class ConfigValidator
         ValidateModels(config, errors);
         ValidateKeys(config, errors);
         ValidateTelemetry(config.Telemetry, errors);
+        ValidateLimits(config, errors);
         return errors;
     }
 

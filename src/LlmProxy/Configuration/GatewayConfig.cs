@@ -32,6 +32,15 @@ public sealed record GatewayConfig
 
     /// <summary>Metering and telemetry settings.</summary>
     public TelemetrySettings Telemetry { get; init; } = new();
+
+    /// <summary>Teams (named groups of keys) and their shared limits.</summary>
+    public Dictionary<string, TeamConfig> Teams { get; init; } = [];
+
+    /// <summary>How limits are counted.</summary>
+    public RateLimitSettings RateLimits { get; init; } = new();
+
+    /// <summary>Shared limit state; without a connection, limits are kept in memory (one replica).</summary>
+    public RedisSettings Redis { get; init; } = new();
 }
 
 /// <summary>Metering and telemetry.</summary>
@@ -168,6 +177,9 @@ public sealed record ModelConfig
 
     /// <summary>Overrides <see cref="ServerSettings.UpstreamTimeoutSeconds"/> for this model.</summary>
     public double? TimeoutSeconds { get; init; }
+
+    /// <summary>Gateway-wide limits of this model (all keys together), to protect a provider deployment's quota.</summary>
+    public LimitsConfig? Limits { get; init; }
 }
 
 /// <summary>One way of serving a model.</summary>
@@ -203,4 +215,10 @@ public sealed record VirtualKeyConfig
 
     /// <summary>Public model names (or aliases) the key may use; <c>*</c> allows all.</summary>
     public List<string> Models { get; init; } = [];
+
+    /// <summary>Limits of this key across all models.</summary>
+    public LimitsConfig? Limits { get; init; }
+
+    /// <summary>Limits of this key on one model, by public model name.</summary>
+    public Dictionary<string, LimitsConfig> ModelLimits { get; init; } = [];
 }

@@ -33,6 +33,12 @@ public sealed class GatewaySnapshot
     /// <summary>True when the config explicitly turned authentication off.</summary>
     public required bool AuthDisabled { get; init; }
 
+    /// <summary>The compiled rate limits.</summary>
+    public required RateLimiting.LimitPlans Limits { get; init; }
+
+    /// <summary>The resolved Redis connection string; null keeps limits in memory.</summary>
+    public string? RedisConnection { get; init; }
+
     /// <summary>Largest accepted request body.</summary>
     public long MaxRequestBodyBytes => Config.Server.MaxRequestBodyBytes;
 }

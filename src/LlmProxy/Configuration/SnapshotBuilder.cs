@@ -69,6 +69,16 @@ internal sealed class SnapshotBuilder
             };
         }
 
+        var redisConnection = config.Redis.Connection;
+        if (redisConnection is not null && SecretReference.IsReference(redisConnection))
+        {
+            redisConnection = SecretReference.TryResolve(redisConnection, out var missing);
+            if (redisConnection is null)
+            {
+                errors.Add($"redis.connection: {missing}");
+            }
+        }
+
         if (errors.Count > 0)
         {
             return ConfigBuildResult.Failed(errors);
@@ -138,6 +148,8 @@ internal sealed class SnapshotBuilder
                 Targets = targets.ToFrozenDictionary(StringComparer.Ordinal),
                 Keys = new KeyTable(BuildKeys(config, models)),
                 AuthDisabled = config.Auth.Mode == AuthModes.None,
+                Limits = new RateLimiting.LimitPlans(config, name => models.TryGetValue(name, out var route) ? route.Name : null),
+                RedisConnection = redisConnection,
             },
             [],
             warnings);

@@ -18,7 +18,8 @@ public static class ErrorWriter
         LlmError.RequestTooLarge => StatusCodes.Status413PayloadTooLarge,
         LlmError.UpstreamUnreachable or LlmError.UpstreamAuth or LlmError.UpstreamError => StatusCodes.Status502BadGateway,
         LlmError.UpstreamTimeout => StatusCodes.Status504GatewayTimeout,
-        LlmError.NoAvailableTarget => StatusCodes.Status503ServiceUnavailable,
+        LlmError.NoAvailableTarget or LlmError.RateLimitUnavailable => StatusCodes.Status503ServiceUnavailable,
+        LlmError.RequestsRateLimited or LlmError.TokensRateLimited => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -26,7 +27,9 @@ public static class ErrorWriter
     public static string TypeOf(LlmError error) => error switch
     {
         LlmError.UpstreamUnreachable or LlmError.UpstreamTimeout or LlmError.UpstreamError
-            or LlmError.UpstreamAuth or LlmError.NoAvailableTarget => "server_error",
+            or LlmError.UpstreamAuth or LlmError.NoAvailableTarget or LlmError.RateLimitUnavailable => "server_error",
+        LlmError.RequestsRateLimited => "requests",
+        LlmError.TokensRateLimited => "tokens",
         _ => "invalid_request_error",
     };
 
@@ -41,6 +44,8 @@ public static class ErrorWriter
         LlmError.UpstreamError => "upstream_error",
         LlmError.UpstreamAuth => "upstream_auth_error",
         LlmError.NoAvailableTarget => "no_available_target",
+        LlmError.RequestsRateLimited or LlmError.TokensRateLimited => "rate_limit_exceeded",
+        LlmError.RateLimitUnavailable => "rate_limit_unavailable",
         _ => null,
     };
 

@@ -41,4 +41,13 @@ public enum LlmError
 
     /// <summary>No target of the model is available.</summary>
     NoAvailableTarget,
+
+    /// <summary>A request or concurrency limit of the gateway refused the request (429, type <c>requests</c>).</summary>
+    RequestsRateLimited,
+
+    /// <summary>A token limit of the gateway refused the request (429, type <c>tokens</c>).</summary>
+    TokensRateLimited,
+
+    /// <summary>Limits cannot be checked (Redis unreachable) and the policy is fail-closed.</summary>
+    RateLimitUnavailable,
 }

@@ -2,6 +2,7 @@ using LlmProxy.Auth;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
 using LlmProxy.Providers;
+using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -14,12 +15,16 @@ public static class LlmProxyEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Loads the config (throws <see cref="InvalidConfigException"/> listing every error), then maps the stages:
-    /// Authenticate → Read request → Route by model → YARP load balancing → Target (body rewrite) → YARP forwarder,
+    /// Authenticate → Read request → Route by model → Admit (rate limits) → YARP load balancing → Target (body rewrite) → YARP forwarder,
     /// plus /v1/models, health, OpenAPI and an OpenAI-shaped 404 for unknown paths.
     /// </summary>
     public static WebApplication MapLlmProxy(this WebApplication app)
     {
-        app.Services.GetRequiredService<ConfigStore>().LoadInitial();
+        var store = app.Services.GetRequiredService<ConfigStore>();
+        store.LoadInitial();
+        var redis = app.Services.GetRequiredService<RedisConnection>();
+        redis.Warm(store.Current.RedisConnection, store.Current.Config.Redis.TimeoutMs);
+        store.ReloadAttempted += _ => redis.Warm(store.Current.RedisConnection, store.Current.Config.Redis.TimeoutMs);
 
         app.UseMiddleware<MeteringMiddleware>();
         app.UseMiddleware<AuthMiddleware>();
@@ -30,6 +35,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
             proxy.UseMiddleware<ForwarderErrorMiddleware>();
             proxy.UseMiddleware<ReadRequestMiddleware>();
             proxy.UseMiddleware<ModelRoutingMiddleware>();
+            proxy.UseMiddleware<AdmissionMiddleware>();
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TargetMiddleware>();
         }).WithMetadata(RequiresVirtualKeyAttribute.Instance, MeteredAttribute.Instance);

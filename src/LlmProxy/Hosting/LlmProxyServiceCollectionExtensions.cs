@@ -4,6 +4,7 @@ using LlmProxy.Providers.AzureOpenAI;
 using LlmProxy.Providers.OpenAI;
 using LlmProxy.Providers.OpenAICompatible;
 using LlmProxy.Providers.Simulated;
+using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -63,7 +64,13 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, SummaryStore>(sp => sp.GetRequiredService<SummaryStore>()));
         builder.AddLlmProxyTelemetry();
 
-        services.AddHealthChecks().AddCheck<ConfigHealthCheck>("config", tags: ["ready"]);
+        services.TryAddSingleton<RateLimitClock>();
+        services.TryAddSingleton<RedisConnection>();
+        services.TryAddSingleton<RateLimiter>();
+
+        services.AddHealthChecks()
+            .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
         services.AddOpenApi(options => options.AddDocumentTransformer<ForwardedEndpointsDocument>());
         return builder;
     }

@@ -11,7 +11,7 @@ public static class TelemetryServiceCollectionExtensions
 {
     /// <summary>
     /// Adds metrics (meter <c>LlmProxy</c>) with the Prometheus exporter. When <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set,
-    /// traces (gateway, ASP.NET Core, HttpClient) are recorded and metrics and traces are exported by OTLP.
+    /// traces (gateway, ASP.NET Core, HttpClient, Redis) are recorded and metrics and traces are exported by OTLP.
     /// </summary>
     public static WebApplicationBuilder AddLlmProxyTelemetry(this WebApplicationBuilder builder)
     {
@@ -27,7 +27,8 @@ public static class TelemetryServiceCollectionExtensions
             otel.WithTracing(tracing => tracing
                     .AddSource(LlmProxyActivity.SourceName)
                     .AddAspNetCoreInstrumentation()
-                    .AddHttpClientInstrumentation())
+                    .AddHttpClientInstrumentation()
+                    .AddRedisInstrumentation())
                 .UseOtlpExporter();
         }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
@@ -57,6 +58,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             }
         }
 
+        ReplaceRateLimitHeaders(headers, proxyResponse, context.HttpContext.Features.Get<LlmRequestFeature>());
         var status = (int)proxyResponse.StatusCode;
         var meter = context.HttpContext.Features.Get<RequestMeter>();
         KeepRequestIds(headers, proxyResponse, meter?.RequestId);
@@ -101,5 +103,31 @@ internal sealed class ProviderResponseTransform : ResponseTransform
 
         var ours = headers[MeteringMiddleware.RequestIdHeader];
         headers[MeteringMiddleware.RequestIdHeader] = requestId ?? ours[0];
+    }
+
+    // When the gateway's own limits admitted the request, its x-ratelimit-* headers are the client's: the provider's
+    // (which describe the gateway's provider account) are removed and the gateway's written again over whatever the
+    // header copy appended. Without gateway limits the provider's pass through, as they did before limits existed.
+    private static void ReplaceRateLimitHeaders(IHeaderDictionary headers, HttpResponseMessage proxyResponse, LlmRequestFeature? feature)
+    {
+        if (feature?.Limits is not { } limits)
+        {
+            return;
+        }
+
+        var found = false;
+        foreach (var header in proxyResponse.Headers.NonValidated)
+        {
+            if (header.Key.StartsWith(RateLimitHeaders.Prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                headers.Remove(header.Key);
+                found = true;
+            }
+        }
+
+        if (found)
+        {
+            RateLimitHeaders.Write(headers, limits.Plan, limits.Decision, limits.Divisor);
+        }
     }
 }

@@ -34,6 +34,9 @@ public sealed class LlmRequestFeature
     /// <summary>The model the request was routed to.</summary>
     public ModelRoute? Model { get; internal set; }
 
+    /// <summary>The limits that admitted the request, for the rate-limit headers of the provider's response.</summary>
+    public (RateLimiting.LimitPlan Plan, RateLimiting.LimitDecision Decision, int Divisor)? Limits { get; internal set; }
+
     /// <summary>The target chosen by load balancing.</summary>
     public ModelTarget? Target { get; internal set; }
 }

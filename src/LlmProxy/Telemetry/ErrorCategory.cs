@@ -67,6 +67,7 @@ public static class ErrorCategories
         LlmError.UpstreamTimeout => ErrorCategory.UpstreamTimeout,
         LlmError.UpstreamUnreachable or LlmError.NoAvailableTarget => ErrorCategory.UpstreamUnreachable,
         LlmError.UpstreamError or LlmError.UpstreamAuth => ErrorCategory.UpstreamError,
+        LlmError.RequestsRateLimited or LlmError.TokensRateLimited or LlmError.RateLimitUnavailable => ErrorCategory.RateLimited,
         _ => ErrorCategory.Internal,
     };
 

@@ -12,4 +12,9 @@ internal static class EventIds
     public const int RequestCompleted = 3001;
     public const int RequestBodies = 3002;
     public const int MeteringFailed = 3003;
+    public const int RedisLost = 4001;
+    public const int RedisRestored = 4002;
+    public const int RedisBadConnectionString = 4003;
+    public const int RateLimitFallback = 4004;
+    public const int RateLimitSettleFailed = 4005;
 }

@@ -81,12 +81,16 @@ public sealed class LlmProxyMetrics : IUsageSink
         }
     }
 
-    /// <summary>Counts a rate-limit decision (used by the rate-limiting stage).</summary>
-    public void RateLimitDecision(string limit, bool admitted)
+    /// <summary>
+    /// Counts a rate-limit decision: <c>admitted</c>, <c>rejected</c> (with the scope and kind of the limit that
+    /// refused), <c>fail_open</c> or <c>fail_closed</c> (Redis unavailable).
+    /// </summary>
+    public void RateLimitDecision(string decision, string? scope, string? kind)
     {
         if (_rateLimitDecisions.Enabled)
         {
-            _rateLimitDecisions.Add(1, new KeyValuePair<string, object?>("limit", limit), new KeyValuePair<string, object?>("decision", admitted ? "admitted" : "rejected"));
+            _rateLimitDecisions.Add(1, new KeyValuePair<string, object?>("decision", decision), new KeyValuePair<string, object?>("scope", scope ?? ""),
+                new KeyValuePair<string, object?>("limit", kind ?? ""));
         }
     }
 

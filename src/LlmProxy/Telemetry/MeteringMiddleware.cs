@@ -64,6 +64,7 @@ internal sealed partial class MeteringMiddleware
 
         // The GenAI span exists only when someone listens (OTLP configured, or a test).
         var activity = LlmProxyActivity.Source.HasListeners() ? LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal) : null;
+        meter.CaptureDetails = activity is not null || _requestLog?.Enabled == true;
         try
         {
             await _next(context);
@@ -95,9 +96,13 @@ internal sealed partial class MeteringMiddleware
         catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException)
         {
             Log.SinkFailed(_logger, "record", ex);
+            meter.Settlement?.Settle(null);
             activity?.Dispose();
             return;
         }
+
+        // Limits settle first: their reservation must be given back even if a sink fails.
+        meter.Settlement?.Settle(record);
 
         foreach (var sink in _sinks)
         {

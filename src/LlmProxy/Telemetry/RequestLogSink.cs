@@ -4,7 +4,7 @@ namespace LlmProxy.Telemetry;
 
 /// <summary>
 /// One structured log line per request (event id 3001): ids, key id and team, model and target, status, tokens,
-/// cost, latency, time to first token and error category. Never prompts, answers or keys.
+/// cost, latency, time to first token, error category, and the provider's response id and finish reason. Never prompts, answers or keys.
 /// </summary>
 internal sealed partial class RequestLogSink : IUsageSink
 {
@@ -21,6 +21,9 @@ internal sealed partial class RequestLogSink : IUsageSink
     /// <summary>Logs the prompt and the (non-streamed) answer at Debug; only called when <see cref="BodiesEnabled"/>.</summary>
     public void LogBodies(string requestId, string? prompt, string? answer)
         => Log.Bodies(_logger, requestId, prompt ?? "(not read)", answer ?? "(streamed or not captured)");
+
+    /// <summary>True when the per-request line is written (Information is on).</summary>
+    public bool Enabled => _logger.IsEnabled(LogLevel.Information);
 
     public void Record(UsageRecord record)
     {
@@ -44,7 +47,9 @@ internal sealed partial class RequestLogSink : IUsageSink
             record.CostUsd?.ToString("0.########", CultureInfo.InvariantCulture) ?? "unknown",
             Math.Round(record.Duration * 1000, 3),
             record.TimeToFirstToken is { } ttft ? Math.Round(ttft * 1000, 3) : null,
-            Math.Round(record.Overhead * 1000, 3));
+            Math.Round(record.Overhead * 1000, 3),
+            record.ResponseId ?? "-",
+            record.FinishReason ?? "-");
     }
 
     private static partial class Log
@@ -55,8 +60,9 @@ internal sealed partial class RequestLogSink : IUsageSink
         [LoggerMessage(EventId = EventIds.RequestCompleted, Level = LogLevel.Information,
             Message = "request {RequestId} key={KeyId} team={Team} model={Model} target={Target} status={Status} error={ErrorType} "
                 + "input_tokens={InputTokens} output_tokens={OutputTokens} estimated={Estimated} cost_usd={CostUsd} "
-                + "duration_ms={DurationMs} ttft_ms={TtftMs} overhead_ms={OverheadMs}")]
+                + "duration_ms={DurationMs} ttft_ms={TtftMs} overhead_ms={OverheadMs} response_id={ResponseId} finish_reason={FinishReason}")]
         public static partial void Request(ILogger logger, string requestId, string keyId, string team, string model, string target, int status,
-            string errorType, long? inputTokens, long? outputTokens, bool? estimated, string costUsd, double durationMs, double? ttftMs, double overheadMs);
+            string errorType, long? inputTokens, long? outputTokens, bool? estimated, string costUsd, double durationMs, double? ttftMs, double overheadMs,
+            string responseId, string finishReason);
     }
 }

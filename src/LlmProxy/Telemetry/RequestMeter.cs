@@ -74,6 +74,15 @@ public sealed class RequestMeter
     /// <summary>The first finish reason seen.</summary>
     public string? FinishReason { get; set; }
 
+    /// <summary>
+    /// Whether the response id and finish reason are read from the answer (the GenAI span and the request log carry
+    /// them). The metering stage clears it when neither is recorded, which saves a string per answer.
+    /// </summary>
+    public bool CaptureDetails { get; set; } = true;
+
+    /// <summary>A reservation to settle with the usage record when the request ends (set by the rate-limit stage).</summary>
+    public IUsageSettlement? Settlement { get; set; }
+
     /// <summary>True when the config opted in to logging bodies at Debug and Debug is on.</summary>
     public bool CaptureBodies { get; set; }
 

@@ -33,7 +33,7 @@ public static class UsageReader
             return;
         }
 
-        var finish = LastProperty(json, "\"finish_reason\""u8);
+        var finish = meter.CaptureDetails ? LastProperty(json, "\"finish_reason\""u8) : -1;
         if (finish >= 0 && meter.FinishReason is null)
         {
             var rest = json[finish..];
@@ -42,7 +42,7 @@ public static class UsageReader
                 var end = rest[1..].IndexOf((byte)'"');
                 if (end > 0)
                 {
-                    meter.FinishReason = System.Text.Encoding.UTF8.GetString(rest.Slice(1, end));
+                    meter.FinishReason = FinishReasonOf(rest.Slice(1, end));
                 }
             }
         }
@@ -330,13 +330,39 @@ public static class UsageReader
 
         if (isModel)
         {
-            meter.ResponseModel ??= reader.GetString();
+            meter.ResponseModel ??= ModelName(ref reader);
         }
-        else
+        else if (meter.CaptureDetails)
         {
             meter.ResponseId ??= reader.GetString();
         }
     }
+
+    // A provider names the same few models over and over: reuse the last name read instead of a new string each time.
+    private static string? _lastModel;
+
+    private static string? ModelName(ref Utf8JsonReader reader)
+    {
+        var last = Volatile.Read(ref _lastModel);
+        if (last is not null && reader.ValueTextEquals(last))
+        {
+            return last;
+        }
+
+        var name = reader.GetString();
+        Volatile.Write(ref _lastModel, name);
+        return name;
+    }
+
+    // The usual finish reasons as constants; anything else becomes a new string.
+    private static string FinishReasonOf(ReadOnlySpan<byte> value) => value switch
+    {
+        _ when value.SequenceEqual("stop"u8) => "stop",
+        _ when value.SequenceEqual("length"u8) => "length",
+        _ when value.SequenceEqual("tool_calls"u8) => "tool_calls",
+        _ when value.SequenceEqual("content_filter"u8) => "content_filter",
+        _ => System.Text.Encoding.UTF8.GetString(value),
+    };
 
     private static int ReadChoices(ref Utf8JsonReader reader, RequestMeter meter)
     {
@@ -373,7 +399,7 @@ public static class UsageReader
                     reader.Read();
                     if (meter.FinishReason is null && reader.TokenType == JsonTokenType.String)
                     {
-                        meter.FinishReason = reader.GetString();
+                        meter.FinishReason = reader.ValueIsEscaped ? reader.GetString() : FinishReasonOf(reader.ValueSpan);
                     }
                 }
                 else

@@ -89,6 +89,27 @@ public sealed class GatewayApp : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// Waits until <c>/health/ready</c> answers <paramref name="status"/> (for example until the gateway's Redis
+    /// connection, made in the background at start-up, is up). Polls: the gateway reconnects on its own schedule.
+    /// </summary>
+    public async Task WaitUntilReadyIsAsync(string status = "Healthy")
+    {
+        using var client = CreateClient(key: null);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            using var ready = await client.GetAsync("/health/ready");
+            if (await ready.Content.ReadAsStringAsync() == status)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"/health/ready did not become {status}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Awaits YARP applying a config revision.</summary>
     public ConfigAppliedListener Applied => Services.GetRequiredService<ConfigAppliedListener>();
 

@@ -19,7 +19,10 @@ public sealed class ConfigValidatorTests
             ["m"] = new JsonObject { ["targets"] = new JsonArray(new JsonObject { ["provider"] = "up" }), ["aliases"] = new JsonArray("alias") },
             ["n"] = new JsonObject { ["targets"] = new JsonArray(new JsonObject { ["provider"] = "oai", ["model"] = "gpt-4o" }) },
         },
-        ["keys"] = new JsonArray(new JsonObject { ["id"] = "k", ["hash"] = Hash, ["models"] = new JsonArray("m", "alias") }),
+        ["keys"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "k", ["hash"] = Hash, ["models"] = new JsonArray("m", "alias"), ["limits"] = new JsonObject { ["tokens_per_minute"] = 1000 },
+        }),
     };
 
     private static List<string> Validate(JsonObject config)
@@ -70,6 +73,18 @@ public sealed class ConfigValidatorTests
         { "/server", """{"max_request_body_bytes":0}""", "server.max_request_body_bytes: must be between 1 and 1073741824" },
         { "/server", """{"simulator_port":70000}""", "server.simulator_port: must be between 0 and 65535" },
         { "/providers", "{}", "providers: at least one provider is required" },
+        { "/keys/0/limits", """{"requests_per_minute":0}""", "keys[0].limits.requests_per_minute: must be between 1 and 1000000000000" },
+        { "/keys/0/limits", """{"concurrent":-1}""", "keys[0].limits.concurrent: must be between 1 and 1000000" },
+        { "/keys/0/model_limits", """{"ghost":{"requests_per_minute":5}}""", "keys[0].model_limits.ghost: unknown model 'ghost'" },
+        { "/models/m/limits", """{"tokens_per_day":-5}""", "models.m.limits.tokens_per_day: must be between 1 and 1000000000000" },
+        { "/teams", """{"bad team":{"limits":{"requests_per_minute":5}}}""", "teams.bad team: team names may contain only" },
+        { "/rate_limits", """{"default_max_tokens":0}""", "rate_limits.default_max_tokens: must be between 1 and 10000000" },
+        { "/rate_limits", """{"token_weights":{"output":-1}}""", "rate_limits.token_weights.output: must be between 0 and 1000" },
+        { "/redis", """{"connection":"localhost","on_failure":"maybe"}""", "redis.on_failure: must be 'fail-open' or 'fail-closed', not 'maybe'" },
+        { "/redis", """{"connection":"localhost","timeout_ms":0}""", "redis.timeout_ms: must be between 1 and 10000" },
+        { "/redis", """{"connection":"localhost","replicas":0}""", "redis.replicas: must be between 1 and 10000" },
+        { "/redis", """{"connection":" "}""", "redis.connection: must not be empty" },
+        { "/telemetry", """{"metering":false}""", "telemetry.metering: token limits settle on metered usage" },
     };
 
     [Theory]

@@ -1,0 +1,32 @@
+namespace LlmProxy.RateLimiting;
+
+/// <summary>Every limit that applies to one key on one model: request and token buckets, then concurrency caps.</summary>
+public sealed class LimitPlan
+{
+    /// <summary>No limits: admission is skipped.</summary>
+    public static readonly LimitPlan Empty = new([]);
+
+    /// <summary>Creates a plan; the rules are ordered requests, tokens, concurrency.</summary>
+    public LimitPlan(LimitRule[] rules)
+    {
+        Rules = [.. rules.OrderBy(static r => r.Kind)];
+        Buckets = Rules.Count(static r => r.Kind != LimitKind.Concurrency);
+        HasTokens = Rules.Any(static r => r.Kind == LimitKind.Tokens);
+        HasConcurrency = Buckets < Rules.Length;
+    }
+
+    /// <summary>All rules: request buckets, token buckets, concurrency caps.</summary>
+    public LimitRule[] Rules { get; }
+
+    /// <summary>How many rules are buckets (requests and tokens); the rest are concurrency caps.</summary>
+    public int Buckets { get; }
+
+    /// <summary>True when a token limit applies (the request's tokens must be estimated).</summary>
+    public bool HasTokens { get; }
+
+    /// <summary>True when a concurrency cap applies.</summary>
+    public bool HasConcurrency { get; }
+
+    /// <summary>True when nothing limits the request.</summary>
+    public bool IsEmpty => Rules.Length == 0;
+}

@@ -1,0 +1,54 @@
+namespace LlmProxy.RateLimiting;
+
+/// <summary>
+/// One limit of one scope, compiled from the config: what it counts, how much per window, and the Redis key that
+/// holds its state. The key carries the scope's configured name (key id, team, model), never an API key.
+/// </summary>
+public sealed class LimitRule
+{
+    /// <summary>Creates a rule.</summary>
+    public LimitRule(LimitKind kind, string scope, string scopeName, long limit, TimeSpan window, string storeKey)
+    {
+        Kind = kind;
+        Scope = scope;
+        ScopeName = scopeName;
+        Limit = limit;
+        Window = window;
+        StoreKey = storeKey;
+    }
+
+    /// <summary>What the rule counts.</summary>
+    public LimitKind Kind { get; }
+
+    /// <summary><c>key</c>, <c>team</c>, <c>model</c> or <c>key_model</c> (a metric label).</summary>
+    public string Scope { get; }
+
+    /// <summary>The scope's configured name, for messages (<c>alpha</c>, <c>search</c>, <c>gpt-4o</c>, <c>alpha/gpt-4o</c>).</summary>
+    public string ScopeName { get; }
+
+    /// <summary>Requests or tokens per window, or requests in flight.</summary>
+    public long Limit { get; }
+
+    /// <summary>The refill window; zero for concurrency.</summary>
+    public TimeSpan Window { get; }
+
+    /// <summary>Where the state lives (Redis key; also the in-memory key).</summary>
+    public string StoreKey { get; }
+
+    /// <summary>The window in milliseconds.</summary>
+    public long WindowMs => (long)Window.TotalMilliseconds;
+
+    /// <summary>How OpenAI names the limit in messages, for example <c>requests per min (RPM)</c>.</summary>
+    public string Description => (Kind, WindowMs) switch
+    {
+        (LimitKind.Concurrency, _) => "concurrent requests",
+        (LimitKind.Requests, 1_000) => "requests per second (RPS)",
+        (LimitKind.Requests, 60_000) => "requests per min (RPM)",
+        (LimitKind.Requests, 3_600_000) => "requests per hour (RPH)",
+        (LimitKind.Requests, _) => "requests per day (RPD)",
+        (LimitKind.Tokens, 1_000) => "tokens per second (TPS)",
+        (LimitKind.Tokens, 60_000) => "tokens per min (TPM)",
+        (LimitKind.Tokens, 3_600_000) => "tokens per hour (TPH)",
+        _ => "tokens per day (TPD)",
+    };
+}

@@ -1,0 +1,154 @@
+namespace LlmProxy.RateLimiting;
+
+/// <summary>
+/// Limits in this process's memory: the default without Redis (one replica), and the fail-open fallback while Redis
+/// is unreachable. Same buckets and leases as the Redis scripts, decided under one lock.
+/// </summary>
+public sealed class MemoryLimitStore : ILimitStore
+{
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<string, long>> _leases = new(StringComparer.Ordinal);
+    private long _operations;
+
+    /// <summary>Creates an empty store.</summary>
+    public MemoryLimitStore(TimeProvider time) => _time = time;
+
+    /// <inheritdoc/>
+    public Task<LimitDecision> AdmitAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
+        => Task.FromResult(Admit(plan, tokens, leaseId, leaseTtl, divisor));
+
+    /// <inheritdoc/>
+    public Task SettleAsync(LimitPlan plan, long tokenRefund, string leaseId, int divisor)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        lock (_gate)
+        {
+            for (var i = 0; i < plan.Buckets; i++)
+            {
+                var rule = plan.Rules[i];
+                if (rule.Kind != LimitKind.Tokens || tokenRefund == 0)
+                {
+                    continue;
+                }
+
+                var capacity = Capacity(rule, divisor);
+                var level = Level(rule.StoreKey, capacity, rule.WindowMs, now);
+                _buckets[rule.StoreKey] = new Bucket(Math.Min(capacity, level + tokenRefund), now);
+            }
+
+            for (var i = plan.Buckets; i < plan.Rules.Length; i++)
+            {
+                if (_leases.TryGetValue(plan.Rules[i].StoreKey, out var leases))
+                {
+                    leases.Remove(leaseId);
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private LimitDecision Admit(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        lock (_gate)
+        {
+            if (++_operations % 4096 == 0)
+            {
+                Sweep(now);
+            }
+
+            var levels = new double[plan.Buckets];
+            for (var i = 0; i < plan.Buckets; i++)
+            {
+                var rule = plan.Rules[i];
+                var capacity = Capacity(rule, divisor);
+                var level = Level(rule.StoreKey, capacity, rule.WindowMs, now);
+                var cost = rule.Kind == LimitKind.Tokens ? tokens : 1;
+                if (cost > level)
+                {
+                    return LimitDecision.Reject(i, (long)Math.Ceiling(capacity - level), (long)Math.Ceiling((cost - level) * rule.WindowMs / capacity));
+                }
+
+                levels[i] = level - cost;
+            }
+
+            for (var i = plan.Buckets; i < plan.Rules.Length; i++)
+            {
+                var rule = plan.Rules[i];
+                var count = Leases(rule.StoreKey, now).Count;
+                if (count >= Capacity(rule, divisor))
+                {
+                    return LimitDecision.Reject(i, count, 0);
+                }
+            }
+
+            var remaining = new long[plan.Buckets];
+            var reset = new long[plan.Buckets];
+            for (var i = 0; i < plan.Buckets; i++)
+            {
+                var rule = plan.Rules[i];
+                var capacity = Capacity(rule, divisor);
+                _buckets[rule.StoreKey] = new Bucket(levels[i], now);
+                remaining[i] = (long)Math.Floor(levels[i]);
+                reset[i] = (long)Math.Ceiling((capacity - levels[i]) * rule.WindowMs / capacity);
+            }
+
+            for (var i = plan.Buckets; i < plan.Rules.Length; i++)
+            {
+                Leases(plan.Rules[i].StoreKey, now)[leaseId] = now + (long)leaseTtl.TotalMilliseconds;
+            }
+
+            return LimitDecision.Admit(remaining, reset);
+        }
+    }
+
+    /// <summary>The limit this replica enforces: the whole limit, or its share while failing open.</summary>
+    internal static double Capacity(LimitRule rule, int divisor) => divisor <= 1 ? rule.Limit : Math.Ceiling((double)rule.Limit / divisor);
+
+    private double Level(string key, double capacity, long windowMs, long now)
+    {
+        if (!_buckets.TryGetValue(key, out var bucket))
+        {
+            return capacity;
+        }
+
+        var elapsed = now - bucket.At;
+        return elapsed > 0 ? Math.Min(capacity, bucket.Level + (elapsed * capacity / windowMs)) : bucket.Level;
+    }
+
+    private Dictionary<string, long> Leases(string key, long now)
+    {
+        if (!_leases.TryGetValue(key, out var leases))
+        {
+            leases = new Dictionary<string, long>(StringComparer.Ordinal);
+            _leases[key] = leases;
+        }
+
+        foreach (var (id, expiry) in leases)
+        {
+            if (expiry <= now)
+            {
+                leases.Remove(id);
+            }
+        }
+
+        return leases;
+    }
+
+    // Full buckets hold no information: drop them so the table does not grow with every key ever seen.
+    private void Sweep(long now)
+    {
+        foreach (var (key, bucket) in _buckets)
+        {
+            if (now - bucket.At > TimeSpan.FromDays(1).TotalMilliseconds)
+            {
+                _buckets.Remove(key);
+            }
+        }
+    }
+
+    private readonly record struct Bucket(double Level, long At);
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text;
+
+namespace LlmProxy.RateLimiting;
+
+/// <summary>
+/// OpenAI's rate-limit headers for the tightest applicable limits: <c>x-ratelimit-limit-requests</c>,
+/// <c>x-ratelimit-remaining-requests</c>, <c>x-ratelimit-reset-requests</c> and the <c>-tokens</c> variants. The
+/// tightest limit of a kind is the one with the least remaining; the reset is the time until it is full again,
+/// written as a Go duration (<c>1s</c>, <c>6m0s</c>, <c>12ms</c>) as OpenAI does.
+/// </summary>
+public static class RateLimitHeaders
+{
+    /// <summary>The prefix of every rate-limit header (the provider's own are removed from responses).</summary>
+    public const string Prefix = "x-ratelimit-";
+
+    /// <summary>Writes the headers of an admitted request.</summary>
+    public static void Write(IHeaderDictionary headers, LimitPlan plan, LimitDecision decision, int divisor)
+    {
+        int requests = -1, tokens = -1;
+        for (var i = 0; i < plan.Buckets; i++)
+        {
+            ref var tightest = ref plan.Rules[i].Kind == LimitKind.Requests ? ref requests : ref tokens;
+            if (tightest < 0 || decision.Remaining[i] < decision.Remaining[tightest])
+            {
+                tightest = i;
+            }
+        }
+
+        Write(headers, "requests", plan, decision, requests, divisor);
+        Write(headers, "tokens", plan, decision, tokens, divisor);
+    }
+
+    private static void Write(IHeaderDictionary headers, string kind, LimitPlan plan, LimitDecision decision, int index, int divisor)
+    {
+        if (index < 0)
+        {
+            return;
+        }
+
+        headers[Prefix + "limit-" + kind] = ((long)MemoryLimitStore.Capacity(plan.Rules[index], divisor)).ToString(CultureInfo.InvariantCulture);
+        headers[Prefix + "remaining-" + kind] = Math.Max(0, decision.Remaining[index]).ToString(CultureInfo.InvariantCulture);
+        headers[Prefix + "reset-" + kind] = GoDuration(decision.ResetMs[index]);
+    }
+
+    /// <summary>A duration the way Go prints it: <c>0s</c>, <c>12ms</c>, <c>1.5s</c>, <c>6m0s</c>, <c>1h2m3s</c>.</summary>
+    public static string GoDuration(long milliseconds)
+    {
+        if (milliseconds <= 0)
+        {
+            return "0s";
+        }
+
+        if (milliseconds < 1000)
+        {
+            return milliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
+        }
+
+        var text = new StringBuilder();
+        var hours = milliseconds / 3_600_000;
+        var minutes = milliseconds / 60_000 % 60;
+        var seconds = milliseconds % 60_000 / 1000.0;
+        if (hours > 0)
+        {
+            text.Append(hours.ToString(CultureInfo.InvariantCulture)).Append('h');
+        }
+
+        if (hours > 0 || minutes > 0)
+        {
+            text.Append(minutes.ToString(CultureInfo.InvariantCulture)).Append('m');
+        }
+
+        text.Append(seconds.ToString("0.###", CultureInfo.InvariantCulture)).Append('s');
+        return text.ToString();
+    }
+}

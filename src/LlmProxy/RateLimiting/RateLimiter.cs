@@ -1,0 +1,125 @@
+using LlmProxy.Configuration;
+using LlmProxy.Telemetry;
+using StackExchange.Redis;
+
+namespace LlmProxy.RateLimiting;
+
+/// <summary>
+/// Decides admission with the right store: Redis when configured and reachable (one script call, bounded by
+/// <c>redis.timeout_ms</c>), memory when no Redis is configured, and the <c>redis.on_failure</c> policy otherwise:
+/// fail-open admits against limit / replicas in memory, fail-closed refuses.
+/// </summary>
+public sealed partial class RateLimiter
+{
+    private readonly RedisConnection _redis;
+    private readonly MemoryLimitStore _memory;
+    private readonly LlmProxyMetrics _metrics;
+    private readonly ILogger<RateLimiter> _logger;
+    private readonly TimeProvider _time;
+    private long _lastFallbackLog = long.MinValue;
+
+    /// <summary>Creates the limiter.</summary>
+    public RateLimiter(RedisConnection redis, TimeProvider time, LlmProxyMetrics metrics, ILogger<RateLimiter> logger)
+    {
+        _redis = redis;
+        _time = time;
+        _memory = new MemoryLimitStore(time);
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    /// <summary>The outcome of one admission.</summary>
+    /// <param name="Decision">The decision; null when Redis is unreachable and the policy is fail-closed.</param>
+    /// <param name="Store">The store that decided (and must settle).</param>
+    /// <param name="Divisor">The divisor of the limits it applied (replicas while failing open, else 1).</param>
+    public readonly record struct Outcome(LimitDecision? Decision, ILimitStore Store, int Divisor);
+
+    /// <summary>Admits one request under its plan.</summary>
+    public async Task<Outcome> AdmitAsync(GatewaySnapshot snapshot, LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl)
+    {
+        if (snapshot.RedisConnection is not { } connection)
+        {
+            return new Outcome(await _memory.AdmitAsync(plan, tokens, leaseId, leaseTtl, 1), _memory, 1);
+        }
+
+        var settings = snapshot.Config.Redis;
+        var store = await _redis.StoreAsync(connection, settings.TimeoutMs);
+        if (store is not null)
+        {
+            try
+            {
+                var decision = await store.AdmitAsync(plan, tokens, leaseId, leaseTtl, 1).WaitAsync(TimeSpan.FromMilliseconds(settings.TimeoutMs), _time);
+                return new Outcome(decision, store, 1);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogFallback(settings, ex.GetType().Name);
+            }
+        }
+        else
+        {
+            LogFallback(settings, "not connected");
+        }
+
+        if (settings.OnFailure == RedisFailurePolicies.FailClosed)
+        {
+            _metrics.RateLimitDecision("fail_closed", null, null);
+            return new Outcome(null, _memory, 1);
+        }
+
+        _metrics.RateLimitDecision("fail_open", null, null);
+        return new Outcome(await _memory.AdmitAsync(plan, tokens, leaseId, leaseTtl, settings.Replicas), _memory, settings.Replicas);
+    }
+
+    /// <summary>Settles off the response path; a failure is logged (tokens refill by themselves, leases expire).</summary>
+    public void Settle(ILimitStore store, LimitPlan plan, long tokenRefund, string leaseId, int divisor)
+    {
+        Task task;
+        try
+        {
+            task = store.SettleAsync(plan, tokenRefund, leaseId, divisor);
+        }
+        catch (RedisException ex)
+        {
+            Log.SettleFailed(_logger, ex.GetType().Name);
+            return;
+        }
+
+        if (!task.IsCompletedSuccessfully)
+        {
+            _ = task.ContinueWith(
+                static (t, state) => Log.SettleFailed((ILogger)state!, t.Exception!.InnerException!.GetType().Name),
+                _logger,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
+
+    // One line per ten seconds at most while Redis is out, so an outage does not flood the log.
+    private void LogFallback(RedisSettings settings, string reason)
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastFallbackLog);
+        if (last != long.MinValue && _time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(10))
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _lastFallbackLog, now, last) == last)
+        {
+            Log.Fallback(_logger, reason, settings.OnFailure, settings.Replicas);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.RateLimitFallback, Level = LogLevel.Warning,
+            Message = "Redis is unavailable for rate limits ({Reason}); policy {Policy} (fail-open counts locally against limit / {Replicas})")]
+        public static partial void Fallback(ILogger logger, string reason, string policy, int replicas);
+
+        [LoggerMessage(EventId = EventIds.RateLimitSettleFailed, Level = LogLevel.Warning,
+            Message = "A rate-limit settlement failed ({Reason}); reserved tokens refill with time and the lease expires")]
+        public static partial void SettleFailed(ILogger logger, string reason);
+    }
+}

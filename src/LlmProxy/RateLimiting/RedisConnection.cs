@@ -1,0 +1,146 @@
+using LlmProxy.Telemetry;
+using StackExchange.Redis;
+
+namespace LlmProxy.RateLimiting;
+
+/// <summary>
+/// The gateway's one Redis connection for the configured connection string. It connects in the background, so the
+/// gateway starts (and answers, by its failure policy) while Redis is down, and it reconnects by itself. A new
+/// connection string from a config reload replaces the connection.
+/// </summary>
+public sealed partial class RedisConnection : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly ILogger<RedisConnection> _logger;
+    private readonly RateLimitClock _clock;
+    private string? _connectionString;
+    private ConnectionMultiplexer? _multiplexer;
+    private RedisLimitStore? _store;
+    private Task _connecting = Task.CompletedTask;
+    private bool _disposed;
+
+    /// <summary>Creates the (not yet connected) holder.</summary>
+    public RedisConnection(ILogger<RedisConnection> logger, RateLimitClock clock)
+    {
+        _logger = logger;
+        _clock = clock;
+    }
+
+    /// <summary>
+    /// The store on a connected Redis, or null while it is not connected. While the first connection attempt is
+    /// under way (start-up, a new connection string), waits for it at most <paramref name="timeoutMs"/>.
+    /// </summary>
+    public async ValueTask<RedisLimitStore?> StoreAsync(string connectionString, int timeoutMs)
+    {
+        if (!ReferenceEquals(connectionString, _connectionString) && connectionString != _connectionString)
+        {
+            Replace(connectionString, timeoutMs);
+        }
+
+        var connecting = _connecting;
+        if (!connecting.IsCompleted)
+        {
+            try
+            {
+                await connecting.WaitAsync(TimeSpan.FromMilliseconds(timeoutMs));
+            }
+            catch (TimeoutException)
+            {
+                return null;
+            }
+        }
+
+        return _multiplexer is { IsConnected: true } ? _store : null;
+    }
+
+    /// <summary>Starts connecting (at start-up and after a reload) so the first request does not pay for it.</summary>
+    public void Warm(string? connectionString, int timeoutMs)
+    {
+        if (connectionString is not null && connectionString != _connectionString)
+        {
+            Replace(connectionString, timeoutMs);
+        }
+    }
+
+    /// <summary>True when a connection string is set and Redis is connected.</summary>
+    public bool IsConnected => _multiplexer is { IsConnected: true };
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _multiplexer?.Dispose();
+            _multiplexer = null;
+        }
+    }
+
+    private void Replace(string connectionString, int timeoutMs)
+    {
+        lock (_gate)
+        {
+            if (_disposed || connectionString == _connectionString)
+            {
+                return;
+            }
+
+            _connectionString = connectionString;
+            var old = _multiplexer;
+            _multiplexer = null;
+            _store = null;
+            old?.Dispose();
+
+            ConfigurationOptions options;
+            try
+            {
+                options = ConfigurationOptions.Parse(connectionString);
+            }
+            catch (ArgumentException)
+            {
+                // The message could quote the string, password included: say only that it is wrong.
+                Log.BadConnectionString(_logger);
+                return;
+            }
+
+            options.AbortOnConnectFail = false;
+            options.ConnectTimeout = Math.Max(1000, timeoutMs);
+            options.AsyncTimeout = Math.Max(100, timeoutMs);
+            options.SyncTimeout = Math.Max(100, timeoutMs);
+            options.ReconnectRetryPolicy = new LinearRetry(500);
+            options.ClientName ??= "llmproxy";
+            _connecting = ConnectAsync(options, connectionString);
+        }
+    }
+
+    private async Task ConnectAsync(ConfigurationOptions options, string connectionString)
+    {
+        // With AbortOnConnectFail off this returns after the first attempt, connected or not, and keeps retrying.
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+        multiplexer.ConnectionFailed += (_, e) => Log.Lost(_logger, e.FailureType.ToString());
+        multiplexer.ConnectionRestored += (_, _) => Log.Restored(_logger);
+        lock (_gate)
+        {
+            if (_disposed || connectionString != _connectionString)
+            {
+                multiplexer.Dispose();
+                return;
+            }
+
+            _multiplexer = multiplexer;
+            _store = new RedisLimitStore(multiplexer.GetDatabase(), _clock);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.RedisLost, Level = LogLevel.Warning, Message = "Redis connection lost ({Failure}); limits follow redis.on_failure until it is back")]
+        public static partial void Lost(ILogger logger, string failure);
+
+        [LoggerMessage(EventId = EventIds.RedisRestored, Level = LogLevel.Information, Message = "Redis connection restored; limits are shared again")]
+        public static partial void Restored(ILogger logger);
+
+        [LoggerMessage(EventId = EventIds.RedisBadConnectionString, Level = LogLevel.Error, Message = "redis.connection cannot be parsed; limits follow redis.on_failure")]
+        public static partial void BadConnectionString(ILogger logger);
+    }
+}

@@ -1,0 +1,111 @@
+using StackExchange.Redis;
+
+namespace LlmProxy.RateLimiting;
+
+/// <summary>
+/// Limits shared by every replica: one Lua script call decides admission for all the rules of a request, one more
+/// settles it. Keys share one hash tag (<c>{prefix}</c>), so a script's keys sit in one Redis Cluster slot.
+/// </summary>
+public sealed class RedisLimitStore : ILimitStore
+{
+    private static readonly string AdmitScript = ReadScript("admit.lua");
+    private static readonly string SettleScript = ReadScript("settle.lua");
+
+    private readonly IDatabase _database;
+    private readonly RateLimitClock _clock;
+
+    /// <summary>Creates a store on one database.</summary>
+    public RedisLimitStore(IDatabase database, RateLimitClock clock)
+    {
+        _database = database;
+        _clock = clock;
+    }
+
+    /// <inheritdoc/>
+    public async Task<LimitDecision> AdmitAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
+    {
+        var rules = plan.Rules;
+        var keys = new RedisKey[rules.Length];
+        var values = new RedisValue[4 + (3 * plan.Buckets) + (rules.Length - plan.Buckets)];
+        values[0] = _clock.RedisNowMs() ?? -1;
+        values[1] = plan.Buckets;
+        values[2] = leaseId;
+        values[3] = (long)leaseTtl.TotalMilliseconds;
+        var at = 4;
+        for (var i = 0; i < rules.Length; i++)
+        {
+            var rule = rules[i];
+            keys[i] = rule.StoreKey;
+            values[at++] = Capacity(rule, divisor);
+            if (rule.Kind != LimitKind.Concurrency)
+            {
+                values[at++] = rule.WindowMs;
+                values[at++] = rule.Kind == LimitKind.Tokens ? tokens : 1;
+            }
+        }
+
+        // Buckets first, then the caps, as the script expects: rules are ordered that way.
+        var result = (RedisResult[])(await _database.ScriptEvaluateAsync(AdmitScript, keys, values))!;
+        if ((long)result[0] == 0)
+        {
+            return LimitDecision.Reject((int)(long)result[1] - 1, (long)result[2], (long)result[3]);
+        }
+
+        var remaining = new long[plan.Buckets];
+        var reset = new long[plan.Buckets];
+        for (var i = 0; i < plan.Buckets; i++)
+        {
+            remaining[i] = (long)result[4 + (2 * i)];
+            reset[i] = (long)result[5 + (2 * i)];
+        }
+
+        return LimitDecision.Admit(remaining, reset);
+    }
+
+    /// <inheritdoc/>
+    public async Task SettleAsync(LimitPlan plan, long tokenRefund, string leaseId, int divisor)
+    {
+        var keys = new List<RedisKey>(plan.Rules.Length);
+        var values = new List<RedisValue> { _clock.RedisNowMs() ?? -1, 0, leaseId };
+        var buckets = 0;
+        if (tokenRefund != 0)
+        {
+            foreach (var rule in plan.Rules)
+            {
+                if (rule.Kind == LimitKind.Tokens)
+                {
+                    keys.Add(rule.StoreKey);
+                    values.Add(Capacity(rule, divisor));
+                    values.Add(rule.WindowMs);
+                    values.Add(tokenRefund);
+                    buckets++;
+                }
+            }
+        }
+
+        values[1] = buckets;
+        foreach (var rule in plan.Rules)
+        {
+            if (rule.Kind == LimitKind.Concurrency)
+            {
+                keys.Add(rule.StoreKey);
+            }
+        }
+
+        if (keys.Count > 0)
+        {
+            await _database.ScriptEvaluateAsync(SettleScript, [.. keys], [.. values]);
+        }
+    }
+
+    private static RedisValue Capacity(LimitRule rule, int divisor)
+        => divisor <= 1 ? rule.Limit : (long)MemoryLimitStore.Capacity(rule, divisor);
+
+    private static string ReadScript(string name)
+    {
+        using var stream = typeof(RedisLimitStore).Assembly.GetManifestResourceStream("LlmProxy.RateLimiting.Scripts." + name)
+            ?? throw new InvalidOperationException($"embedded script {name} is missing");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

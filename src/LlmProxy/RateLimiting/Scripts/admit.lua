@@ -1,0 +1,68 @@
+-- Admits one request for every limit of its plan, atomically: all admit and are counted, or nothing is counted.
+-- KEYS[1..n]      token buckets (hash: v = level, t = ms of last update); requests cost 1, tokens cost the estimate
+-- KEYS[n+1..]     concurrency caps (sorted set of lease id -> expiry ms)
+-- ARGV[1]         now in ms, or -1 to use this server's TIME (one clock for every replica)
+-- ARGV[2]         n
+-- ARGV[3]         lease id
+-- ARGV[4]         lease lifetime in ms
+-- ARGV[5..4+3n]   per bucket: capacity, window ms, cost
+-- ARGV[5+3n..]    per concurrency cap: capacity
+-- Returns {1, 0, 0, 0, remaining_1, reset_ms_1, ...} or {0, index, used, retry_after_ms}.
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+
+local n = tonumber(ARGV[2])
+local levels = {}
+for i = 1, n do
+  local at = 4 + (i - 1) * 3
+  local capacity = tonumber(ARGV[at + 1])
+  local window = tonumber(ARGV[at + 2])
+  local cost = tonumber(ARGV[at + 3])
+  local state = redis.call('HMGET', KEYS[i], 'v', 't')
+  local level = tonumber(state[1])
+  if level == nil then
+    level = capacity
+  else
+    local elapsed = now - tonumber(state[2])
+    if elapsed > 0 then
+      level = math.min(capacity, level + elapsed * capacity / window)
+    end
+  end
+  if cost > level then
+    return {0, i, math.ceil(capacity - level), math.ceil((cost - level) * window / capacity)}
+  end
+  levels[i] = level - cost
+end
+
+local first = 5 + 3 * n
+for j = n + 1, #KEYS do
+  local capacity = tonumber(ARGV[first + j - n - 1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[j], '-inf', now)
+  local count = redis.call('ZCARD', KEYS[j])
+  if count >= capacity then
+    return {0, j, count, 0}
+  end
+end
+
+local result = {1, 0, 0, 0}
+for i = 1, n do
+  local at = 4 + (i - 1) * 3
+  local capacity = tonumber(ARGV[at + 1])
+  local window = tonumber(ARGV[at + 2])
+  local full = math.ceil((capacity - levels[i]) * window / capacity)
+  redis.call('HSET', KEYS[i], 'v', tostring(levels[i]), 't', now)
+  -- A missing bucket is a full one: keep it until it has refilled, plus a window of slack for clock steps.
+  redis.call('PEXPIRE', KEYS[i], full + window + 1000)
+  result[#result + 1] = math.floor(levels[i])
+  result[#result + 1] = full
+end
+
+local ttl = tonumber(ARGV[4])
+for j = n + 1, #KEYS do
+  redis.call('ZADD', KEYS[j], now + ttl, ARGV[3])
+  redis.call('PEXPIRE', KEYS[j], ttl + 1000)
+end
+return result

@@ -1,0 +1,94 @@
+using System.Net;
+using LlmProxy.IntegrationTests.Infrastructure;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace LlmProxy.IntegrationTests.RateLimiting;
+
+/// <summary>Redis stopped, started late or back again: the configured policy, no hang, automatic recovery.</summary>
+public sealed class RedisOutageTests : IAsyncLifetime
+{
+    private static readonly TimeSpan NoHang = TimeSpan.FromSeconds(5);
+    private readonly WireMockServer _upstream = WireMockServer.Start();
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "application/json").WithBody(LimitTestConfig.Completion()));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _upstream.Stop();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task FailOpen_RedisStopsThenReturns_CountsLocallyPerReplicaThenSharesAgain()
+    {
+        var config = LimitTestConfig.With(_upstream.Url + "/v1", new() { ["requests_per_day"] = 6 }, _redis.ConnectionString, "fail-open", replicas: 3);
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        await app.WaitUntilReadyIsAsync();
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+
+        await _redis.StopAsync();
+
+        // Locally each of the 3 replicas may admit 6 / 3 = 2.
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await StatusAsync(client));
+        Assert.Contains(app.Logs.GetSnapshot(), static r => r.Id.Id == 4004 && r.Message.Contains("fail-open", StringComparison.Ordinal));
+        using (var ready = await app.CreateClient(key: null).GetAsync("/health/ready"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal("Degraded", await ready.Content.ReadAsStringAsync());
+        }
+
+        await _redis.StartAgainAsync();
+        await app.WaitUntilReadyIsAsync("Healthy");
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+        // Shared again: a fresh Redis (no persistence) holds the new count.
+        Assert.Equal(5, (double)await _redis.Database.HashGetAsync("{llmproxy}:key:alpha:requests:day", "v"), 3);
+    }
+
+    [Fact]
+    public async Task FailClosed_RedisStopped_503WithoutWaitingAndNotReady()
+    {
+        var config = LimitTestConfig.With(_upstream.Url + "/v1", new() { ["requests_per_minute"] = 100 }, _redis.ConnectionString, "fail-closed");
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        await app.WaitUntilReadyIsAsync();
+        using var client = app.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+
+        await _redis.StopAsync();
+        using var refused = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest).WaitAsync(NoHang);
+
+        await OpenAIError.AssertAsync(refused, 503, "server_error", "rate_limit_unavailable");
+        using var ready = await app.CreateClient(key: null).GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Single(_upstream.LogEntries);
+    }
+
+    [Fact]
+    public async Task Start_RedisDown_StartsReadyAndAdmitsByPolicy()
+    {
+        var config = LimitTestConfig.With(_upstream.Url + "/v1", new() { ["requests_per_minute"] = 100 }, $"127.0.0.1:{RedisServer.FreePort()}");
+
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        using var client = app.CreateClient();
+
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
+        using var ready = await app.CreateClient(key: null).GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client)
+    {
+        using var response = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest).WaitAsync(NoHang);
+        return response.StatusCode;
+    }
+}
