@@ -25,6 +25,9 @@ internal sealed class LoadRun
     /// <summary>CPU time of the proxy process in the window (null for direct).</summary>
     public TimeSpan? ProxyCpu { get; init; }
 
+    /// <summary>CPU time of the target's helper server (Redis) in the window; null when it has none.</summary>
+    public TimeSpan? SidecarCpu { get; init; }
+
     /// <summary>CPU time of the fake upstream in the window.</summary>
     public TimeSpan UpstreamCpu { get; init; }
 
@@ -86,6 +89,7 @@ internal static class LoadRunner
             var machineBefore = SystemCpu.ReadBusy();
             var serversBefore = SumCpu(servers);
             var proxyBefore = target.Proxy?.CpuTime;
+            var sidecarBefore = target.Sidecar?.CpuTime;
             var upstreamBefore = upstream.CpuTime;
             self.Refresh();
             var clientBefore = self.TotalProcessorTime;
@@ -97,6 +101,7 @@ internal static class LoadRunner
             phase.Set(Stopped);
             var elapsed = Stopwatch.GetElapsedTime(started);
             var proxyAfter = target.Proxy?.CpuTime;
+            var sidecarAfter = target.Sidecar?.CpuTime;
             var upstreamAfter = upstream.CpuTime;
             self.Refresh();
             var clientAfter = self.TotalProcessorTime;
@@ -125,6 +130,7 @@ internal static class LoadRunner
                 FirstError = firstError,
                 Elapsed = elapsed,
                 ProxyCpu = proxyAfter - proxyBefore,
+                SidecarCpu = sidecarAfter - sidecarBefore,
                 UpstreamCpu = upstreamAfter - upstreamBefore,
                 ClientCpu = clientAfter - clientBefore,
                 OtherCpu = machineAfter - machineBefore - (serversAfter - serversBefore) - (clientAfter - clientBefore),

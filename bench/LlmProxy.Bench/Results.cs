@@ -33,8 +33,11 @@ internal sealed record BenchResults
 /// <param name="CpuRatioPerRound">The same ratio round by round.</param>
 /// <param name="MeteringCpuRatioOnOverOff">LlmProxy CPU per request with metering on divided by the same with metering off.</param>
 /// <param name="MeteringCpuRatioPerRound">The same ratio round by round.</param>
+/// <param name="LimitsCpuRatioOverYarp">LlmProxy with Redis limits: CPU per request divided by bare YARP's.</param>
+/// <param name="LimitsThroughputShare">LlmProxy with Redis limits: req/s divided by LlmProxy with limits off (metering on).</param>
 internal sealed record LoadPhase(double? RateRequestsPerSecond, IReadOnlyList<LoadResult> Results, double? CpuRatioLlmProxyOverYarp,
-    IReadOnlyList<double?> CpuRatioPerRound, double? MeteringCpuRatioOnOverOff, IReadOnlyList<double?> MeteringCpuRatioPerRound);
+    IReadOnlyList<double?> CpuRatioPerRound, double? MeteringCpuRatioOnOverOff, IReadOnlyList<double?> MeteringCpuRatioPerRound,
+    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare);
 
 internal sealed record MachineFacts(int ProcessorCount, string Cpu, string Os, string Architecture, string Runtime, bool DriverServerGc);
 
@@ -72,6 +75,9 @@ internal sealed record LoadResult
 
     /// <summary>CPU time of the fake upstream per request (should be about the same for every target).</summary>
     public double UpstreamCpuUsPerRequest { get; init; }
+
+    /// <summary>CPU µs per request of the target's helper server (Redis), when it has one.</summary>
+    public double? SidecarCpuUsPerRequest { get; init; }
 
     /// <summary>CPU time of the driver per request (the load generator).</summary>
     public double ClientCpuUsPerRequest { get; init; }

@@ -28,6 +28,9 @@ internal static class RunMode
     private const string YarpKey = "yarp";
     private const string LlmProxyKey = "llmproxy";
     private const string MeteringOffKey = "llmproxy_metering_off";
+    private const string RedisLimitsKey = "llmproxy_redis_limits";
+    private const double LimitsCpuRatioGoal = 1.5;
+    private const double LimitsThroughputGoal = 0.6;
 
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
 
@@ -79,26 +82,34 @@ internal static class RunMode
             var configPath = Path.Combine(workDirectory.FullName, "llmproxy.json");
             using var client = CreateClient(options.Concurrency);
             var llmProxyUri = new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions");
-            var meteringSwitch = new MeteringSwitch(configPath, metering => LlmProxyConfig(upstreamPort, metering), client, llmProxyUri);
-            await meteringSwitch.WriteAsync(metering: true, cancellationToken);
+            var redisPort = FreePort();
+            using var redis = await StartRedisAsync(redisPort, environment, cancellationToken);
+            var modes = new GatewayModeSwitch(configPath, mode => LlmProxyConfig(upstreamPort, redisPort, mode), client, llmProxyUri);
+            await modes.WriteAsync(GatewayMode.MeteringOn, cancellationToken);
             using var llmProxy = await StartLlmProxyAsync("LlmProxy", configPath, llmProxyPort, dotnet, llmProxyDll, environment, cancellationToken);
 
             Console.WriteLine($"servers     upstream :{upstreamPort} (pid {upstream.Id}), bare YARP :{yarpPort} (pid {yarp.Id}), " +
-                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}; metering switched by config reload)");
+                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}; settings switched by config reload), redis-server :{redisPort} (pid {redis.Id})");
             Console.WriteLine();
 
             Target[] targets =
             [
                 new(DirectKey, "direct", new Uri($"http://127.0.0.1:{upstreamPort}/v1/chat/completions"), null),
                 new(YarpKey, "bare YARP", new Uri($"http://127.0.0.1:{yarpPort}/v1/chat/completions"), yarp),
-                new(LlmProxyKey, "LlmProxy (metering on)", llmProxyUri, llmProxy) { Prepare = ct => meteringSwitch.SetAsync(true, ct) },
+                new(LlmProxyKey, "LlmProxy (metering on)", llmProxyUri, llmProxy) { Prepare = ct => modes.SetAsync(GatewayMode.MeteringOn, ct) },
                 new(MeteringOffKey, "LlmProxy (metering off)", llmProxyUri, llmProxy)
                 {
-                    Prepare = ct => meteringSwitch.SetAsync(false, ct),
+                    Prepare = ct => modes.SetAsync(GatewayMode.MeteringOff, ct),
                     Streams = false,
                 },
+                new(RedisLimitsKey, "LlmProxy (Redis limits)", llmProxyUri, llmProxy)
+                {
+                    Prepare = ct => modes.SetAsync(GatewayMode.RedisLimits, ct),
+                    Streams = false,
+                    Sidecar = redis,
+                },
             ];
-            ChildProcess[] servers = [upstream, yarp, llmProxy];
+            ChildProcess[] servers = [upstream, yarp, llmProxy, redis];
 
             foreach (var target in targets)
             {
@@ -272,6 +283,7 @@ internal static class RunMode
                 ProxyCpuUsPerRequest = proxyCpu,
                 CpuRatioVsYarp = Ratio(proxyCpu, yarpTotal),
                 UpstreamCpuUsPerRequest = PerRequest(list, static r => r.UpstreamCpu),
+                SidecarCpuUsPerRequest = target.Sidecar is null ? null : PerRequest(list, static r => r.SidecarCpu ?? TimeSpan.Zero),
                 ClientCpuUsPerRequest = PerRequest(list, static r => r.ClientCpu),
                 RoundRequestsPerSecond = [.. list.Select(static r => r.RequestsPerSecond)],
                 RoundProxyCpuUsPerRequest = [.. list.Select(static r => r.ProxyCpuMicrosPerRequest)],
@@ -280,7 +292,10 @@ internal static class RunMode
             };
         }).ToArray();
         var meteringTotal = Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[MeteringOffKey]));
-        return new LoadPhase(rate, results, results.Single(static r => r.Key == LlmProxyKey).CpuRatioVsYarp, yarpRatios, meteringTotal, meteringRatios);
+        var limited = results.SingleOrDefault(static r => r.Key == RedisLimitsKey);
+        var unlimited = results.Single(static r => r.Key == LlmProxyKey);
+        return new LoadPhase(rate, results, unlimited.CpuRatioVsYarp, yarpRatios, meteringTotal, meteringRatios,
+            limited?.CpuRatioVsYarp, limited is null ? null : limited.RequestsPerSecond / unlimited.RequestsPerSecond);
     }
 
     /// <summary>CPU per request of one proxy over another's; null when either is unknown or the divisor is 0.</summary>
@@ -404,7 +419,7 @@ internal static class RunMode
         Console.WriteLine(title);
         Console.WriteLine();
         PrintTable(
-            ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "CPU ratio vs bare YARP", "errors"],
+            ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "CPU ratio vs bare YARP", "Redis CPU µs/req", "errors"],
             phase.Results.Select(static r => new[]
             {
                 r.Target,
@@ -413,6 +428,7 @@ internal static class RunMode
                 r.P99Ms.ToString("0.000"),
                 Format(r.ProxyCpuUsPerRequest, "0.0"),
                 r.CpuRatioVsYarp is { } ratio ? ratio.ToString("0.00") + "x" : "-",
+                Format(r.SidecarCpuUsPerRequest, "0.0"),
                 r.Errors.ToString(),
             }));
         Console.WriteLine();
@@ -438,6 +454,16 @@ internal static class RunMode
         Console.WriteLine();
         PrintRatio("CPU per request, LlmProxy (metering on) / bare YARP", phase.CpuRatioLlmProxyOverYarp, phase.CpuRatioPerRound, goals ? CpuRatioGoal : null);
         PrintRatio("Metering CPU per request, on / off", phase.MeteringCpuRatioOnOverOff, phase.MeteringCpuRatioPerRound, goals ? MeteringCpuRatioGoal : null);
+        if (phase.LimitsCpuRatioOverYarp is { } limitsRatio)
+        {
+            var verdict = goals ? $" (target <= {LimitsCpuRatioGoal:0.0}x: {(limitsRatio <= LimitsCpuRatioGoal ? "met" : "NOT met")})" : "";
+            Console.WriteLine($"CPU per request, LlmProxy (Redis limits) / bare YARP: {limitsRatio:0.00}x{verdict}");
+        }
+
+        if (phase.RateRequestsPerSecond is null && phase.LimitsThroughputShare is { } share)
+        {
+            Console.WriteLine($"Throughput, LlmProxy (Redis limits) / LlmProxy (limits off): {share:P0} (target >= {LimitsThroughputGoal:P0}: {(share >= LimitsThroughputGoal ? "met" : "NOT met")})");
+        }
     }
 
     /// <summary>One ratio line: the aggregate, the goal and the spread of the per-round ratios.</summary>
@@ -544,12 +570,18 @@ internal static class RunMode
     }
 
     /// <summary>
-    /// The gateway's route config. Both gateways get the same one except for <c>telemetry.metering</c>. The target has
-    /// its own price, so metering computes a cost, and the key has a team, which is a metric label.
+    /// The gateway's route config in one of its modes. The target has its own price, so metering computes a cost, and
+    /// the key has a team, which is a metric label. In <see cref="GatewayMode.RedisLimits"/> the key and the model each
+    /// get a request and a token limit far above what the bench sends (every request is admitted: the cost of deciding
+    /// is measured, not refusals), kept in the bench's redis-server.
     /// </summary>
-    private static string LlmProxyConfig(int upstreamPort, bool metering)
+    private static string LlmProxyConfig(int upstreamPort, int redisPort, GatewayMode mode)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(BenchKey)));
+        var limits = mode == GatewayMode.RedisLimits
+            ? """, "limits": { "requests_per_minute": 100000000, "tokens_per_minute": 1000000000000 }"""
+            : "";
+        var redis = mode == GatewayMode.RedisLimits ? $$""", "redis": { "connection": "127.0.0.1:{{redisPort}}" }""" : "";
         return $$"""
             {
               "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1" } },
@@ -558,13 +590,43 @@ internal static class RunMode
                   "targets": [ {
                     "provider": "up", "model": "{{Payloads.UpstreamModel}}",
                     "pricing": { "input_per_1m": 0.15, "output_per_1m": 0.6, "cached_input_per_1m": 0.075 }
-                  } ]
+                  } ]{{limits}}
                 }
               },
-              "keys": [ { "id": "bench", "team": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ] } ],
-              "telemetry": { "metering": {{(metering ? "true" : "false")}} }
+              "keys": [ { "id": "bench", "team": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ]{{limits}} } ],
+              "telemetry": { "metering": {{(mode == GatewayMode.MeteringOff ? "false" : "true")}} }{{redis}}
             }
             """;
+    }
+
+    /// <summary>Starts redis-server (from apt) without persistence on a loopback port and waits until it answers.</summary>
+    private static async Task<ChildProcess> StartRedisAsync(int port, Dictionary<string, string?> environment, CancellationToken cancellationToken)
+    {
+        ChildProcess redis;
+        try
+        {
+            redis = ChildProcess.Start("redis-server", "redis-server",
+                ["--port", Invariant(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], environment);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new BenchFailure("redis-server is not installed (apt-get install redis-server; ./test.sh installs it)", ex);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                using var socket = new TcpClient();
+                await socket.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+                return redis;
+            }
+            catch (SocketException) when (Stopwatch.GetElapsedTime(started) < StartupTimeout && !redis.HasExited)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
     }
 
     private static string ResolveLlmProxyDll(string? configured)

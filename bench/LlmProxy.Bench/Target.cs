@@ -12,6 +12,9 @@ internal sealed record Target(string Key, string Label, Uri ChatUri, ChildProces
     /// <summary>Runs before every measured run of this target (the LlmProxy targets switch metering here).</summary>
     public Func<CancellationToken, Task>? Prepare { get; init; }
 
+    /// <summary>A helper server of this target (Redis) whose CPU time is measured with the proxy's.</summary>
+    public ChildProcess? Sidecar { get; init; }
+
     /// <summary>Whether the streaming runs include this target.</summary>
     public bool Streams { get; init; } = true;
 

@@ -57,6 +57,11 @@ public static partial class ConfigValidator
             errors.Add("rate_limits.default_max_tokens: must be between 1 and 10000000");
         }
 
+        if (rateLimits.SettleIntervalMs is < 0 or > 10_000)
+        {
+            errors.Add("rate_limits.settle_interval_ms: must be between 0 and 10000");
+        }
+
         var weights = rateLimits.TokenWeights;
         ValidateWeight("rate_limits.token_weights.input", weights.Input, errors);
         ValidateWeight("rate_limits.token_weights.cached_input", weights.CachedInput, errors);

@@ -52,6 +52,12 @@ public sealed record RateLimitSettings
 
     /// <summary>How much each token type counts against token limits.</summary>
     public TokenWeights TokenWeights { get; init; } = new();
+
+    /// <summary>
+    /// Token refunds are summed and settled together this often, in milliseconds (0: each request settles at once).
+    /// Requests with a concurrency limit always settle at once.
+    /// </summary>
+    public int SettleIntervalMs { get; init; } = 100;
 }
 
 /// <summary>Weights per token type (1 = a token counts as one).</summary>

@@ -77,7 +77,7 @@ internal sealed class AdmissionMiddleware
         _metrics.RateLimitDecision("admitted", null, null);
         RateLimitHeaders.Write(context.Response.Headers, plan, decision, outcome.Divisor);
         feature.Limits = (plan, decision, outcome.Divisor);
-        var lease = new LimitLease(_limiter, outcome.Store, plan, leaseId, tokens, outcome.Divisor, settings.TokenWeights);
+        var lease = new LimitLease(_limiter, outcome.Store, plan, leaseId, tokens, outcome.Divisor, settings);
         if (context.Features.Get<RequestMeter>() is { } meter)
         {
             // Settled by the metering stage with the request's usage record.

@@ -10,6 +10,9 @@ public interface ILimitStore
     /// </summary>
     Task<LimitDecision> AdmitAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor);
 
-    /// <summary>Gives back <paramref name="tokenRefund"/> tokens (negative: charges more) and releases the lease.</summary>
-    Task SettleAsync(LimitPlan plan, long tokenRefund, string leaseId, int divisor);
+    /// <summary>
+    /// Gives tokens back to buckets (negative: charges more) and releases the lease <paramref name="leaseId"/> in the
+    /// concurrency caps <paramref name="leases"/>, in one call.
+    /// </summary>
+    Task SettleAsync(IReadOnlyList<BucketRefund> refunds, IReadOnlyList<LimitRule> leases, string leaseId);
 }

@@ -17,9 +17,10 @@ internal sealed class LimitLease : IUsageSettlement
     private readonly long _reserved;
     private readonly int _divisor;
     private readonly TokenWeights _weights;
+    private readonly int _settleIntervalMs;
     private int _settled;
 
-    public LimitLease(RateLimiter limiter, ILimitStore store, LimitPlan plan, string leaseId, long reserved, int divisor, TokenWeights weights)
+    public LimitLease(RateLimiter limiter, ILimitStore store, LimitPlan plan, string leaseId, long reserved, int divisor, RateLimitSettings settings)
     {
         _limiter = limiter;
         _store = store;
@@ -27,7 +28,8 @@ internal sealed class LimitLease : IUsageSettlement
         _leaseId = leaseId;
         _reserved = reserved;
         _divisor = divisor;
-        _weights = weights;
+        _weights = settings.TokenWeights;
+        _settleIntervalMs = settings.SettleIntervalMs;
     }
 
     /// <inheritdoc/>
@@ -42,7 +44,7 @@ internal sealed class LimitLease : IUsageSettlement
         var refund = _plan.HasTokens ? _reserved - used : 0;
         if (refund != 0 || _plan.HasConcurrency)
         {
-            _limiter.Settle(_store, _plan, refund, _leaseId, _divisor);
+            _limiter.Settle(_store, _plan, refund, _leaseId, _divisor, _settleIntervalMs);
         }
     }
 

@@ -20,29 +20,24 @@ public sealed class MemoryLimitStore : ILimitStore
         => Task.FromResult(Admit(plan, tokens, leaseId, leaseTtl, divisor));
 
     /// <inheritdoc/>
-    public Task SettleAsync(LimitPlan plan, long tokenRefund, string leaseId, int divisor)
+    public Task SettleAsync(IReadOnlyList<BucketRefund> refunds, IReadOnlyList<LimitRule> leases, string leaseId)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_gate)
         {
-            for (var i = 0; i < plan.Buckets; i++)
+            foreach (var refund in refunds)
             {
-                var rule = plan.Rules[i];
-                if (rule.Kind != LimitKind.Tokens || tokenRefund == 0)
-                {
-                    continue;
-                }
-
-                var capacity = Capacity(rule, divisor);
+                var rule = refund.Rule;
+                var capacity = Capacity(rule, refund.Divisor);
                 var level = Level(rule.StoreKey, capacity, rule.WindowMs, now);
-                _buckets[rule.StoreKey] = new Bucket(Math.Min(capacity, level + tokenRefund), now);
+                _buckets[rule.StoreKey] = new Bucket(Math.Min(capacity, level + refund.Tokens), now);
             }
 
-            for (var i = plan.Buckets; i < plan.Rules.Length; i++)
+            foreach (var rule in leases)
             {
-                if (_leases.TryGetValue(plan.Rules[i].StoreKey, out var leases))
+                if (_leases.TryGetValue(rule.StoreKey, out var held))
                 {
-                    leases.Remove(leaseId);
+                    held.Remove(leaseId);
                 }
             }
         }

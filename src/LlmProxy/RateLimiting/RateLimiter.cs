@@ -9,13 +9,14 @@ namespace LlmProxy.RateLimiting;
 /// <c>redis.timeout_ms</c>), memory when no Redis is configured, and the <c>redis.on_failure</c> policy otherwise:
 /// fail-open admits against limit / replicas in memory, fail-closed refuses.
 /// </summary>
-public sealed partial class RateLimiter
+public sealed partial class RateLimiter : IDisposable
 {
     private readonly RedisConnection _redis;
     private readonly MemoryLimitStore _memory;
     private readonly LlmProxyMetrics _metrics;
     private readonly ILogger<RateLimiter> _logger;
     private readonly TimeProvider _time;
+    private readonly SettlementBatcher _batcher;
     private long _lastFallbackLog = long.MinValue;
 
     /// <summary>Creates the limiter.</summary>
@@ -26,6 +27,7 @@ public sealed partial class RateLimiter
         _memory = new MemoryLimitStore(time);
         _metrics = metrics;
         _logger = logger;
+        _batcher = new SettlementBatcher(time, ex => Log.SettleFailed(logger, ex.GetType().Name));
     }
 
     /// <summary>The outcome of one admission.</summary>
@@ -71,13 +73,45 @@ public sealed partial class RateLimiter
         return new Outcome(await _memory.AdmitAsync(plan, tokens, leaseId, leaseTtl, settings.Replicas), _memory, settings.Replicas);
     }
 
-    /// <summary>Settles off the response path; a failure is logged (tokens refill by themselves, leases expire).</summary>
-    public void Settle(ILimitStore store, LimitPlan plan, long tokenRefund, string leaseId, int divisor)
+    /// <summary>
+    /// Settles one request off the response path. Token refunds are batched (see <see cref="SettlementBatcher"/>)
+    /// unless the request holds concurrency leases or <c>rate_limits.settle_interval_ms</c> is 0: then one call does
+    /// both at once. A failure is logged: reserved tokens refill with time and leases expire.
+    /// </summary>
+    public void Settle(ILimitStore store, LimitPlan plan, long tokenRefund, string leaseId, int divisor, int intervalMs)
     {
+        var refunds = new List<BucketRefund>();
+        if (tokenRefund != 0)
+        {
+            foreach (var rule in plan.Rules)
+            {
+                if (rule.Kind == LimitKind.Tokens)
+                {
+                    refunds.Add(new BucketRefund(rule, divisor, tokenRefund));
+                }
+            }
+        }
+
+        if (!plan.HasConcurrency && intervalMs > 0)
+        {
+            foreach (var refund in refunds)
+            {
+                _batcher.Add(store, refund, TimeSpan.FromMilliseconds(intervalMs));
+            }
+
+            return;
+        }
+
+        var leases = plan.HasConcurrency ? plan.Rules[plan.Buckets..] : [];
+        if (refunds.Count == 0 && leases.Length == 0)
+        {
+            return;
+        }
+
         Task task;
         try
         {
-            task = store.SettleAsync(plan, tokenRefund, leaseId, divisor);
+            task = store.SettleAsync(refunds, leases, leaseId);
         }
         catch (RedisException ex)
         {
@@ -95,6 +129,9 @@ public sealed partial class RateLimiter
                 TaskScheduler.Default);
         }
     }
+
+    /// <inheritdoc/>
+    public void Dispose() => _batcher.Dispose();
 
     // One line per ten seconds at most while Redis is out, so an outage does not flood the log.
     private void LogFallback(RedisSettings settings, string reason)

@@ -63,38 +63,31 @@ public sealed class RedisLimitStore : ILimitStore
     }
 
     /// <inheritdoc/>
-    public async Task SettleAsync(LimitPlan plan, long tokenRefund, string leaseId, int divisor)
+    public async Task SettleAsync(IReadOnlyList<BucketRefund> refunds, IReadOnlyList<LimitRule> leases, string leaseId)
     {
-        var keys = new List<RedisKey>(plan.Rules.Length);
-        var values = new List<RedisValue> { _clock.RedisNowMs() ?? -1, 0, leaseId };
-        var buckets = 0;
-        if (tokenRefund != 0)
+        var keys = new RedisKey[refunds.Count + leases.Count];
+        var values = new RedisValue[3 + (3 * refunds.Count)];
+        values[0] = _clock.RedisNowMs() ?? -1;
+        values[1] = refunds.Count;
+        values[2] = leaseId;
+        var at = 3;
+        for (var i = 0; i < refunds.Count; i++)
         {
-            foreach (var rule in plan.Rules)
-            {
-                if (rule.Kind == LimitKind.Tokens)
-                {
-                    keys.Add(rule.StoreKey);
-                    values.Add(Capacity(rule, divisor));
-                    values.Add(rule.WindowMs);
-                    values.Add(tokenRefund);
-                    buckets++;
-                }
-            }
+            var refund = refunds[i];
+            keys[i] = refund.Rule.StoreKey;
+            values[at++] = Capacity(refund.Rule, refund.Divisor);
+            values[at++] = refund.Rule.WindowMs;
+            values[at++] = refund.Tokens;
         }
 
-        values[1] = buckets;
-        foreach (var rule in plan.Rules)
+        for (var j = 0; j < leases.Count; j++)
         {
-            if (rule.Kind == LimitKind.Concurrency)
-            {
-                keys.Add(rule.StoreKey);
-            }
+            keys[refunds.Count + j] = leases[j].StoreKey;
         }
 
-        if (keys.Count > 0)
+        if (keys.Length > 0)
         {
-            await _database.ScriptEvaluateAsync(SettleScript, [.. keys], [.. values]);
+            await _database.ScriptEvaluateAsync(SettleScript, keys, values);
         }
     }
 

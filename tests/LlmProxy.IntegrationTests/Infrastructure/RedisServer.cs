@@ -97,6 +97,13 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The level of a limit bucket (stored as <c>level:ms</c>); null when the key is absent.</summary>
+    public async Task<double?> BucketLevelAsync(string key)
+    {
+        var value = (string?)await Database.StringGetAsync(key);
+        return value is null ? null : double.Parse(value[..value.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

@@ -96,7 +96,7 @@ public sealed class DistributedLimitTests : IAsyncLifetime
         }
 
         // The key's bucket was charged once: five refusals by the model limit took nothing from it.
-        var level = (double)await _redis.Database.HashGetAsync("{llmproxy}:key:alpha:requests:minute", "v");
+        var level = await _redis.BucketLevelAsync("{llmproxy}:key:alpha:requests:minute");
         Assert.Equal(9, level);
         using var other = await client.PostJsonAsync("/v1/chat/completions", """{"model":"other-model","messages":[]}""");
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);

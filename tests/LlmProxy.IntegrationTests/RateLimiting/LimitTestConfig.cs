@@ -11,6 +11,8 @@ internal static class LimitTestConfig
     {
         var config = TestConfig.SingleModel(upstreamUrl);
         config["keys"]![0]!["limits"] = keyLimits;
+        // Settle each request at once, so a test can see a settlement right after the usage record arrives.
+        config["rate_limits"] = new JsonObject { ["settle_interval_ms"] = 0 };
         if (redis is not null)
         {
             config["redis"] = new JsonObject { ["connection"] = redis, ["on_failure"] = onFailure, ["timeout_ms"] = 300, ["replicas"] = replicas };

@@ -18,11 +18,11 @@ public sealed class MemoryLimitStoreTests
 
         var first = await store.AdmitAsync(plan, 300, "a", TimeSpan.FromMinutes(1), 1);
         Assert.Equal(700, first.Remaining[0]);
-        await store.SettleAsync(plan, 300 - 120, "a", 1);
+        await store.SettleAsync([new BucketRefund(plan.Rules[0], 1, 300 - 120)], [], "a");
         var second = await store.AdmitAsync(plan, 300, "b", TimeSpan.FromMinutes(1), 1);
         Assert.Equal(1000 - 120 - 300, second.Remaining[0]);
         // Used 400 where 300 were reserved: 100 more are charged.
-        await store.SettleAsync(plan, 300 - 400, "b", 1);
+        await store.SettleAsync([new BucketRefund(plan.Rules[0], 1, 300 - 400)], [], "b");
         var third = await store.AdmitAsync(plan, 1, "c", TimeSpan.FromMinutes(1), 1);
         Assert.Equal(1000 - 120 - 400 - 1, third.Remaining[0]);
     }
@@ -72,7 +72,7 @@ public sealed class MemoryLimitStoreTests
 
         Assert.True((await store.AdmitAsync(plan, 0, "a", TimeSpan.FromSeconds(30), 1)).Admitted);
         Assert.False((await store.AdmitAsync(plan, 0, "b", TimeSpan.FromSeconds(30), 1)).Admitted);
-        await store.SettleAsync(plan, 0, "a", 1);
+        await store.SettleAsync([], plan.Rules, "a");
         Assert.True((await store.AdmitAsync(plan, 0, "b", TimeSpan.FromSeconds(30), 1)).Admitted);
         // A lease whose holder vanished (a crashed replica) expires.
         _time.Advance(TimeSpan.FromSeconds(30));

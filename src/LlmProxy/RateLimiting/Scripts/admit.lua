@@ -1,5 +1,5 @@
 -- Admits one request for every limit of its plan, atomically: all admit and are counted, or nothing is counted.
--- KEYS[1..n]      token buckets (hash: v = level, t = ms of last update); requests cost 1, tokens cost the estimate
+-- KEYS[1..n]      token buckets (string "level:ms of last update"); requests cost 1, tokens cost the estimate
 -- KEYS[n+1..]     concurrency caps (sorted set of lease id -> expiry ms)
 -- ARGV[1]         now in ms, or -1 to use this server's TIME (one clock for every replica)
 -- ARGV[2]         n
@@ -21,12 +21,12 @@ for i = 1, n do
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local cost = tonumber(ARGV[at + 3])
-  local state = redis.call('HMGET', KEYS[i], 'v', 't')
-  local level = tonumber(state[1])
-  if level == nil then
-    level = capacity
-  else
-    local elapsed = now - tonumber(state[2])
+  local level = capacity
+  local state = redis.call('GET', KEYS[i])
+  if state then
+    local colon = string.find(state, ':', 1, true)
+    level = tonumber(string.sub(state, 1, colon - 1))
+    local elapsed = now - tonumber(string.sub(state, colon + 1))
     if elapsed > 0 then
       level = math.min(capacity, level + elapsed * capacity / window)
     end
@@ -53,9 +53,8 @@ for i = 1, n do
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local full = math.ceil((capacity - levels[i]) * window / capacity)
-  redis.call('HSET', KEYS[i], 'v', tostring(levels[i]), 't', now)
   -- A missing bucket is a full one: keep it until it has refilled, plus a window of slack for clock steps.
-  redis.call('PEXPIRE', KEYS[i], full + window + 1000)
+  redis.call('SET', KEYS[i], tostring(levels[i]) .. ':' .. now, 'PX', full + window + 1000)
   result[#result + 1] = math.floor(levels[i])
   result[#result + 1] = full
 end

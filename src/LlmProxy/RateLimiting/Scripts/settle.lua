@@ -18,19 +18,18 @@ for i = 1, n do
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local refund = tonumber(ARGV[at + 3])
-  local state = redis.call('HMGET', KEYS[i], 'v', 't')
-  local level = tonumber(state[1])
-  if level == nil then
-    level = capacity
-  else
-    local elapsed = now - tonumber(state[2])
+  local level = capacity
+  local state = redis.call('GET', KEYS[i])
+  if state then
+    local colon = string.find(state, ':', 1, true)
+    level = tonumber(string.sub(state, 1, colon - 1))
+    local elapsed = now - tonumber(string.sub(state, colon + 1))
     if elapsed > 0 then
       level = math.min(capacity, level + elapsed * capacity / window)
     end
   end
   level = math.min(capacity, level + refund)
-  redis.call('HSET', KEYS[i], 'v', tostring(level), 't', now)
-  redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - level) * window / capacity) + window + 1000)
+  redis.call('SET', KEYS[i], tostring(level) .. ':' .. now, 'PX', math.ceil((capacity - level) * window / capacity) + window + 1000)
 end
 
 for j = n + 1, #KEYS do

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Net;
+
+namespace LlmProxy.Bench;
+
+/// <summary>The settings the one measured gateway is switched between.</summary>
+internal enum GatewayMode
+{
+    /// <summary>Metering on, no limits.</summary>
+    MeteringOn,
+
+    /// <summary>Metering off, no limits.</summary>
+    MeteringOff,
+
+    /// <summary>Metering on, and per-key and per-model request and token limits kept in Redis.</summary>
+    RedisLimits,
+}
+
+/// <summary>
+/// Switches the one measured gateway between <see cref="GatewayMode"/>s by rewriting its config file (the gateway
+/// hot-reloads it), then waits until answers show the change: a metered answer carries <c>x-llmproxy-overhead-ms</c>,
+/// a limited one <c>x-ratelimit-limit-requests</c>. Measuring every setting in the same process keeps
+/// process-to-process differences (memory layout, JIT decisions, thread-pool history) out of the ratios.
+/// </summary>
+internal sealed class GatewayModeSwitch(string configPath, Func<GatewayMode, string> config, HttpClient client, Uri chatUri)
+{
+    private const string OverheadHeader = "x-llmproxy-overhead-ms";
+    private const string LimitHeader = "x-ratelimit-limit-requests";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    private GatewayMode? _mode;
+
+    /// <summary>Writes the config of a mode (the gateway reads it at start-up, or reloads it).</summary>
+    public async Task WriteAsync(GatewayMode mode, CancellationToken cancellationToken)
+    {
+        // Write then rename, so the watcher never reads a half-written file.
+        var temporary = configPath + ".tmp";
+        await File.WriteAllTextAsync(temporary, config(mode), cancellationToken);
+        File.Move(temporary, configPath, overwrite: true);
+        _mode = null;
+    }
+
+    /// <summary>Switches the mode and returns once the gateway answers accordingly.</summary>
+    public async Task SetAsync(GatewayMode mode, CancellationToken cancellationToken)
+    {
+        if (_mode == mode)
+        {
+            return;
+        }
+
+        if (await CurrentAsync(cancellationToken) != mode)
+        {
+            await WriteAsync(mode, cancellationToken);
+            var started = Stopwatch.GetTimestamp();
+            while (await CurrentAsync(cancellationToken) != mode)
+            {
+                if (Stopwatch.GetElapsedTime(started) > Timeout)
+                {
+                    throw new BenchFailure($"the gateway did not switch to {mode} within {Timeout.TotalSeconds:0} s of the config edit");
+                }
+
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+
+        _mode = mode;
+    }
+
+    private async Task<GatewayMode> CurrentAsync(CancellationToken cancellationToken)
+    {
+        using var request = new Target("switch", "switch", chatUri, null).CreateRequest(Payloads.ChatRequest);
+        using var response = await client.SendAsync(request, cancellationToken);
+        await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new BenchFailure($"the gateway answered HTTP {(int)response.StatusCode} while switching modes");
+        }
+
+        return response.Headers.Contains(LimitHeader) ? GatewayMode.RedisLimits
+            : response.Headers.Contains(OverheadHeader) ? GatewayMode.MeteringOn
+            : GatewayMode.MeteringOff;
+    }
+}
