@@ -2,7 +2,8 @@ namespace LlmProxy.RateLimiting;
 
 /// <summary>
 /// Limits in this process's memory: the default without Redis (one replica), and the fail-open fallback while Redis
-/// is unreachable. Same buckets and leases as the Redis scripts, decided under one lock.
+/// is unreachable. Same buckets (amount in use, drained at the limit per window) and leases as the Redis scripts,
+/// decided under one lock.
 /// </summary>
 public sealed class MemoryLimitStore : ILimitStore
 {
@@ -28,9 +29,8 @@ public sealed class MemoryLimitStore : ILimitStore
             foreach (var refund in refunds)
             {
                 var rule = refund.Rule;
-                var capacity = Capacity(rule, refund.Divisor);
-                var level = Level(rule.StoreKey, capacity, rule.WindowMs, now);
-                _buckets[rule.StoreKey] = new Bucket(Math.Min(capacity, level + refund.Tokens), now);
+                var used = Used(rule.StoreKey, Capacity(rule, refund.Divisor), rule.WindowMs, now);
+                _buckets[rule.StoreKey] = new Bucket(Math.Max(0, used - refund.Tokens), now);
             }
 
             foreach (var rule in leases)
@@ -55,19 +55,19 @@ public sealed class MemoryLimitStore : ILimitStore
                 Sweep(now);
             }
 
-            var levels = new double[plan.Buckets];
+            var inUse = new double[plan.Buckets];
             for (var i = 0; i < plan.Buckets; i++)
             {
                 var rule = plan.Rules[i];
                 var capacity = Capacity(rule, divisor);
-                var level = Level(rule.StoreKey, capacity, rule.WindowMs, now);
+                var used = Used(rule.StoreKey, capacity, rule.WindowMs, now);
                 var cost = rule.Kind == LimitKind.Tokens ? tokens : 1;
-                if (cost > level)
+                if (used + cost > capacity)
                 {
-                    return LimitDecision.Reject(i, (long)Math.Ceiling(capacity - level), (long)Math.Ceiling((cost - level) * rule.WindowMs / capacity));
+                    return LimitDecision.Reject(i, (long)Math.Ceiling(used), (long)Math.Ceiling((used + cost - capacity) * rule.WindowMs / capacity));
                 }
 
-                levels[i] = level - cost;
+                inUse[i] = used + cost;
             }
 
             for (var i = plan.Buckets; i < plan.Rules.Length; i++)
@@ -86,9 +86,9 @@ public sealed class MemoryLimitStore : ILimitStore
             {
                 var rule = plan.Rules[i];
                 var capacity = Capacity(rule, divisor);
-                _buckets[rule.StoreKey] = new Bucket(levels[i], now);
-                remaining[i] = (long)Math.Floor(levels[i]);
-                reset[i] = (long)Math.Ceiling((capacity - levels[i]) * rule.WindowMs / capacity);
+                _buckets[rule.StoreKey] = new Bucket(inUse[i], now);
+                remaining[i] = (long)Math.Floor(capacity - inUse[i]);
+                reset[i] = (long)Math.Ceiling(inUse[i] * rule.WindowMs / capacity);
             }
 
             for (var i = plan.Buckets; i < plan.Rules.Length; i++)
@@ -103,15 +103,17 @@ public sealed class MemoryLimitStore : ILimitStore
     /// <summary>The limit this replica enforces: the whole limit, or its share while failing open.</summary>
     internal static double Capacity(LimitRule rule, int divisor) => divisor <= 1 ? rule.Limit : Math.Ceiling((double)rule.Limit / divisor);
 
-    private double Level(string key, double capacity, long windowMs, long now)
+    // What is in use now: the stored amount drained at capacity per window since it was stored. Keeping use rather
+    // than what is left lets a changed limit apply at once.
+    private double Used(string key, double capacity, long windowMs, long now)
     {
         if (!_buckets.TryGetValue(key, out var bucket))
         {
-            return capacity;
+            return 0;
         }
 
         var elapsed = now - bucket.At;
-        return elapsed > 0 ? Math.Min(capacity, bucket.Level + (elapsed * capacity / windowMs)) : bucket.Level;
+        return elapsed > 0 ? Math.Max(0, bucket.Used - (elapsed * capacity / windowMs)) : bucket.Used;
     }
 
     private Dictionary<string, long> Leases(string key, long now)
@@ -145,5 +147,5 @@ public sealed class MemoryLimitStore : ILimitStore
         }
     }
 
-    private readonly record struct Bucket(double Level, long At);
+    private readonly record struct Bucket(double Used, long At);
 }

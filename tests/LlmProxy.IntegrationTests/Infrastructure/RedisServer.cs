@@ -97,8 +97,8 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The level of a limit bucket (stored as <c>level:ms</c>); null when the key is absent.</summary>
-    public async Task<double?> BucketLevelAsync(string key)
+    /// <summary>What is in use in a limit bucket (stored as <c>used:ms</c>); null when the key is absent.</summary>
+    public async Task<double?> BucketUsedAsync(string key)
     {
         var value = (string?)await Database.StringGetAsync(key);
         return value is null ? null : double.Parse(value[..value.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);

@@ -96,8 +96,8 @@ public sealed class DistributedLimitTests : IAsyncLifetime
         }
 
         // The key's bucket was charged once: five refusals by the model limit took nothing from it.
-        var level = await _redis.BucketLevelAsync("{llmproxy}:key:alpha:requests:minute");
-        Assert.Equal(9, level);
+        var used = await _redis.BucketUsedAsync("{llmproxy}:key:alpha:requests:minute");
+        Assert.Equal(1, used);
         using var other = await client.PostJsonAsync("/v1/chat/completions", """{"model":"other-model","messages":[]}""");
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
         Assert.Equal("8", other.Headers.GetValues("x-ratelimit-remaining-requests").Single());

@@ -52,7 +52,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         await app.WaitUntilReadyIsAsync("Healthy");
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
         // Shared again: a fresh Redis (no persistence) holds the new count.
-        Assert.Equal(5, await _redis.BucketLevelAsync("{llmproxy}:key:alpha:requests:day"));
+        Assert.Equal(1, await _redis.BucketUsedAsync("{llmproxy}:key:alpha:requests:day"));
     }
 
     [Fact]

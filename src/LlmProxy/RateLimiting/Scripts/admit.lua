@@ -1,5 +1,6 @@
 -- Admits one request for every limit of its plan, atomically: all admit and are counted, or nothing is counted.
--- KEYS[1..n]      token buckets (string "level:ms of last update"); requests cost 1, tokens cost the estimate
+-- KEYS[1..n]      token buckets, stored as "used:ms of last update"; use drains at capacity per window, so a
+--                 changed limit applies at once. Requests cost 1, tokens cost the estimate.
 -- KEYS[n+1..]     concurrency caps (sorted set of lease id -> expiry ms)
 -- ARGV[1]         now in ms, or -1 to use this server's TIME (one clock for every replica)
 -- ARGV[2]         n
@@ -15,26 +16,26 @@ if now < 0 then
 end
 
 local n = tonumber(ARGV[2])
-local levels = {}
+local used = {}
 for i = 1, n do
   local at = 4 + (i - 1) * 3
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local cost = tonumber(ARGV[at + 3])
-  local level = capacity
+  local current = 0
   local state = redis.call('GET', KEYS[i])
   if state then
     local colon = string.find(state, ':', 1, true)
-    level = tonumber(string.sub(state, 1, colon - 1))
+    current = tonumber(string.sub(state, 1, colon - 1))
     local elapsed = now - tonumber(string.sub(state, colon + 1))
     if elapsed > 0 then
-      level = math.min(capacity, level + elapsed * capacity / window)
+      current = math.max(0, current - elapsed * capacity / window)
     end
   end
-  if cost > level then
-    return {0, i, math.ceil(capacity - level), math.ceil((cost - level) * window / capacity)}
+  if current + cost > capacity then
+    return {0, i, math.ceil(current), math.ceil((current + cost - capacity) * window / capacity)}
   end
-  levels[i] = level - cost
+  used[i] = current + cost
 end
 
 local first = 5 + 3 * n
@@ -52,11 +53,11 @@ for i = 1, n do
   local at = 4 + (i - 1) * 3
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
-  local full = math.ceil((capacity - levels[i]) * window / capacity)
-  -- A missing bucket is a full one: keep it until it has refilled, plus a window of slack for clock steps.
-  redis.call('SET', KEYS[i], tostring(levels[i]) .. ':' .. now, 'PX', full + window + 1000)
-  result[#result + 1] = math.floor(levels[i])
-  result[#result + 1] = full
+  local drained = math.ceil(used[i] * window / capacity)
+  -- A missing bucket is an unused one: keep it until it has drained, plus a window of slack for clock steps.
+  redis.call('SET', KEYS[i], tostring(used[i]) .. ':' .. now, 'PX', drained + window + 1000)
+  result[#result + 1] = math.floor(capacity - used[i])
+  result[#result + 1] = drained
 end
 
 local ttl = tonumber(ARGV[4])

@@ -1,6 +1,6 @@
--- Settles one admitted request: token buckets get back what was reserved but not used (a negative refund charges
--- tokens used beyond the reservation), and the request's concurrency leases are released.
--- KEYS[1..n]      token buckets (only those counting tokens)
+-- Settles one or more admitted requests: token buckets get back what was reserved but not used (a negative refund
+-- charges tokens used beyond the reservation), and the request's concurrency leases are released.
+-- KEYS[1..n]      token buckets ("used:ms of last update")
 -- KEYS[n+1..]     concurrency caps
 -- ARGV[1]         now in ms, or -1 to use this server's TIME
 -- ARGV[2]         n
@@ -18,18 +18,18 @@ for i = 1, n do
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local refund = tonumber(ARGV[at + 3])
-  local level = capacity
+  local current = 0
   local state = redis.call('GET', KEYS[i])
   if state then
     local colon = string.find(state, ':', 1, true)
-    level = tonumber(string.sub(state, 1, colon - 1))
+    current = tonumber(string.sub(state, 1, colon - 1))
     local elapsed = now - tonumber(string.sub(state, colon + 1))
     if elapsed > 0 then
-      level = math.min(capacity, level + elapsed * capacity / window)
+      current = math.max(0, current - elapsed * capacity / window)
     end
   end
-  level = math.min(capacity, level + refund)
-  redis.call('SET', KEYS[i], tostring(level) .. ':' .. now, 'PX', math.ceil((capacity - level) * window / capacity) + window + 1000)
+  current = math.max(0, current - refund)
+  redis.call('SET', KEYS[i], tostring(current) .. ':' .. now, 'PX', math.ceil(current * window / capacity) + window + 1000)
 end
 
 for j = n + 1, #KEYS do
