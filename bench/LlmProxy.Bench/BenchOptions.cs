@@ -8,7 +8,7 @@ internal sealed class BenchOptions
     public const string Usage = """
         Usage:
           LlmProxy.Bench run [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--stream-samples N]
-                             [--stream-warmup N] [--rate R] [--llmproxy PATH/LlmProxy.dll] [--json PATH]
+                             [--stream-warmup N] [--rate R] [--skip-limits true] [--llmproxy PATH/LlmProxy.dll] [--json PATH]
           LlmProxy.Bench upstream --port N
           LlmProxy.Bench yarp --port N --upstream URL
 
@@ -31,6 +31,9 @@ internal sealed class BenchOptions
 
     /// <summary>Fixed request rate of the equal-load rounds (req/s); 0 picks 75% of the slowest proxy's closed-loop rate.</summary>
     public double Rate { get; private set; }
+
+    /// <summary>Leaves out direct and the Redis-limits setting (for long metering on/off comparisons).</summary>
+    public bool SkipLimits { get; private set; }
 
     /// <summary>Sequential streamed requests per target whose time to first event is recorded.</summary>
     public int StreamSamples { get; private set; } = 2000;
@@ -85,6 +88,9 @@ internal sealed class BenchOptions
                     break;
                 case "--rate":
                     options.Rate = NonNegativeDouble(name, value);
+                    break;
+                case "--skip-limits":
+                    options.SkipLimits = value == "true";
                     break;
                 case "--llmproxy":
                     options.LlmProxyDll = value;

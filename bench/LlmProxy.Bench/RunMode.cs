@@ -110,6 +110,10 @@ internal static class RunMode
                 },
             ];
             ChildProcess[] servers = [upstream, yarp, llmProxy, redis];
+            if (options.SkipLimits)
+            {
+                targets = [.. targets.Where(static t => t.Key is not (RedisLimitsKey or DirectKey))];
+            }
 
             foreach (var target in targets)
             {
@@ -365,7 +369,7 @@ internal static class RunMode
         };
     }
 
-    private static double MedianTtft(StreamResult[] stream, string key) => stream.Single(r => r.Key == key).MedianMs;
+    private static double MedianTtft(StreamResult[] stream, string key) => stream.FirstOrDefault(r => r.Key == key)?.MedianMs ?? double.NaN;
 
     private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, string llmProxyDll)
     {

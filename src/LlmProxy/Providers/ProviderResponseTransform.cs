@@ -66,7 +66,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             meter.UpstreamHeaders = _time.GetTimestamp();
             meter.UpstreamStatus = status;
-            headers[OverheadHeader] = _time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture);
+            headers[OverheadHeader] = Math.Round(_time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds, 3).ToString(CultureInfo.InvariantCulture);
         }
 
         var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;

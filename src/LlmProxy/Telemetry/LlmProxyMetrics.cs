@@ -34,7 +34,9 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly CounterTable<string> _costUnknown = new();
     private readonly Histogram<double> _overhead;
     private readonly Histogram<double> _upstreamDuration;
-    private readonly UpDownCounter<long> _active;
+    // In-flight requests are a plain counter read when the exporter collects: two interlocked adds per request
+    // instead of two SDK measurements.
+    private long _active;
     private readonly Counter<long> _rateLimitDecisions;
     private readonly Counter<long> _validationResults;
     private readonly Counter<long> _configReloads;
@@ -59,7 +61,7 @@ public sealed class LlmProxyMetrics : IUsageSink
         meter.CreateObservableCounter("llmproxy.cost", () => _costNanoUsd.ObserveScaled(1e-9, static k => k.Tags(withType: false)), "USD", "Cost of requests with a known price.");
         meter.CreateObservableCounter("llmproxy.cost.unknown", () => _costUnknown.Observe(static model => [new("gen_ai.request.model", model)]), "{request}", "Requests with usage but no known price.");
         meter.CreateObservableCounter("llmproxy.tokens", () => _tokens.Observe(static k => k.Tags(withType: true)), "{token}", "Tokens by key and team.");
-        _active = meter.CreateUpDownCounter<long>("llmproxy.requests.active", "{request}", "Requests in flight.");
+        meter.CreateObservableUpDownCounter("llmproxy.requests.active", () => Volatile.Read(ref _active), "{request}", "Requests in flight.");
         _rateLimitDecisions = meter.CreateCounter<long>("llmproxy.rate_limit.decisions", "{decision}", "Rate-limit admissions and rejections.");
         _validationResults = meter.CreateCounter<long>("llmproxy.validation.results", "{result}", "Structured-output validation results.");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
@@ -73,13 +75,7 @@ public sealed class LlmProxyMetrics : IUsageSink
     }
 
     /// <summary>A request entered (+1) or left (−1) the gateway.</summary>
-    public void RequestActive(int delta)
-    {
-        if (_active.Enabled)
-        {
-            _active.Add(delta);
-        }
-    }
+    public void RequestActive(int delta) => Interlocked.Add(ref _active, delta);
 
     /// <summary>
     /// Counts a rate-limit decision: <c>admitted</c>, <c>rejected</c> (with the scope and kind of the limit that

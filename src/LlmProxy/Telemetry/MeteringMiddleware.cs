@@ -9,7 +9,8 @@ namespace LlmProxy.Telemetry;
 /// <summary>
 /// Stage 0 (before authentication): gives every forwarded request an id (<c>x-request-id</c>, an incoming one is
 /// kept) and a <see cref="RequestMeter"/>, and when the response is finished — completed, failed or abandoned by
-/// the client — turns the meter into one <see cref="UsageRecord"/> for the sinks.
+/// the client — turns the meter into one <see cref="UsageRecord"/> for the sinks (from Kestrel's OnCompleted, or
+/// at the end of the span's async scope when tracing).
 /// </summary>
 internal sealed partial class MeteringMiddleware
 {
@@ -54,16 +55,31 @@ internal sealed partial class MeteringMiddleware
         {
             CaptureBodies = _requestLog?.BodiesEnabled(telemetry.LogBodies) == true,
         };
-        return InvokeMetered(context, meter);
-    }
-
-    private async Task InvokeMetered(HttpContext context, RequestMeter meter)
-    {
         context.Features.Set(meter);
         _metrics.RequestActive(1);
 
-        // The GenAI span exists only when someone listens (OTLP configured, or a test).
-        var activity = LlmProxyActivity.Source.HasListeners() ? LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal) : null;
+        // The GenAI span exists only when someone listens (OTLP configured, or a test); it needs an async scope.
+        if (LlmProxyActivity.Source.HasListeners())
+        {
+            return InvokeTraced(context, meter);
+        }
+
+        // Without a span the record is made when Kestrel has finished the response, however it ended: no async
+        // state machine and no extra continuation per request.
+        meter.CaptureDetails = _requestLog?.Enabled == true;
+        context.Response.OnCompleted(static state =>
+        {
+            var (self, context, meter) = (Tuple<MeteringMiddleware, HttpContext, RequestMeter>)state;
+            self._metrics.RequestActive(-1);
+            self.Publish(context, meter, null);
+            return Task.CompletedTask;
+        }, Tuple.Create(this, context, meter));
+        return _next(context);
+    }
+
+    private async Task InvokeTraced(HttpContext context, RequestMeter meter)
+    {
+        var activity = LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal);
         meter.CaptureDetails = activity is not null || _requestLog?.Enabled == true;
         try
         {
@@ -164,7 +180,10 @@ internal sealed partial class MeteringMiddleware
         var target = feature?.Target;
         var status = meter.Fault && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
         var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
-        var error = meter.Fault ? ErrorCategory.Internal
+        // An exception the pipeline did not handle: caught above when traced; otherwise Kestrel answered 500 itself.
+        var unhandled = meter.Fault || (status >= 500 && meter.UpstreamStatus == 0 && meter.GatewayError is null && forwarderError == ForwarderError.None
+            && meter.StreamFailure == ErrorCategory.None);
+        var error = unhandled ? ErrorCategory.Internal
             : meter.UpstreamStatus >= 400 ? ErrorCategories.OfUpstreamStatus(meter.UpstreamStatus)
             : meter.GatewayError is { } gatewayError ? ErrorCategories.Of(gatewayError)
             : meter.StreamFailure != ErrorCategory.None ? meter.StreamFailure

@@ -17,7 +17,11 @@ public static class UsageReader
     /// </summary>
     public static void ReadBodyFast(ReadOnlySpan<byte> json, RequestMeter meter)
     {
-        ReadLeadingIds(json, meter);
+        if (meter.CaptureDetails || !TryReadLeadingModel(json, meter))
+        {
+            ReadLeadingIds(json, meter);
+        }
+
         var usage = LastProperty(json, "\"usage\""u8);
         if (usage < 0)
         {
@@ -93,6 +97,43 @@ public static class UsageReader
         {
             // Not a usage object after all.
         }
+    }
+
+    // The model alone, without a JSON reader: the first "model" before any object or array opens inside the root
+    // (OpenAI sends id, object, created, model, then choices). Anything unusual (an escape, a brace inside an earlier
+    // string) returns false and the reader does it.
+    private static bool TryReadLeadingModel(ReadOnlySpan<byte> json, RequestMeter meter)
+    {
+        var at = json.IndexOf("\"model\""u8);
+        var root = json.IndexOfAnyExcept(" \t\r\n"u8);
+        if (at <= 0 || root < 0 || json[root] != '{' || json[(root + 1)..at].IndexOfAny("{[\\"u8) >= 0)
+        {
+            return false;
+        }
+
+        var rest = json[(at + 7)..];
+        var colon = rest.IndexOfAnyExcept(" \t\r\n"u8);
+        if (colon < 0 || rest[colon] != ':')
+        {
+            return false;
+        }
+
+        rest = rest[(colon + 1)..];
+        var open = rest.IndexOfAnyExcept(" \t\r\n"u8);
+        if (open < 0 || rest[open] != '"')
+        {
+            return false;
+        }
+
+        rest = rest[(open + 1)..];
+        var close = rest.IndexOfAny((byte)'"', (byte)'\\');
+        if (close <= 0 || rest[close] != '"')
+        {
+            return false;
+        }
+
+        meter.ResponseModel ??= ModelName(rest[..close]);
+        return true;
     }
 
     // id and model: top-level properties read until the first array or object (choices, data, output).
@@ -339,20 +380,32 @@ public static class UsageReader
     }
 
     // A provider names the same few models over and over: reuse the last name read instead of a new string each time.
-    private static string? _lastModel;
+    private static ModelNameCache? _lastModel;
 
     private static string? ModelName(ref Utf8JsonReader reader)
     {
-        var last = Volatile.Read(ref _lastModel);
-        if (last is not null && reader.ValueTextEquals(last))
+        if (reader.ValueIsEscaped)
         {
-            return last;
+            return reader.GetString();
         }
 
-        var name = reader.GetString();
-        Volatile.Write(ref _lastModel, name);
+        return ModelName(reader.ValueSpan);
+    }
+
+    private static string ModelName(ReadOnlySpan<byte> utf8)
+    {
+        var last = Volatile.Read(ref _lastModel);
+        if (last is not null && utf8.SequenceEqual(last.Utf8))
+        {
+            return last.Name;
+        }
+
+        var name = System.Text.Encoding.UTF8.GetString(utf8);
+        Volatile.Write(ref _lastModel, new ModelNameCache(name, utf8.ToArray()));
         return name;
     }
+
+    private sealed record ModelNameCache(string Name, byte[] Utf8);
 
     // The usual finish reasons as constants; anything else becomes a new string.
     private static string FinishReasonOf(ReadOnlySpan<byte> value) => value switch

@@ -1,5 +1,6 @@
 using LlmProxy.IntegrationTests.Infrastructure;
 using LlmProxy.Telemetry;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WireMock.RequestBuilders;
@@ -106,17 +107,36 @@ public sealed class MetricsTests : IDisposable
     }
 
     [Fact]
-    public async Task Active_AfterRequests_BackToZero()
+    public async Task Active_RequestInFlight_CountedThenBackToZero()
     {
-        await using var app = Start();
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            arrived.TrySetResult();
+            await release.Task;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(Answer);
+        });
+        var sink = new CapturingSink();
+        await using var app = GatewayApp.Start(TestConfig.SingleModel(upstream.Address + "/v1").ToJsonString(), services => services.AddSingleton<IUsageSink>(sink));
         using var active = Collect<long>(app, "llmproxy.requests.active");
         using var client = app.CreateClient();
 
-        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
-        await SendAndWaitAsync(app, client, """{"model":"test-model"}""");
+        var inFlight = client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model"}""");
+        await arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        active.RecordObservableInstruments();
+        var during = active.LastMeasurement!.Value;
+        release.TrySetResult();
+        using (await inFlight)
+        {
+        }
 
-        var values = active.GetMeasurementSnapshot().Select(m => m.Value).ToList();
-        Assert.Equal([1, -1, 1, -1], values);
+        await sink.NextAsync();
+        active.RecordObservableInstruments();
+
+        Assert.Equal(1, during);
+        Assert.Equal(0, active.LastMeasurement!.Value);
     }
 
     [Fact]

@@ -39,6 +39,25 @@ public sealed class UsageReaderTests
         Assert.Equal("c1", fast.ResponseId);
     }
 
+    [Theory]
+    [InlineData("""{"id":"c1","object":"chat.completion","model":"gpt-4o-2024","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}""", "gpt-4o-2024")]
+    [InlineData("""{ "object" : "model", "model" : "gpt-4o-2024", "choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}""", "gpt-4o-2024")]
+    [InlineData("""{"id":"a\"model\"","model":"m","usage":{"prompt_tokens":1,"completion_tokens":2}}""", "m")]
+    [InlineData("""{"meta":{"model":"inner"},"model":"outer","usage":{"prompt_tokens":1,"completion_tokens":2}}""", null)]
+    [InlineData("""{"model":"gpt\u002d4o","usage":{"prompt_tokens":1,"completion_tokens":2}}""", "gpt-4o")]
+    [InlineData("""{"model":"","usage":{"prompt_tokens":1,"completion_tokens":2}}""", null)]
+    public void ReadBodyFast_NoDetailsWanted_ModelReadWithoutTheReaderOrFallsBack(string body, string? model)
+    {
+        var meter = Meter();
+        meter.CaptureDetails = false;
+
+        UsageReader.ReadBodyFast(Encoding.UTF8.GetBytes(body), meter);
+
+        Assert.Equal(model, meter.ResponseModel);
+        Assert.Null(meter.ResponseId);
+        Assert.Equal(new TokenUsage(1, 2, 0, 0, false), meter.ResolveUsage(0));
+    }
+
     [Fact]
     public void ReadBodyFast_NoUsage_FallsBackToFullReadForTextLength()
     {
