@@ -93,9 +93,27 @@ public static partial class ConfigValidator
             errors.Add("redis.key_prefix: 1 to 64 letters, digits, '.', '_' and '-'");
         }
 
+        foreach (var (name, model) in config.Models)
+        {
+            ValidateStructuredOutput($"models.{name}.structured_output", model?.StructuredOutput, errors);
+        }
+
+        for (var i = 0; i < config.Keys.Count; i++)
+        {
+            ValidateStructuredOutput($"keys[{i}].structured_output", config.Keys[i]?.StructuredOutput, errors);
+        }
+
         if (!config.Telemetry.Metering && UsesTokenLimits(config))
         {
             errors.Add("telemetry.metering: token limits settle on metered usage; metering cannot be off while a tokens_per_* limit is set");
+        }
+    }
+
+    private static void ValidateStructuredOutput(string path, StructuredOutputSettings? settings, List<string> errors)
+    {
+        if (settings is not null && !StructuredOutputPolicies.IsKnown(settings.Policy))
+        {
+            errors.Add($"{path}.policy: must be '{StructuredOutputPolicies.Annotate}' or '{StructuredOutputPolicies.Reject}', not '{settings.Policy}'");
         }
     }
 

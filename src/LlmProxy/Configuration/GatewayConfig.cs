@@ -180,6 +180,9 @@ public sealed record ModelConfig
 
     /// <summary>Gateway-wide limits of this model (all keys together), to protect a provider deployment's quota.</summary>
     public LimitsConfig? Limits { get; init; }
+
+    /// <summary>Validation of answers against the request's schemas for this model.</summary>
+    public StructuredOutputSettings? StructuredOutput { get; init; }
 }
 
 /// <summary>One way of serving a model.</summary>
@@ -221,4 +224,7 @@ public sealed record VirtualKeyConfig
 
     /// <summary>Limits of this key on one model, by public model name.</summary>
     public Dictionary<string, LimitsConfig> ModelLimits { get; init; } = [];
+
+    /// <summary>Validation of answers for this key (takes precedence over the model's).</summary>
+    public StructuredOutputSettings? StructuredOutput { get; init; }
 }

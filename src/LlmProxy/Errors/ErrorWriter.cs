@@ -20,6 +20,7 @@ public static class ErrorWriter
         LlmError.UpstreamTimeout => StatusCodes.Status504GatewayTimeout,
         LlmError.NoAvailableTarget or LlmError.RateLimitUnavailable => StatusCodes.Status503ServiceUnavailable,
         LlmError.RequestsRateLimited or LlmError.TokensRateLimited => StatusCodes.Status429TooManyRequests,
+        LlmError.StructuredOutputInvalid => StatusCodes.Status422UnprocessableEntity,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -30,6 +31,7 @@ public static class ErrorWriter
             or LlmError.UpstreamAuth or LlmError.NoAvailableTarget or LlmError.RateLimitUnavailable => "server_error",
         LlmError.RequestsRateLimited => "requests",
         LlmError.TokensRateLimited => "tokens",
+        LlmError.StructuredOutputInvalid => "invalid_response_error",
         _ => "invalid_request_error",
     };
 
@@ -46,6 +48,7 @@ public static class ErrorWriter
         LlmError.NoAvailableTarget => "no_available_target",
         LlmError.RequestsRateLimited or LlmError.TokensRateLimited => "rate_limit_exceeded",
         LlmError.RateLimitUnavailable => "rate_limit_unavailable",
+        LlmError.StructuredOutputInvalid => "structured_output_invalid",
         _ => null,
     };
 

@@ -50,4 +50,7 @@ public enum LlmError
 
     /// <summary>Limits cannot be checked (Redis unreachable) and the policy is fail-closed.</summary>
     RateLimitUnavailable,
+
+    /// <summary>The model's answer broke the schema of the request and the policy is reject (422).</summary>
+    StructuredOutputInvalid,
 }

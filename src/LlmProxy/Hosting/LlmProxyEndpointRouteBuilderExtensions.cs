@@ -4,6 +4,7 @@ using LlmProxy.Errors;
 using LlmProxy.Providers;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
+using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Scalar.AspNetCore;
@@ -35,6 +36,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
             proxy.UseMiddleware<ForwarderErrorMiddleware>();
             proxy.UseMiddleware<ReadRequestMiddleware>();
             proxy.UseMiddleware<ModelRoutingMiddleware>();
+            proxy.UseMiddleware<StructuredOutputMiddleware>();
             proxy.UseMiddleware<AdmissionMiddleware>();
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TargetMiddleware>();

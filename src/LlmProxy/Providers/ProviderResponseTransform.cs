@@ -4,6 +4,7 @@ using LlmProxy.Routing;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
 using LlmProxy.Streaming;
+using LlmProxy.StructuredOutput;
 using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers;
@@ -79,6 +80,12 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             // The guard may drop the usage chunk or add an error event: the provider's length no longer holds.
             headers.ContentLength = null;
             proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time);
+        }
+        else if (status < 300 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Output is { } expectation)
+        {
+            var services = context.HttpContext.RequestServices;
+            await ValidatedJsonResponse.ApplyAsync(context, context.HttpContext.Features.Get<LlmRequestFeature>()!, expectation, meter, _time,
+                services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<ProviderResponseTransform>>());
         }
         else if (status < 300 && meter is not null)
         {

@@ -37,6 +37,9 @@ public sealed class LlmRequestFeature
     /// <summary>The limits that admitted the request, for the rate-limit headers of the provider's response.</summary>
     public (RateLimiting.LimitPlan Plan, RateLimiting.LimitDecision Decision, int Divisor)? Limits { get; internal set; }
 
+    /// <summary>What the answer must look like (schemas from the request), when the request carries any.</summary>
+    public StructuredOutput.OutputExpectation? Output { get; internal set; }
+
     /// <summary>The target chosen by load balancing.</summary>
     public ModelTarget? Target { get; internal set; }
 }

@@ -20,4 +20,10 @@ public readonly record struct LlmRequestInfo
 
     /// <summary>Offset of the body's closing brace (where the gateway can add a property).</summary>
     public int RootEnd { get; init; }
+
+    /// <summary>Where the <c>response_format</c> value is in the body, when present.</summary>
+    public Range? ResponseFormat { get; init; }
+
+    /// <summary>Where the <c>tools</c> value is in the body, when present.</summary>
+    public Range? Tools { get; init; }
 }

@@ -44,6 +44,7 @@ public static class LlmRequestParser
         var stream = false;
         var streamOptions = StreamOptions.Absent;
         var rootEnd = 0;
+        Range? responseFormat = null, tools = null;
         var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 128 });
         try
         {
@@ -91,6 +92,23 @@ public static class LlmRequestParser
                     reader.Read();
                     streamOptions = ReadStreamOptions(ref reader);
                 }
+                else if (reader.ValueTextEquals("response_format"u8) || reader.ValueTextEquals("tools"u8))
+                {
+                    // Where the structured-output stage finds the schemas; it reads them only when they are there.
+                    var isTools = reader.ValueTextEquals("tools"u8);
+                    reader.Read();
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    var span = new Range(start, (int)reader.BytesConsumed);
+                    if (isTools)
+                    {
+                        tools = span;
+                    }
+                    else
+                    {
+                        responseFormat = span;
+                    }
+                }
                 else
                 {
                     reader.Read();
@@ -132,6 +150,8 @@ public static class LlmRequestParser
             Stream = stream,
             StreamOptions = streamOptions,
             RootEnd = rootEnd,
+            ResponseFormat = responseFormat,
+            Tools = tools,
         };
         return Failure.None;
     }

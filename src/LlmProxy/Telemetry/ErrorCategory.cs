@@ -68,6 +68,7 @@ public static class ErrorCategories
         LlmError.UpstreamUnreachable or LlmError.NoAvailableTarget => ErrorCategory.UpstreamUnreachable,
         LlmError.UpstreamError or LlmError.UpstreamAuth => ErrorCategory.UpstreamError,
         LlmError.RequestsRateLimited or LlmError.TokensRateLimited or LlmError.RateLimitUnavailable => ErrorCategory.RateLimited,
+        LlmError.StructuredOutputInvalid => ErrorCategory.ValidationFailed,
         _ => ErrorCategory.Internal,
     };
 

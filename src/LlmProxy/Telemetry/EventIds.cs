@@ -17,4 +17,5 @@ internal static class EventIds
     public const int RedisBadConnectionString = 4003;
     public const int RateLimitFallback = 4004;
     public const int RateLimitSettleFailed = 4005;
+    public const int ValidationFailed = 5001;
 }

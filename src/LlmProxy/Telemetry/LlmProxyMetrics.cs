@@ -90,12 +90,13 @@ public sealed class LlmProxyMetrics : IUsageSink
         }
     }
 
-    /// <summary>Counts a validation result (used by the structured-output stage).</summary>
-    public void ValidationResult(string model, string result)
+    /// <summary>Counts a structured-output validation: <c>passed</c>, <c>failed</c> or <c>skipped</c>, by model and policy.</summary>
+    public void ValidationResult(string model, string result, string mode)
     {
         if (_validationResults.Enabled)
         {
-            _validationResults.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("result", result));
+            _validationResults.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("result", result),
+                new KeyValuePair<string, object?>("mode", mode));
         }
     }
 

@@ -1,0 +1,24 @@
+namespace LlmProxy.Configuration;
+
+/// <summary>What the gateway does with an answer that breaks the schema its request carried.</summary>
+public sealed record StructuredOutputSettings
+{
+    /// <summary><c>annotate</c> (default): pass it through with <c>x-llmproxy-validation</c>; <c>reject</c>: answer an error.</summary>
+    public string Policy { get; init; } = StructuredOutputPolicies.Annotate;
+
+    /// <summary>When true, a request may choose the policy with the <c>x-llmproxy-validation-policy</c> header.</summary>
+    public bool AllowHeaderOverride { get; init; }
+}
+
+/// <summary>The values of <see cref="StructuredOutputSettings.Policy"/>.</summary>
+public static class StructuredOutputPolicies
+{
+    /// <summary>Pass the answer through and say what validation found in a header.</summary>
+    public const string Annotate = "annotate";
+
+    /// <summary>Replace an invalid answer with an OpenAI-shaped error.</summary>
+    public const string Reject = "reject";
+
+    /// <summary>Whether <paramref name="value"/> is a known policy.</summary>
+    public static bool IsKnown(string? value) => value is Annotate or Reject;
+}

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Json.Schema;
+
+namespace LlmProxy.StructuredOutput;
+
+/// <summary>
+/// Checks a non-streamed chat completion against the request's expectation: every choice's content must be JSON
+/// (an object for <c>json_object</c>) that satisfies the <c>json_schema</c>, and every tool call must name a declared
+/// function and carry arguments that satisfy its parameters. A refusal, <c>finish_reason</c> <c>length</c> or
+/// <c>content_filter</c> is not checked (skipped, with the reason).
+/// </summary>
+public static class AnswerValidator
+{
+    private static readonly EvaluationOptions Flag = new() { OutputFormat = OutputFormat.Flag, RequireFormatValidation = true };
+    private static readonly EvaluationOptions List = new() { OutputFormat = OutputFormat.List, RequireFormatValidation = true };
+
+    /// <summary>Validates one response body.</summary>
+    public static Verdict Validate(ReadOnlySpan<byte> body, OutputExpectation expectation)
+    {
+        var violations = new List<Violation>();
+        string? skipped = null;
+        var checkedAny = false;
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            return new Verdict(Verdict.Failed, [new Violation("", "json", "the answer is not JSON")], null);
+        }
+
+        using (document)
+        {
+            if (!document.RootElement.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
+            {
+                return new Verdict(Verdict.Skipped, [], "no choices");
+            }
+
+            var i = 0;
+            foreach (var choice in choices.EnumerateArray())
+            {
+                var at = $"/choices/{i++}";
+                var finish = choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
+                if (finish is "length" or "content_filter")
+                {
+                    skipped ??= $"finish_reason {finish}";
+                    continue;
+                }
+
+                if (!choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+
+                if (message.TryGetProperty("refusal", out var refusal) && refusal.ValueKind == JsonValueKind.String && refusal.GetString()!.Length > 0)
+                {
+                    skipped ??= "refusal";
+                    continue;
+                }
+
+                var hasToolCalls = message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array && calls.GetArrayLength() > 0;
+                if (expectation.ContentIsJson && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                {
+                    checkedAny = true;
+                    CheckJson(content.GetString()!, $"{at}/message/content", requireObject: expectation.ContentSchema is null, expectation.ContentSchema, violations);
+                }
+                else if (expectation.ContentIsJson && !hasToolCalls)
+                {
+                    checkedAny = true;
+                    violations.Add(new Violation($"{at}/message/content", "json", "no content to check"));
+                }
+
+                if (hasToolCalls)
+                {
+                    CheckToolCalls(calls, $"{at}/message/tool_calls", expectation, violations);
+                    checkedAny = true;
+                }
+            }
+        }
+
+        return violations.Count > 0 ? new Verdict(Verdict.Failed, violations, null)
+            : checkedAny ? new Verdict(Verdict.Passed, [], null)
+            : new Verdict(Verdict.Skipped, [], skipped ?? "nothing to check");
+    }
+
+    private static void CheckToolCalls(JsonElement calls, string at, OutputExpectation expectation, List<Violation> violations)
+    {
+        var j = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            var path = $"{at}/{j++}/function";
+            if (!call.TryGetProperty("function", out var function) || function.ValueKind != JsonValueKind.Object
+                || !function.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String)
+            {
+                violations.Add(new Violation(path, "tools", "a tool call without a function name"));
+                continue;
+            }
+
+            if (!expectation.Tools.TryGetValue(name.GetString()!, out var parameters))
+            {
+                violations.Add(new Violation(path + "/name", "tools", $"'{name.GetString()}' is not a function the request declared"));
+                continue;
+            }
+
+            var arguments = function.TryGetProperty("arguments", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "";
+            CheckJson(arguments, path + "/arguments", requireObject: true, parameters, violations);
+        }
+    }
+
+    // A "false" subschema failed (additionalProperties: false and the like): name the keyword that holds it.
+    private static Violation FalseSchema(string path, string evaluationPath)
+    {
+        var keyword = evaluationPath.Split('/').LastOrDefault(static s => s is "additionalProperties" or "unevaluatedProperties" or "items"
+            or "prefixItems" or "unevaluatedItems" or "propertyNames") ?? "false";
+        return new Violation(path, keyword, keyword is "additionalProperties" or "unevaluatedProperties" ? "property not allowed" : "value not allowed");
+    }
+
+    private static void CheckJson(string text, string at, bool requireObject, JsonSchema? schema, List<Violation> violations)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(text);
+        }
+        catch (JsonException ex)
+        {
+            violations.Add(new Violation(at, "json", "not valid JSON: " + ex.Message.Split(" Path:", 2)[0]));
+            return;
+        }
+
+        using (document)
+        {
+            if (requireObject && document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                violations.Add(new Violation(at, "type", "must be a JSON object"));
+                return;
+            }
+
+            if (schema is null || schema.Evaluate(document.RootElement, Flag).IsValid)
+            {
+                return;
+            }
+
+            // Only a failure pays for the detailed output.
+            var details = schema.Evaluate(document.RootElement, List);
+            foreach (var node in details.Details ?? [])
+            {
+                foreach (var (keyword, message) in node.Errors ?? new Dictionary<string, string>())
+                {
+                    violations.Add(keyword.Length > 0
+                        ? new Violation(at + node.InstanceLocation, keyword, message)
+                        : FalseSchema(at + node.InstanceLocation, node.EvaluationPath.ToString()));
+                }
+            }
+
+            if (details.Errors is { } top)
+            {
+                foreach (var (keyword, message) in top)
+                {
+                    violations.Add(new Violation(at + details.InstanceLocation, keyword, message));
+                }
+            }
+        }
+    }
+}

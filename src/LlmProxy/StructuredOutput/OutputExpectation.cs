@@ -1,0 +1,94 @@
+using System.Text.Json;
+using Json.Schema;
+
+namespace LlmProxy.StructuredOutput;
+
+/// <summary>What a chat request said its answer must look like: a JSON object, a schema, and its tools' parameters.</summary>
+public sealed class OutputExpectation
+{
+    /// <summary>True for <c>response_format: {type: "json_object"}</c> or <c>json_schema</c>.</summary>
+    public bool ContentIsJson { get; init; }
+
+    /// <summary>The schema of <c>response_format.json_schema.schema</c>, when given.</summary>
+    public JsonSchema? ContentSchema { get; init; }
+
+    /// <summary>Tool functions by name, with their parameters schema (null: any JSON object).</summary>
+    public Dictionary<string, JsonSchema?> Tools { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>The policy in force for the request.</summary>
+    public required string Policy { get; init; }
+
+    /// <summary>True when nothing is checked (no json response format and no tools).</summary>
+    public bool IsEmpty => !ContentIsJson && Tools.Count == 0;
+
+    /// <summary>
+    /// Reads <c>response_format</c> and <c>tools</c> from the request body. Returns null and the reason (with the
+    /// parameter) when a schema cannot be used.
+    /// </summary>
+    public static OutputExpectation? Read(ReadOnlySpan<byte> body, Range? responseFormat, Range? tools, string policy, out string? error, out string? param)
+    {
+        error = null;
+        param = null;
+        var contentIsJson = false;
+        JsonSchema? contentSchema = null;
+        var toolSchemas = new Dictionary<string, JsonSchema?>(StringComparer.Ordinal);
+        if (responseFormat is { } formatRange)
+        {
+            using var format = JsonDocument.Parse(body[formatRange].ToArray());
+            var root = format.RootElement;
+            var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            if (type == "json_object")
+            {
+                contentIsJson = true;
+            }
+            else if (type == "json_schema")
+            {
+                contentIsJson = true;
+                if (root.TryGetProperty("json_schema", out var jsonSchema) && jsonSchema.ValueKind == JsonValueKind.Object
+                    && jsonSchema.TryGetProperty("schema", out var schema))
+                {
+                    contentSchema = SchemaCache.Get(System.Text.Encoding.UTF8.GetBytes(schema.GetRawText()), out var why);
+                    if (contentSchema is null)
+                    {
+                        error = "Invalid schema for response_format: " + why;
+                        param = "response_format.json_schema.schema";
+                        return null;
+                    }
+                }
+            }
+        }
+
+        if (tools is { } toolsRange)
+        {
+            using var document = JsonDocument.Parse(body[toolsRange].ToArray());
+            if (document.RootElement.ValueKind == JsonValueKind.Array)
+            {
+                var index = 0;
+                foreach (var tool in document.RootElement.EnumerateArray())
+                {
+                    if (tool.ValueKind == JsonValueKind.Object && tool.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object
+                        && function.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String)
+                    {
+                        JsonSchema? parameters = null;
+                        if (function.TryGetProperty("parameters", out var schema))
+                        {
+                            parameters = SchemaCache.Get(System.Text.Encoding.UTF8.GetBytes(schema.GetRawText()), out var why);
+                            if (parameters is null)
+                            {
+                                error = $"Invalid schema for function '{name.GetString()}': " + why;
+                                param = $"tools[{index}].function.parameters";
+                                return null;
+                            }
+                        }
+
+                        toolSchemas[name.GetString()!] = parameters;
+                    }
+
+                    index++;
+                }
+            }
+        }
+
+        return new OutputExpectation { ContentIsJson = contentIsJson, ContentSchema = contentSchema, Tools = toolSchemas, Policy = policy };
+    }
+}

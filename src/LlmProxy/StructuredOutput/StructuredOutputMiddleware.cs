@@ -1,0 +1,71 @@
+using LlmProxy.Configuration;
+using LlmProxy.Errors;
+using LlmProxy.Routing;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace LlmProxy.StructuredOutput;
+
+/// <summary>
+/// Stage 3b (after routing): for a chat request that carries <c>response_format</c> or <c>tools</c>, compiles their
+/// schemas (cached) and records what the answer must look like and the policy in force. An unusable schema is the
+/// client's 400, before any provider is called. Requests without them pass at once.
+/// </summary>
+internal sealed class StructuredOutputMiddleware
+{
+    /// <summary>The request header that may choose the policy where the config allows it.</summary>
+    public const string PolicyHeader = "x-llmproxy-validation-policy";
+
+    private readonly RequestDelegate _next;
+
+    public StructuredOutputMiddleware(RequestDelegate next) => _next = next;
+
+    public Task Invoke(HttpContext context)
+    {
+        var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
+        var request = feature.Request;
+        if ((request.ResponseFormat is null && request.Tools is null) || feature.OperationPath != "/chat/completions")
+        {
+            return _next(context);
+        }
+
+        var settings = KeySettings(feature) ?? feature.Snapshot.Config.Models.GetValueOrDefault(feature.Model!.Name)?.StructuredOutput ?? new StructuredOutputSettings();
+        var policy = settings.Policy;
+        var requested = context.Request.Headers[PolicyHeader];
+        if (settings.AllowHeaderOverride && requested.Count == 1)
+        {
+            if (!StructuredOutputPolicies.IsKnown(requested[0]))
+            {
+                return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest,
+                    $"{PolicyHeader} must be '{StructuredOutputPolicies.Annotate}' or '{StructuredOutputPolicies.Reject}'.");
+            }
+
+            policy = requested[0]!;
+        }
+
+        var expectation = OutputExpectation.Read(feature.Body, request.ResponseFormat, request.Tools, policy, out var error, out var param);
+        if (expectation is null)
+        {
+            return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, error!, param);
+        }
+
+        if (!expectation.IsEmpty)
+        {
+            feature.Output = expectation;
+        }
+
+        return _next(context);
+    }
+
+    private static StructuredOutputSettings? KeySettings(LlmRequestFeature feature)
+    {
+        foreach (var key in feature.Snapshot.Config.Keys)
+        {
+            if (key.Id == feature.Key.Id)
+            {
+                return key.StructuredOutput;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,98 @@
+using LlmProxy.Configuration;
+using LlmProxy.Errors;
+using LlmProxy.Routing;
+using LlmProxy.Telemetry;
+using LlmProxy.Usage;
+using Microsoft.Net.Http.Headers;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmProxy.StructuredOutput;
+
+/// <summary>
+/// A non-streamed answer whose request carried schemas: read whole (the verdict goes in a header, before the body),
+/// metered, validated, then sent as it came with <c>x-llmproxy-validation</c> (annotate), or replaced by a 422
+/// <c>structured_output_invalid</c> listing the violations (reject). Usage is metered either way.
+/// </summary>
+internal static partial class ValidatedJsonResponse
+{
+    /// <summary>The verdict header.</summary>
+    public const string Header = "x-llmproxy-validation";
+
+    /// <summary>Largest answer validated; a larger one passes through as skipped.</summary>
+    public const int MaxBytes = 16 * 1024 * 1024;
+
+    public static async ValueTask ApplyAsync(ResponseTransformContext context, LlmRequestFeature feature, OutputExpectation expectation,
+        RequestMeter? meter, TimeProvider time, LlmProxyMetrics metrics, ILogger logger)
+    {
+        var http = context.HttpContext;
+        var content = context.ProxyResponse!.Content;
+        await using var stream = await content.ReadAsStreamAsync(context.CancellationToken);
+        var (body, complete) = await ReadAsync(stream, content.Headers.ContentLength, context.CancellationToken);
+        context.SuppressResponseBody = true;
+        http.Response.Headers.Remove(HeaderNames.ContentLength);
+        if (!complete)
+        {
+            // Too large to check: it goes through as it comes, unchecked (and metered by its tail like any large body).
+            http.Response.Headers[Header] = Verdict.Skipped;
+            metrics.ValidationResult(feature.Model?.Name ?? feature.Request.Model, Verdict.Skipped, expectation.Policy);
+            await http.Response.Body.WriteAsync(body, context.CancellationToken);
+            await stream.CopyToAsync(http.Response.Body, context.CancellationToken);
+            return;
+        }
+
+        if (meter is not null)
+        {
+            meter.UpstreamEnd = time.GetTimestamp();
+            UsageReader.ReadBodyFast(body, meter);
+        }
+
+        var verdict = AnswerValidator.Validate(body, expectation);
+        var model = feature.Model?.Name ?? feature.Request.Model;
+        metrics.ValidationResult(model, verdict.Result, expectation.Policy);
+        if (verdict.Result == Verdict.Failed)
+        {
+            Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
+        }
+
+        http.Response.Headers[Header] = verdict.Result;
+        if (verdict.Result == Verdict.Failed && expectation.Policy == StructuredOutputPolicies.Reject)
+        {
+            await ErrorWriter.WriteAsync(http, LlmError.StructuredOutputInvalid,
+                $"The model's answer does not match the schema of the request: {verdict.Describe()}", "response_format");
+            return;
+        }
+
+        http.Response.ContentLength = body.Length;
+        await http.Response.Body.WriteAsync(body, context.CancellationToken);
+    }
+
+    // The whole body when it is at most MaxBytes; otherwise what was read so far and false.
+    private static async Task<(byte[] Body, bool Complete)> ReadAsync(Stream stream, long? length, CancellationToken cancellationToken)
+    {
+        if (length > MaxBytes)
+        {
+            return ([], false);
+        }
+
+        using var buffer = new MemoryStream(length is { } known ? (int)known : 4096);
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > MaxBytes)
+            {
+                return (buffer.ToArray(), false);
+            }
+        }
+
+        return (buffer.ToArray(), true);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.ValidationFailed, Level = LogLevel.Information,
+            Message = "request {RequestId} model={Model} policy={Policy}: the answer broke its schema ({Count} violations): {Violations}")]
+        public static partial void Failed(ILogger logger, string requestId, string model, string policy, int count, string violations);
+    }
+}

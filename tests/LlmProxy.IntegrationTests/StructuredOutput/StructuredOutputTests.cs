@@ -1,0 +1,210 @@
+using System.ClientModel;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmProxy.IntegrationTests.Infrastructure;
+using LlmProxy.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI;
+using OpenAI.Chat;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace LlmProxy.IntegrationTests.StructuredOutput;
+
+/// <summary>Answers checked against the schema their request carried, through the gateway, with WireMock providers.</summary>
+public sealed class StructuredOutputTests : IDisposable
+{
+    private const string Schema = """{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}""";
+    private readonly WireMockServer _upstream = WireMockServer.Start();
+    private readonly CapturingSink _sink = new();
+
+    public void Dispose() => _upstream.Stop();
+
+    private static string Request(string schema = Schema)
+        => """{"model":"test-model","messages":[{"role":"user","content":"who?"}],"response_format":{"type":"json_schema","json_schema":{"name":"person","strict":true,"schema":"""
+            + schema + "}}}";
+
+    private void Answer(string content, string finish = "stop")
+    {
+        var body = JsonSerializer.Serialize(new
+        {
+            id = "chatcmpl-9",
+            @object = "chat.completion",
+            model = "upstream-model",
+            choices = new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = finish } },
+            usage = new { prompt_tokens = 30, completion_tokens = 12, total_tokens = 42 },
+        });
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "application/json").WithBody(body));
+    }
+
+    private GatewayApp Start(string? policy = null, bool allowOverride = false)
+    {
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        if (policy is not null)
+        {
+            config["models"]!["test-model"]!["structured_output"] = new JsonObject { ["policy"] = policy, ["allow_header_override"] = allowOverride };
+        }
+
+        return GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<IUsageSink>(_sink));
+    }
+
+    [Fact]
+    public async Task Annotate_ValidAnswer_PassedHeaderAndBodyUnchanged()
+    {
+        Answer("""{"name":"Ada","age":36}""");
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("passed", response.Headers.GetValues("x-llmproxy-validation").Single());
+        Assert.Equal(_upstream.LogEntries.Single().ResponseMessage!.BodyData!.BodyAsString, await response.Content.ReadAsStringAsync());
+        Assert.Equal(42, (await _sink.NextAsync()).Usage!.Value.Total);
+    }
+
+    [Fact]
+    public async Task Annotate_InvalidAnswer_FailedHeaderAnswerPassedThrough()
+    {
+        Answer("""{"name":"Ada"}""");
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("failed", response.Headers.GetValues("x-llmproxy-validation").Single());
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("""{"name":"Ada"}""", answer.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        // The log names the violation, never the content.
+        var line = Assert.Single(app.Logs.GetSnapshot(), static r => r.Id.Id == 5001);
+        Assert.Contains("/choices/0/message/content required", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ada", line.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reject_InvalidAnswer_422ListingViolationsAndUsageStillMetered()
+    {
+        Answer("""{"name":"Ada","age":"old","extra":1}""");
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        var error = await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        var message = error.GetProperty("message").GetString()!;
+        Assert.Contains("/choices/0/message/content/age type:", message, StringComparison.Ordinal);
+        Assert.Contains("/choices/0/message/content/extra additionalProperties:", message, StringComparison.Ordinal);
+        Assert.Equal("failed", response.Headers.GetValues("x-llmproxy-validation").Single());
+        var record = await _sink.NextAsync();
+        Assert.Equal(ErrorCategory.ValidationFailed, record.Error);
+        Assert.Equal(42, record.Usage!.Value.Total);
+    }
+
+    [Fact]
+    public async Task Reject_LengthCut_SkippedAndPassedThrough()
+    {
+        Answer("""{"name":"A""", finish: "length");
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("skipped", response.Headers.GetValues("x-llmproxy-validation").Single());
+    }
+
+    [Fact]
+    public async Task HeaderOverride_AllowedByConfig_RequestChoosesReject()
+    {
+        Answer("""{"name":"Ada"}""");
+        await using var app = Start("annotate", allowOverride: true);
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Add("x-llmproxy-validation-policy", "reject");
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(422, (int)response.StatusCode);
+    }
+
+    [Fact]
+    public async Task HeaderOverride_NotAllowed_ConfigPolicyStays()
+    {
+        Answer("""{"name":"Ada"}""");
+        await using var app = Start("annotate");
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Add("x-llmproxy-validation-policy", "reject");
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("failed", response.Headers.GetValues("x-llmproxy-validation").Single());
+    }
+
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"(["}}}""")]
+    [InlineData("""{"type":"object","properties":{"a":{"$ref":"https://evil.example/schema.json"}}}""")]
+    public async Task InvalidSchema_400BeforeAnyProviderCall(string schema)
+    {
+        Answer("""{}""");
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request(schema));
+
+        var error = await OpenAIError.AssertAsync(response, 400, "invalid_request_error", null);
+        Assert.Equal("response_format.json_schema.schema", error.GetProperty("param").GetString());
+        Assert.Empty(_upstream.LogEntries);
+    }
+
+    [Fact]
+    public async Task NoSchema_NoValidationHeader()
+    {
+        Answer("""not json at all""");
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model","messages":[]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains("x-llmproxy-validation"));
+    }
+
+    [Fact]
+    public async Task ToolCall_ArgumentsBreakParameters_RejectedWithTheToolPath()
+    {
+        var body = """{"id":"c","object":"chat.completion","model":"upstream-model","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":42}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}""";
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body));
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+        var request = """{"model":"test-model","messages":[],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}}]}""";
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", request);
+
+        var error = await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Contains("/choices/0/message/tool_calls/0/function/arguments/city type:", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenAISdk_StructuredOutputCall_ValidatedAndParsed()
+    {
+        Answer("""{"name":"Ada","age":36}""");
+        await using var app = Start("reject");
+        var chat = new OpenAIClient(new ApiKeyCredential(TestKeys.Alpha), new OpenAIClientOptions { Endpoint = new Uri(app.BaseAddress, "v1") }).GetChatClient("test-model");
+        var options = new ChatCompletionOptions
+        {
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("person", BinaryData.FromString(Schema), jsonSchemaIsStrict: true),
+        };
+
+        var completion = await chat.CompleteChatAsync([new UserChatMessage("who?")], options);
+
+        using var person = JsonDocument.Parse(completion.Value.Content[0].Text);
+        Assert.Equal(36, person.RootElement.GetProperty("age").GetInt32());
+        Assert.True(completion.GetRawResponse().Headers.TryGetValue("x-llmproxy-validation", out var verdict));
+        Assert.Equal("passed", verdict);
+        // The SDK sent the schema the gateway checked against.
+        Assert.Contains("\"json_schema\"", _upstream.LogEntries.Single().RequestMessage!.Body, StringComparison.Ordinal);
+    }
+}
