@@ -8,8 +8,8 @@ namespace LlmProxy.RateLimiting;
 /// </summary>
 public sealed class RedisLimitStore : ILimitStore
 {
-    private static readonly string AdmitScript = ReadScript("admit.lua");
-    private static readonly string SettleScript = ReadScript("settle.lua");
+    private static readonly string AdmitScript = ReadScript("bucket.lua") + ReadScript("admit.lua");
+    private static readonly string SettleScript = ReadScript("bucket.lua") + ReadScript("settle.lua");
 
     private readonly IDatabase _database;
     private readonly RateLimitClock _clock;

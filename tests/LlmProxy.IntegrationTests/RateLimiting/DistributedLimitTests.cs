@@ -3,8 +3,6 @@ using LlmProxy.IntegrationTests.Infrastructure;
 using LlmProxy.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
 using WireMock.Server;
 
 namespace LlmProxy.IntegrationTests.RateLimiting;
@@ -12,14 +10,12 @@ namespace LlmProxy.IntegrationTests.RateLimiting;
 /// <summary>Request limits shared by replicas through a real redis-server.</summary>
 public sealed class DistributedLimitTests : IAsyncLifetime
 {
-    private readonly WireMockServer _upstream = WireMockServer.Start();
+    private readonly WireMockServer _upstream = LimitTestConfig.StartCompletionUpstream();
     private RedisServer _redis = null!;
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
-        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
-            .WithHeader("Content-Type", "application/json").WithBody(LimitTestConfig.Completion()));
     }
 
     public async Task DisposeAsync()

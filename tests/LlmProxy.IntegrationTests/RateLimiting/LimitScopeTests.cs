@@ -2,8 +2,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using LlmProxy.Configuration;
 using LlmProxy.IntegrationTests.Infrastructure;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
 using WireMock.Server;
 
 namespace LlmProxy.IntegrationTests.RateLimiting;
@@ -11,13 +9,7 @@ namespace LlmProxy.IntegrationTests.RateLimiting;
 /// <summary>Team and key × model scopes, hot reload of limits, the default config's demo limits, and Redis key names.</summary>
 public sealed class LimitScopeTests : IDisposable
 {
-    private readonly WireMockServer _upstream = WireMockServer.Start();
-
-    public LimitScopeTests()
-    {
-        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
-            .WithHeader("Content-Type", "application/json").WithBody(LimitTestConfig.Completion()));
-    }
+    private readonly WireMockServer _upstream = LimitTestConfig.StartCompletionUpstream();
 
     public void Dispose() => _upstream.Stop();
 

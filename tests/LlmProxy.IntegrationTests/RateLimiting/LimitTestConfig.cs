@@ -25,6 +25,15 @@ internal static class LimitTestConfig
     public static string Completion(int promptTokens = 20, int completionTokens = 30)
         => $$$"""{"id":"chatcmpl-1","object":"chat.completion","model":"upstream-model","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":{{{promptTokens}}},"completion_tokens":{{{completionTokens}}},"total_tokens":{{{promptTokens + completionTokens}}}}}""";
 
+    /// <summary>A WireMock provider that answers every POST with <see cref="Completion"/>.</summary>
+    public static WireMock.Server.WireMockServer StartCompletionUpstream()
+    {
+        var upstream = WireMock.Server.WireMockServer.Start();
+        upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(WireMock.ResponseBuilders.Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "application/json").WithBody(Completion()));
+        return upstream;
+    }
+
     /// <summary>A small chat request.</summary>
     public const string ChatRequest = """{"model":"test-model","messages":[{"role":"user","content":"hello"}],"max_tokens":100}""";
 }

@@ -1,7 +1,5 @@
 using System.Net;
 using LlmProxy.IntegrationTests.Infrastructure;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
 using WireMock.Server;
 
 namespace LlmProxy.IntegrationTests.RateLimiting;
@@ -10,14 +8,12 @@ namespace LlmProxy.IntegrationTests.RateLimiting;
 public sealed class RedisOutageTests : IAsyncLifetime
 {
     private static readonly TimeSpan NoHang = TimeSpan.FromSeconds(5);
-    private readonly WireMockServer _upstream = WireMockServer.Start();
+    private readonly WireMockServer _upstream = LimitTestConfig.StartCompletionUpstream();
     private RedisServer _redis = null!;
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
-        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
-            .WithHeader("Content-Type", "application/json").WithBody(LimitTestConfig.Completion()));
     }
 
     public async Task DisposeAsync()

@@ -7,8 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using OpenAI;
 using OpenAI.Chat;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
 using WireMock.Server;
 
 namespace LlmProxy.IntegrationTests.RateLimiting;
@@ -16,15 +14,13 @@ namespace LlmProxy.IntegrationTests.RateLimiting;
 /// <summary>The official OpenAI .NET SDK against limits kept in a real Redis.</summary>
 public sealed class SdkRateLimitTests : IAsyncLifetime
 {
-    private readonly WireMockServer _upstream = WireMockServer.Start();
+    private readonly WireMockServer _upstream = LimitTestConfig.StartCompletionUpstream();
     private RedisServer _redis = null!;
     private GatewayApp _app = null!;
 
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
-        _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
-            .WithHeader("Content-Type", "application/json").WithBody(LimitTestConfig.Completion()));
         _app = GatewayApp.Start(LimitTestConfig.With(_upstream.Url + "/v1", new() { ["requests_per_second"] = 1, ["tokens_per_day"] = 1_000_000 }, _redis.ConnectionString).ToJsonString());
         await _app.WaitUntilReadyIsAsync();
 

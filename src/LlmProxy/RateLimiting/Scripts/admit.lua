@@ -9,11 +9,7 @@
 -- ARGV[5..4+3n]   per bucket: capacity, window ms, cost
 -- ARGV[5+3n..]    per concurrency cap: capacity
 -- Returns {1, 0, 0, 0, remaining_1, reset_ms_1, ...} or {0, index, used, retry_after_ms}.
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-end
+local now = decision_time(ARGV[1])
 
 local n = tonumber(ARGV[2])
 local used = {}
@@ -22,16 +18,7 @@ for i = 1, n do
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local cost = tonumber(ARGV[at + 3])
-  local current = 0
-  local state = redis.call('GET', KEYS[i])
-  if state then
-    local colon = string.find(state, ':', 1, true)
-    current = tonumber(string.sub(state, 1, colon - 1))
-    local elapsed = now - tonumber(string.sub(state, colon + 1))
-    if elapsed > 0 then
-      current = math.max(0, current - elapsed * capacity / window)
-    end
-  end
+  local current = in_use(KEYS[i], capacity, window, now)
   if current + cost > capacity then
     return {0, i, math.ceil(current), math.ceil((current + cost - capacity) * window / capacity)}
   end
@@ -53,9 +40,7 @@ for i = 1, n do
   local at = 4 + (i - 1) * 3
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
-  local drained = math.ceil(used[i] * window / capacity)
-  -- A missing bucket is an unused one: keep it until it has drained, plus a window of slack for clock steps.
-  redis.call('SET', KEYS[i], tostring(used[i]) .. ':' .. now, 'PX', drained + window + 1000)
+  local drained = store(KEYS[i], used[i], capacity, window, now)
   result[#result + 1] = math.floor(capacity - used[i])
   result[#result + 1] = drained
 end
