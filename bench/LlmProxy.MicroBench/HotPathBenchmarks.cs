@@ -1,0 +1,43 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using LlmProxy.RateLimiting;
+using LlmProxy.Routing;
+using LlmProxy.Telemetry;
+using LlmProxy.Usage;
+
+namespace LlmProxy.MicroBench;
+
+/// <summary>Per-request pieces of metering and rate limiting on a 1 KB request and a 1 KB answer.</summary>
+[MemoryDiagnoser]
+public class HotPathBenchmarks
+{
+    private byte[] _request = null!;
+    private byte[] _answer = null!;
+    private byte[] _uniquePrompt = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var text = string.Concat(Enumerable.Repeat("Summarize the quarterly report in three bullet points please. ", 14));
+        _request = Encoding.UTF8.GetBytes("{\"model\":\"bench-model\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"},{\"role\":\"user\",\"content\":\"" + text + "\"}]}");
+        _answer = Encoding.UTF8.GetBytes("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench-upstream-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + new string('a', 800) + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":200,\"completion_tokens\":180,\"total_tokens\":380}}");
+        _uniquePrompt = _request;
+    }
+
+    [Benchmark]
+    public bool ParseRequest() => LlmRequestParser.TryParse(_request, out _) == LlmRequestParser.Failure.None;
+
+    [Benchmark]
+    public long ReadUsageFromAnswer()
+    {
+        var meter = new RequestMeter("r", 1) { CaptureDetails = false };
+        UsageReader.ReadBodyFast(_answer, meter);
+        return meter.OutputTokens ?? 0;
+    }
+
+    [Benchmark]
+    public long CountPromptTokensCached() => TokenEstimator.Count(_request, TokenEstimator.For("gpt-4o"), true, 4096).Prompt;
+
+    [Benchmark]
+    public int CountPromptTokensUncached() => TokenEstimator.For("gpt-4o").CountTokens(Encoding.UTF8.GetString(_uniquePrompt));
+}

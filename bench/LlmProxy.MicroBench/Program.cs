@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(LlmProxy.MicroBench.ValidationBenchmarks).Assembly).Run(args);
