@@ -79,7 +79,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             // The guard may drop the usage chunk or add an error event: the provider's length no longer holds.
             headers.ContentLength = null;
-            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time);
+            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time, StreamValidationOf(context.HttpContext, meter));
         }
         else if (status < 300 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Output is { } expectation)
         {
@@ -91,6 +91,19 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             proxyResponse.Content = new MeteredJsonContent(proxyResponse.Content, meter, _time);
         }
+    }
+
+    // A streamed chat answer whose request carried schemas is collected and validated as it passes.
+    private static StreamValidation? StreamValidationOf(HttpContext http, RequestMeter? meter)
+    {
+        if (http.Features.Get<LlmRequestFeature>() is not { Output: { } expectation } feature)
+        {
+            return null;
+        }
+
+        var services = http.RequestServices;
+        return new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, meter?.RequestId ?? "-",
+            services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>());
     }
 
     // The client gets the gateway's id in x-request-id (set before forwarding; YARP appended the provider's);

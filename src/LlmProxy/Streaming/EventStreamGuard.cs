@@ -1,4 +1,5 @@
 using LlmProxy.Errors;
+using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
 
@@ -15,18 +16,21 @@ internal sealed class EventStreamGuard : PassThroughContent
     private readonly HttpContext _client;
     private readonly RequestMeter? _meter;
     private readonly TimeProvider _time;
+    private readonly StreamValidation? _validation;
 
     /// <summary>
     /// Wraps <paramref name="inner"/>, the provider body being copied to <paramref name="client"/>'s response.
     /// With a <paramref name="meter"/>, each complete event is also read for usage, time to first token and text
-    /// length, and the usage-only chunk the gateway asked for is left out.
+    /// length, and the usage-only chunk the gateway asked for is left out. With a <paramref name="validation"/>,
+    /// the answer is collected and its verdict sent as a comment before <c>[DONE]</c>.
     /// </summary>
-    public EventStreamGuard(HttpContent inner, HttpContext client, RequestMeter? meter, TimeProvider time)
+    public EventStreamGuard(HttpContent inner, HttpContext client, RequestMeter? meter, TimeProvider time, StreamValidation? validation = null)
         : base(inner)
     {
         _client = client;
         _meter = meter;
         _time = time;
+        _validation = validation;
     }
 
     /// <summary>The SSE error event sent when the provider fails mid-stream.</summary>
@@ -47,14 +51,15 @@ internal sealed class EventStreamGuard : PassThroughContent
     }
 
     /// <inheritdoc/>
-    protected override Stream Wrap(Stream providerBody) => new GuardStream(providerBody, _client, _meter, _time);
+    protected override Stream Wrap(Stream providerBody) => new GuardStream(providerBody, _client, _meter, _time, _validation);
 
     // YARP copies this stream to the client. Complete events pass at once; the bytes of an event the provider
     // has not finished are held until its blank line, so a failure can drop them and end with a clean error
     // event (an event larger than YARP's buffer passes through unheld). On a provider failure the copy's token
     // may already be cancelled (idle timeout), so the error event is written to the client directly and the
     // copy then sees a clean end.
-    private sealed class GuardStream(Stream providerBody, HttpContext client, RequestMeter? meter, TimeProvider time) : PassThroughStream(providerBody)
+    private sealed class GuardStream(Stream providerBody, HttpContext client, RequestMeter? meter, TimeProvider time, StreamValidation? validation)
+        : PassThroughStream(providerBody)
     {
         private const int BigEventTail = 16 * 1024;
         private byte[] _carry = [];
@@ -63,6 +68,8 @@ internal sealed class EventStreamGuard : PassThroughContent
         private int _bigTailLength;
         private bool _midEvent;
         private bool _done;
+        private bool _verdictSent;
+        private byte[]? _verdict;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -111,9 +118,13 @@ internal sealed class EventStreamGuard : PassThroughContent
                 {
                     // The provider ended; pass on whatever it sent last.
                     _done = true;
-                    if (meter is not null)
+                    if (meter is not null || validation is not null)
                     {
-                        meter.UpstreamEnd = time.GetTimestamp();
+                        if (meter is not null)
+                        {
+                            meter.UpstreamEnd = time.GetTimestamp();
+                        }
+
                         if (start > 0 && !_midEvent)
                         {
                             // A last event without its blank line still counts.
@@ -199,9 +210,20 @@ internal sealed class EventStreamGuard : PassThroughContent
             _carryLength += bytes.Length;
         }
 
+        // Puts bytes in front of what is held: they go out first on the next read.
+        private void HoldFirst(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+        {
+            var held = _carry.AsSpan(0, _carryLength).ToArray();
+            _carryLength = 0;
+            Hold(first);
+            Hold(second);
+            Hold(held);
+        }
+
         // Keeps the last BigEventTail bytes of an event that is passing through unheld.
         private void KeepBigTail(ReadOnlySpan<byte> bytes)
         {
+            validation?.Collector.MarkIncomplete();
             if (meter is null)
             {
                 return;
@@ -240,7 +262,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         // Returns the length of what is left at the start of the span.
         private int Observe(Span<byte> events)
         {
-            if (meter is null)
+            if (meter is null && validation is null)
             {
                 return events.Length;
             }
@@ -261,6 +283,12 @@ internal sealed class EventStreamGuard : PassThroughContent
 
                     write += length;
                 }
+                else if (_verdict is { } comment)
+                {
+                    // [DONE] goes out after the verdict comment, from the carry.
+                    _verdict = null;
+                    HoldFirst(comment, events.Slice(read, length));
+                }
 
                 read += length;
             }
@@ -271,12 +299,30 @@ internal sealed class EventStreamGuard : PassThroughContent
         private bool ObserveEvent(ReadOnlySpan<byte> sseEvent)
         {
             var data = DataOf(sseEvent);
-            if (data.IsEmpty || data.SequenceEqual("[DONE]"u8))
+            if (data.IsEmpty)
             {
                 return true;
             }
 
-            UsageReader.ReadEvent(data, meter!, out var usageOnly, out var hasText);
+            if (data.SequenceEqual("[DONE]"u8))
+            {
+                if (validation is null || _verdictSent)
+                {
+                    return true;
+                }
+
+                _verdictSent = true;
+                _verdict = validation.Finish();
+                return false;
+            }
+
+            validation?.Collector.Add(data);
+            if (meter is null)
+            {
+                return true;
+            }
+
+            UsageReader.ReadEvent(data, meter, out var usageOnly, out var hasText);
             if (hasText && meter!.FirstToken == 0)
             {
                 meter.FirstToken = time.GetTimestamp();

@@ -1,0 +1,101 @@
+using System.Text;
+using System.Text.Json;
+using LlmProxy.IntegrationTests.Infrastructure;
+using OpenAI;
+using OpenAI.Chat;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace LlmProxy.IntegrationTests.StructuredOutput;
+
+/// <summary>Streamed answers: chunks pass untouched, the verdict is an SSE comment before [DONE].</summary>
+public sealed class StreamValidationTests : IDisposable
+{
+    private const string Schema = """{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}""";
+    private readonly WireMockServer _upstream = WireMockServer.Start();
+
+    public void Dispose() => _upstream.Stop();
+
+    private static string Chunk(object delta, string? finish = null)
+        => "data: " + JsonSerializer.Serialize(new { id = "c", @object = "chat.completion.chunk", model = "upstream-model", choices = new[] { new { index = 0, delta, finish_reason = finish } } }) + "\n\n";
+
+    private string Stream(params string[] pieces)
+    {
+        var body = new StringBuilder(Chunk(new { role = "assistant", content = "" }));
+        foreach (var piece in pieces)
+        {
+            body.Append(Chunk(new { content = piece }));
+        }
+
+        body.Append(Chunk(new { }, "stop")).Append("data: [DONE]\n\n");
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "text/event-stream").WithBody(body.ToString()));
+        return body.ToString();
+    }
+
+    private static string Request()
+        => """{"model":"test-model","stream":true,"messages":[{"role":"user","content":"who?"}],"response_format":{"type":"json_schema","json_schema":{"name":"person","strict":true,"schema":"""
+            + Schema + "}}}";
+
+    [Fact]
+    public async Task Stream_ValidAnswerInPieces_ChunksUntouchedAndPassedCommentBeforeDone()
+    {
+        var sent = Stream("{\"name\":", "\"Ada\",\"ag", "e\":36}");
+        await using var app = TestConfig.SingleModel(_upstream.Url + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(sent.Replace("data: [DONE]", ": llmproxy-validation passed\n\ndata: [DONE]", StringComparison.Ordinal), body);
+    }
+
+    [Fact]
+    public async Task Stream_InvalidAnswer_FailedCommentNamesTheViolation()
+    {
+        Stream("{\"name\":\"Ada\",", "\"age\":\"old\"}");
+        await using var app = TestConfig.SingleModel(_upstream.Url + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+        var body = await response.Content.ReadAsStringAsync();
+
+        var comment = body.Split('\n').Single(static l => l.StartsWith(": llmproxy-validation", StringComparison.Ordinal));
+        Assert.StartsWith(": llmproxy-validation failed [", comment, StringComparison.Ordinal);
+        Assert.Contains("\"path\":\"/choices/0/message/content/age\",\"keyword\":\"type\"", comment, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stream_NoSchema_NoComment()
+    {
+        var sent = Stream("hello");
+        await using var app = TestConfig.SingleModel(_upstream.Url + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model","stream":true,"messages":[]}""");
+
+        Assert.Equal(sent, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task OpenAISdk_StreamingWithSchema_IgnoresTheCommentAndGetsTheText()
+    {
+        Stream("{\"name\":\"Ada\",", "\"age\":36}");
+        await using var app = TestConfig.SingleModel(_upstream.Url + "/v1").Start();
+        var chat = new OpenAIClient(new System.ClientModel.ApiKeyCredential(TestKeys.Alpha), new OpenAIClientOptions { Endpoint = new Uri(app.BaseAddress, "v1") })
+            .GetChatClient("test-model");
+        var options = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("person", BinaryData.FromString(Schema), jsonSchemaIsStrict: true) };
+        var text = new StringBuilder();
+
+        await foreach (var update in chat.CompleteChatStreamingAsync([new UserChatMessage("who?")], options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+        }
+
+        Assert.Equal("""{"name":"Ada","age":36}""", text.ToString());
+    }
+}
