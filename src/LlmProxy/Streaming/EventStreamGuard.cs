@@ -69,6 +69,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         private bool _midEvent;
         private bool _done;
         private bool _verdictSent;
+        private bool _rejected;
         private byte[]? _verdict;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -285,9 +286,9 @@ internal sealed class EventStreamGuard : PassThroughContent
                 }
                 else if (_verdict is { } comment)
                 {
-                    // [DONE] goes out after the verdict comment, from the carry.
+                    // [DONE] goes out after the verdict comment, from the carry; a rejected stream ends with the error instead.
                     _verdict = null;
-                    HoldFirst(comment, events.Slice(read, length));
+                    HoldFirst(comment, _rejected ? [] : events.Slice(read, length));
                 }
 
                 read += length;
@@ -312,7 +313,12 @@ internal sealed class EventStreamGuard : PassThroughContent
                 }
 
                 _verdictSent = true;
-                _verdict = validation.Finish();
+                _verdict = validation.Finish(out _rejected);
+                if (_rejected && meter is not null)
+                {
+                    meter.GatewayError ??= LlmError.StructuredOutputInvalid;
+                }
+
                 return false;
             }
 

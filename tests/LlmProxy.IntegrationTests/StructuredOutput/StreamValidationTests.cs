@@ -67,6 +67,26 @@ public sealed class StreamValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task Stream_RejectPolicyInvalidAnswer_EndsWithErrorEventAndNoDone()
+    {
+        var sent = Stream("{\"name\":\"Ada\"}");
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+        var body = await response.Content.ReadAsStringAsync();
+
+        // Every chunk went out as it came (pass-through); then the verdict, the error event, and no [DONE].
+        Assert.StartsWith(sent[..sent.IndexOf("data: [DONE]", StringComparison.Ordinal)] + ": llmproxy-validation failed\n\ndata: {\"error\":", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        using var error = JsonDocument.Parse(body[(body.LastIndexOf("data: ", StringComparison.Ordinal) + 6)..]);
+        Assert.Equal("structured_output_invalid", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("required", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stream_NoSchema_NoComment()
     {
         var sent = Stream("hello");
