@@ -111,9 +111,19 @@ public static partial class ConfigValidator
 
     private static void ValidateStructuredOutput(string path, StructuredOutputSettings? settings, List<string> errors)
     {
-        if (settings is not null && !StructuredOutputPolicies.IsKnown(settings.Policy))
+        if (settings is null)
         {
-            errors.Add($"{path}.policy: must be '{StructuredOutputPolicies.Annotate}' or '{StructuredOutputPolicies.Reject}', not '{settings.Policy}'");
+            return;
+        }
+
+        if (!StructuredOutputPolicies.IsKnown(settings.Policy))
+        {
+            errors.Add($"{path}.policy: must be 'annotate', 'reject' or 'retry', not '{settings.Policy}'");
+        }
+
+        if (settings.MaxAttempts is < 2 or > 5)
+        {
+            errors.Add($"{path}.max_attempts: must be between 2 and 5");
         }
     }
 

@@ -3,8 +3,17 @@ namespace LlmProxy.Configuration;
 /// <summary>What the gateway does with an answer that breaks the schema its request carried.</summary>
 public sealed record StructuredOutputSettings
 {
-    /// <summary><c>annotate</c> (default): pass it through with <c>x-llmproxy-validation</c>; <c>reject</c>: answer an error.</summary>
+    /// <summary>
+    /// <c>annotate</c> (default): pass it through with <c>x-llmproxy-validation</c>; <c>reject</c>: answer an error;
+    /// <c>retry</c>: ask the provider again (non-streamed answers), then reject.
+    /// </summary>
     public string Policy { get; init; } = StructuredOutputPolicies.Annotate;
+
+    /// <summary>Under <c>retry</c>: attempts in all, the first included (2 to 5).</summary>
+    public int MaxAttempts { get; init; } = 2;
+
+    /// <summary>Under <c>retry</c>: add the invalid answer and its violations to the messages so the model can repair it.</summary>
+    public bool RepairMessage { get; init; } = true;
 
     /// <summary>When true, a request may choose the policy with the <c>x-llmproxy-validation-policy</c> header.</summary>
     public bool AllowHeaderOverride { get; init; }
@@ -19,6 +28,9 @@ public static class StructuredOutputPolicies
     /// <summary>Replace an invalid answer with an OpenAI-shaped error.</summary>
     public const string Reject = "reject";
 
+    /// <summary>Ask again, then reject.</summary>
+    public const string Retry = "retry";
+
     /// <summary>Whether <paramref name="value"/> is a known policy.</summary>
-    public static bool IsKnown(string? value) => value is Annotate or Reject;
+    public static bool IsKnown(string? value) => value is Annotate or Reject or Retry;
 }

@@ -67,6 +67,7 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddSingleton<RateLimitClock>();
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<RateLimiter>();
+        services.TryAddSingleton<StructuredOutput.RetrySender>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])

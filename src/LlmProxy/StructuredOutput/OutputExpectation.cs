@@ -18,6 +18,12 @@ public sealed class OutputExpectation
     /// <summary>The policy in force for the request.</summary>
     public required string Policy { get; init; }
 
+    /// <summary>Under <c>retry</c>: attempts in all.</summary>
+    public int MaxAttempts { get; set; } = 2;
+
+    /// <summary>Under <c>retry</c>: whether the invalid answer and its violations are sent back to the model.</summary>
+    public bool RepairMessage { get; set; } = true;
+
     /// <summary>True when nothing is checked (no json response format and no tools).</summary>
     public bool IsEmpty => !ContentIsJson && Tools.Count == 0;
 

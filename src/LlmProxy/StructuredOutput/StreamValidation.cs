@@ -32,7 +32,8 @@ internal sealed partial class StreamValidation(OutputExpectation expectation, st
         if (verdict.Result == Verdict.Failed)
         {
             Log.Failed(logger, requestId, model, verdict.Violations.Count, verdict.Describe());
-            if (expectation.Policy == Configuration.StructuredOutputPolicies.Reject)
+            // Retry cannot ask again once the chunks have gone: a stream under retry ends like one under reject.
+            if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate)
             {
                 endsStream = true;
                 var error = Errors.ErrorWriter.Serialize($"The model's answer does not match the schema of the request: {verdict.Describe()}",

@@ -35,14 +35,19 @@ internal sealed class StructuredOutputMiddleware
         {
             if (!StructuredOutputPolicies.IsKnown(requested[0]))
             {
-                return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest,
-                    $"{PolicyHeader} must be '{StructuredOutputPolicies.Annotate}' or '{StructuredOutputPolicies.Reject}'.");
+                return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, $"{PolicyHeader} must be 'annotate', 'reject' or 'retry'.");
             }
 
             policy = requested[0]!;
         }
 
         var expectation = OutputExpectation.Read(feature.Body, request.ResponseFormat, request.Tools, policy, out var error, out var param);
+        if (expectation is not null)
+        {
+            expectation.MaxAttempts = settings.MaxAttempts;
+            expectation.RepairMessage = settings.RepairMessage;
+        }
+
         if (expectation is null)
         {
             return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, error!, param);

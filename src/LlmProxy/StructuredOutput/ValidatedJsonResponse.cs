@@ -11,12 +11,17 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>
 /// A non-streamed answer whose request carried schemas: read whole (the verdict goes in a header, before the body),
 /// metered, validated, then sent as it came with <c>x-llmproxy-validation</c> (annotate), or replaced by a 422
-/// <c>structured_output_invalid</c> listing the violations (reject). Usage is metered either way.
+/// <c>structured_output_invalid</c> listing the violations (reject). Under retry the provider is asked again (same
+/// target) until an answer fits or the attempts run out, then it is rejected. Usage of every attempt is metered; the
+/// body returned is the last answer, with its own <c>usage</c>.
 /// </summary>
 internal static partial class ValidatedJsonResponse
 {
     /// <summary>The verdict header.</summary>
     public const string Header = "x-llmproxy-validation";
+
+    /// <summary>Under <c>retry</c>: how many answers were asked for.</summary>
+    public const string AttemptsHeader = "x-llmproxy-validation-attempts";
 
     /// <summary>Largest answer validated; a larger one passes through as skipped.</summary>
     public const int MaxBytes = 16 * 1024 * 1024;
@@ -40,14 +45,43 @@ internal static partial class ValidatedJsonResponse
             return;
         }
 
-        if (meter is not null)
-        {
-            meter.UpstreamEnd = time.GetTimestamp();
-            UsageReader.ReadBodyFast(body, meter);
-        }
-
+        var usage = new UsageSum();
+        usage.Add(body);
         var verdict = AnswerValidator.Validate(body, expectation);
         var model = feature.Model?.Name ?? feature.Request.Model;
+        var attempts = 1;
+        if (verdict.Result == Verdict.Failed && expectation.Policy == StructuredOutputPolicies.Retry && feature.Target is { } target)
+        {
+            var sender = http.RequestServices.GetRequiredService<RetrySender>();
+            while (verdict.Result == Verdict.Failed && attempts < expectation.MaxAttempts)
+            {
+                metrics.ValidationResult(model, verdict.Result, expectation.Policy);
+                Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
+                metrics.ValidationRetry(model);
+                attempts++;
+                var (status, again) = await sender.SendAsync(http, feature, target, body, verdict, expectation.RepairMessage, context.CancellationToken);
+                if (status is < 200 or >= 300)
+                {
+                    // The provider failed the retry: the answer we have stays invalid.
+                    break;
+                }
+
+                body = again;
+                usage.Add(body);
+                verdict = AnswerValidator.Validate(body, expectation);
+            }
+
+            http.Response.Headers[AttemptsHeader] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (meter is not null)
+        {
+            // Every attempt is metered; ids and model come from the answer returned.
+            meter.UpstreamEnd = time.GetTimestamp();
+            UsageReader.ReadBodyFast(body, meter);
+            usage.ApplyTo(meter);
+        }
+
         metrics.ValidationResult(model, verdict.Result, expectation.Policy);
         if (verdict.Result == Verdict.Failed)
         {
@@ -55,7 +89,7 @@ internal static partial class ValidatedJsonResponse
         }
 
         http.Response.Headers[Header] = verdict.Result;
-        if (verdict.Result == Verdict.Failed && expectation.Policy == StructuredOutputPolicies.Reject)
+        if (verdict.Result == Verdict.Failed && expectation.Policy != StructuredOutputPolicies.Annotate)
         {
             await ErrorWriter.WriteAsync(http, LlmError.StructuredOutputInvalid,
                 $"The model's answer does not match the schema of the request: {verdict.Describe()}", "response_format");
@@ -87,6 +121,38 @@ internal static partial class ValidatedJsonResponse
         }
 
         return (buffer.ToArray(), true);
+    }
+
+    // Usage summed over attempts.
+    private sealed class UsageSum
+    {
+        private long _input;
+        private long _output;
+        private long _cached;
+        private long _reasoning;
+        private bool _any;
+
+        public void Add(byte[] body)
+        {
+            var attempt = new RequestMeter("attempt", 0) { CaptureDetails = false };
+            UsageReader.ReadBodyFast(body, attempt);
+            if (attempt.InputTokens is { } input && attempt.OutputTokens is { } output)
+            {
+                _any = true;
+                _input += input;
+                _output += output;
+                _cached += attempt.CachedInputTokens;
+                _reasoning += attempt.ReasoningTokens;
+            }
+        }
+
+        public void ApplyTo(RequestMeter meter)
+        {
+            if (_any)
+            {
+                meter.SetUsage(_input, _output, _cached, _reasoning);
+            }
+        }
     }
 
     private static partial class Log

@@ -39,6 +39,7 @@ public sealed class LlmProxyMetrics : IUsageSink
     private long _active;
     private readonly Counter<long> _rateLimitDecisions;
     private readonly Counter<long> _validationResults;
+    private readonly Counter<long> _validationRetries;
     private readonly Counter<long> _configReloads;
 
     /// <summary>Creates the instruments and counts config reloads.</summary>
@@ -64,6 +65,7 @@ public sealed class LlmProxyMetrics : IUsageSink
         meter.CreateObservableUpDownCounter("llmproxy.requests.active", () => Volatile.Read(ref _active), "{request}", "Requests in flight.");
         _rateLimitDecisions = meter.CreateCounter<long>("llmproxy.rate_limit.decisions", "{decision}", "Rate-limit admissions and rejections.");
         _validationResults = meter.CreateCounter<long>("llmproxy.validation.results", "{result}", "Structured-output validation results.");
+        _validationRetries = meter.CreateCounter<long>("llmproxy.validation.retries", "{retry}", "Answers asked for again because the last one broke its schema.");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
         store.ReloadAttempted += outcome =>
         {
@@ -97,6 +99,15 @@ public sealed class LlmProxyMetrics : IUsageSink
         {
             _validationResults.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("result", result),
                 new KeyValuePair<string, object?>("mode", mode));
+        }
+    }
+
+    /// <summary>Counts a structured-output retry.</summary>
+    public void ValidationRetry(string model)
+    {
+        if (_validationRetries.Enabled)
+        {
+            _validationRetries.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model));
         }
     }
 

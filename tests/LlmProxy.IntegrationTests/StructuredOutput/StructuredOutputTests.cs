@@ -103,6 +103,67 @@ public sealed class StructuredOutputTests : IDisposable
         Assert.Equal(42, record.Usage!.Value.Total);
     }
 
+    private void Answers(params string[] contents)
+    {
+        for (var i = 0; i < contents.Length; i++)
+        {
+            var body = JsonSerializer.Serialize(new
+            {
+                id = $"chatcmpl-{i}",
+                @object = "chat.completion",
+                model = "upstream-model",
+                choices = new[] { new { index = 0, message = new { role = "assistant", content = contents[i] }, finish_reason = "stop" } },
+                usage = new { prompt_tokens = 30, completion_tokens = 12, total_tokens = 42 },
+            });
+            var stub = _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).InScenario("attempts");
+            stub = i == 0 ? stub.WillSetStateTo("1") : stub.WhenStateIs($"{i}").WillSetStateTo($"{i + 1}");
+            stub.RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body));
+        }
+    }
+
+    [Fact]
+    public async Task Retry_InvalidThenValid_SecondAnswerReturnedBothMetered()
+    {
+        Answers("""{"name":"Ada"}""", """{"name":"Ada","age":36}""");
+        await using var app = Start("retry");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("passed", response.Headers.GetValues("x-llmproxy-validation").Single());
+        Assert.Equal("2", response.Headers.GetValues("x-llmproxy-validation-attempts").Single());
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("chatcmpl-1", answer.RootElement.GetProperty("id").GetString());
+        var requests = _upstream.LogEntries.Select(static e => e.RequestMessage!.Body!).ToArray();
+        Assert.Equal(2, requests.Length);
+        // The second request is the first one plus the invalid answer and its violations.
+        using var retried = JsonDocument.Parse(requests[1]);
+        Assert.Equal("upstream-model", retried.RootElement.GetProperty("model").GetString());
+        var messages = retried.RootElement.GetProperty("messages");
+        Assert.Equal(3, messages.GetArrayLength());
+        Assert.Equal("""{"name":"Ada"}""", messages[1].GetProperty("content").GetString());
+        Assert.Contains("/choices/0/message/content required", messages[2].GetProperty("content").GetString(), StringComparison.Ordinal);
+        Assert.Equal(84, (await _sink.NextAsync()).Usage!.Value.Total);
+    }
+
+    [Fact]
+    public async Task Retry_EveryAttemptInvalid_422AfterMaxAttempts()
+    {
+        Answers("""{"name":"Ada"}""", """{"age":36}""");
+        await using var app = Start("retry");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Equal("2", response.Headers.GetValues("x-llmproxy-validation-attempts").Single());
+        Assert.Equal(2, _upstream.LogEntries.Count());
+        var record = await _sink.NextAsync();
+        Assert.Equal(84, record.Usage!.Value.Total);
+        Assert.Equal(ErrorCategory.ValidationFailed, record.Error);
+    }
+
     [Fact]
     public async Task Reject_LengthCut_SkippedAndPassedThrough()
     {

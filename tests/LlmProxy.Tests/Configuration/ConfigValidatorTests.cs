@@ -85,6 +85,8 @@ public sealed class ConfigValidatorTests
         { "/redis", """{"connection":"localhost","replicas":0}""", "redis.replicas: must be between 1 and 10000" },
         { "/redis", """{"connection":" "}""", "redis.connection: must not be empty" },
         { "/telemetry", """{"metering":false}""", "telemetry.metering: token limits settle on metered usage" },
+        { "/models/m/structured_output", """{"policy":"fix"}""", "models.m.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
+        { "/keys/0/structured_output", """{"policy":"retry","max_attempts":9}""", "keys[0].structured_output.max_attempts: must be between 2 and 5" },
     };
 
     [Theory]

@@ -1,0 +1,97 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmProxy.Configuration;
+using LlmProxy.Routing;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Transforms;
+
+namespace LlmProxy.StructuredOutput;
+
+/// <summary>
+/// Sends a chat request to the same target again for the <c>retry</c> policy: the request as the provider first got
+/// it (upstream model name), the provider's path and credential from its adapter, and — when configured — the invalid
+/// answer and its violations appended to <c>messages</c> so the model can repair it.
+/// </summary>
+public sealed class RetrySender : IDisposable
+{
+    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        UseCookies = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+    });
+
+    /// <summary>Sends one more attempt; returns the status and body.</summary>
+    internal async Task<(int Status, byte[] Body)> SendAsync(HttpContext http, LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict,
+        bool repair, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, (Uri?)null)
+        {
+            Content = new ByteArrayContent(Body(feature, target, repair ? invalidAnswer : null, verdict)),
+            Version = System.Net.HttpVersion.Version11,
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var context = new RequestTransformContext
+        {
+            HttpContext = http,
+            ProxyRequest = message,
+            DestinationPrefix = target.Provider.Address,
+            Path = "/v1" + feature.OperationPath,
+            Query = new QueryTransformContext(http.Request),
+            CancellationToken = cancellationToken,
+        };
+        target.Provider.Adapter.ApplyRequest(context, target, feature.OperationPath);
+        message.RequestUri = RequestUtilities.MakeDestinationAddress(context.DestinationPrefix, context.Path, context.Query.QueryString);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(feature.Model?.Timeout ?? TimeSpan.FromMinutes(10));
+        using var response = await _invoker.SendAsync(message, timeout.Token);
+        return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _invoker.Dispose();
+
+    // The client's body with the upstream model name, plus the repair turn when asked for.
+    private static byte[] Body(LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict)
+    {
+        var info = feature.Request;
+        var body = feature.Body.AsSpan();
+        byte[] spliced = [.. body[..info.ModelTokenStart], .. target.UpstreamModelJson, .. body[(info.ModelTokenStart + info.ModelTokenLength)..]];
+        if (invalidAnswer is null || JsonNode.Parse(spliced) is not JsonObject request || request["messages"] is not JsonArray messages)
+        {
+            return spliced;
+        }
+
+        if (AnswerContent(invalidAnswer) is { } content)
+        {
+            messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = content });
+        }
+
+        messages.Add(new JsonObject
+        {
+            ["role"] = "user",
+            ["content"] = "Your previous answer did not match the required JSON schema: " + verdict.Describe() + ". Answer again, matching the schema exactly.",
+        });
+        return JsonSerializer.SerializeToUtf8Bytes(request);
+    }
+
+    private static string? AnswerContent(byte[] answer)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(answer);
+            return document.RootElement.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                && choices[0].TryGetProperty("message", out var message) && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
+                ? content.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
