@@ -121,6 +121,11 @@ public static partial class ConfigValidator
             errors.Add($"{path}.policy: must be 'annotate', 'reject' or 'retry', not '{settings.Policy}'");
         }
 
+        if (settings.RetryTarget is not ("next" or "same"))
+        {
+            errors.Add($"{path}.retry_target: must be 'next' or 'same', not '{settings.RetryTarget}'");
+        }
+
         if (settings.MaxAttempts is < 2 or > 5)
         {
             errors.Add($"{path}.max_attempts: must be between 2 and 5");

@@ -15,6 +15,9 @@ public sealed record StructuredOutputSettings
     /// <summary>Under <c>retry</c>: add the invalid answer and its violations to the messages so the model can repair it.</summary>
     public bool RepairMessage { get; init; } = true;
 
+    /// <summary>Under <c>retry</c>: <c>next</c> (default) asks the model's next target in turn, <c>same</c> the one that answered.</summary>
+    public string RetryTarget { get; init; } = "next";
+
     /// <summary>When true, a request may choose the policy with the <c>x-llmproxy-validation-policy</c> header.</summary>
     public bool AllowHeaderOverride { get; init; }
 }

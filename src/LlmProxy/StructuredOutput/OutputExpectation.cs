@@ -24,6 +24,9 @@ public sealed class OutputExpectation
     /// <summary>Under <c>retry</c>: whether the invalid answer and its violations are sent back to the model.</summary>
     public bool RepairMessage { get; set; } = true;
 
+    /// <summary>Under <c>retry</c>: whether each attempt goes to the model's next target (else the same one).</summary>
+    public bool RetryNextTarget { get; set; } = true;
+
     /// <summary>True when nothing is checked (no json response format and no tools).</summary>
     public bool IsEmpty => !ContentIsJson && Tools.Count == 0;
 

@@ -46,6 +46,7 @@ internal sealed class StructuredOutputMiddleware
         {
             expectation.MaxAttempts = settings.MaxAttempts;
             expectation.RepairMessage = settings.RepairMessage;
+            expectation.RetryNextTarget = settings.RetryTarget == "next";
         }
 
         if (expectation is null)

@@ -148,6 +148,32 @@ public sealed class StructuredOutputTests : IDisposable
     }
 
     [Fact]
+    public async Task Retry_TwoTargets_SecondAttemptGoesToTheNextTarget()
+    {
+        Answers("""{"name":"Ada"}""");
+        using var second = WireMockServer.Start();
+        second.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+            .WithBody("""{"id":"chatcmpl-b","object":"chat.completion","model":"b-model","choices":[{"index":0,"message":{"role":"assistant","content":"{\"name\":\"Ada\",\"age\":36}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"""));
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["providers"]!["b"] = new JsonObject { ["type"] = "openai-compatible", ["base_url"] = second.Url + "/v1" };
+        // The first target is all but certain to be chosen first (weight 1,000,000 to 1).
+        config["models"]!["test-model"]!["targets"] = new JsonArray(
+            new JsonObject { ["provider"] = "up", ["model"] = "upstream-model", ["weight"] = 1_000_000 },
+            new JsonObject { ["provider"] = "b", ["model"] = "b-model", ["weight"] = 1 });
+        config["models"]!["test-model"]!["structured_output"] = new JsonObject { ["policy"] = "retry" };
+        await using var app = GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<IUsageSink>(_sink));
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("passed", response.Headers.GetValues("x-llmproxy-validation").Single());
+        Assert.Single(_upstream.LogEntries);
+        using var retried = JsonDocument.Parse(second.LogEntries.Single().RequestMessage!.Body!);
+        Assert.Equal("b-model", retried.RootElement.GetProperty("model").GetString());
+    }
+
+    [Fact]
     public async Task Retry_EveryAttemptInvalid_422AfterMaxAttempts()
     {
         Answers("""{"name":"Ada"}""", """{"age":36}""");
