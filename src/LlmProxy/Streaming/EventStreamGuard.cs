@@ -1,4 +1,6 @@
 using LlmProxy.Errors;
+using LlmProxy.RateLimiting;
+using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
@@ -71,9 +73,18 @@ internal sealed class EventStreamGuard : PassThroughContent
         private bool _verdictSent;
         private bool _rejected;
         private byte[]? _verdict;
+        private bool _ending;
+        private long _generatedBytes;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            if (_ending)
+            {
+                // Stopped early: what is held (the error event) goes out, then the copy ends and the provider's
+                // connection is dropped, which stops its generation.
+                return _carryLength > 0 && !buffer.IsEmpty ? TakeCarry(buffer.Span) : 0;
+            }
+
             if (_done)
             {
                 return 0;
@@ -158,6 +169,11 @@ internal sealed class EventStreamGuard : PassThroughContent
                 {
                     Hold(buffer.Span[boundary..total]);
                     var kept = Observe(buffer.Span[..boundary]);
+                    if (_ending)
+                    {
+                        return kept > 0 ? kept : TakeCarry(buffer.Span);
+                    }
+
                     if (kept > 0)
                     {
                         return kept;
@@ -209,6 +225,23 @@ internal sealed class EventStreamGuard : PassThroughContent
 
             bytes.CopyTo(_carry.AsSpan(_carryLength));
             _carryLength += bytes.Length;
+        }
+
+        private void StopEarly()
+        {
+            _ending = true;
+            _verdictSent = true;
+            var feature = client.Features.Get<LlmRequestFeature>();
+            var cap = feature is null ? 0
+                : TokenEstimator.Count(feature.Body, TokenEstimator.For(feature.Target?.UpstreamModel ?? feature.Request.Model), producesText: true,
+                    feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
+            var generated = meter is not null ? (meter.GeneratedTextBytes + 3) / 4 : _generatedBytes / 16;
+            _carryLength = 0;
+            Hold(validation!.Abort(generated, cap));
+            if (meter is not null)
+            {
+                meter.GatewayError ??= LlmError.StructuredOutputInvalid;
+            }
         }
 
         // Puts bytes in front of what is held: they go out first on the next read.
@@ -275,6 +308,12 @@ internal sealed class EventStreamGuard : PassThroughContent
                 var end = EndOfFirstEvent(events[read..]);
                 var length = end == 0 ? events.Length - read : end;
                 var keep = ObserveEvent(events.Slice(read, length));
+                if (_ending)
+                {
+                    // The stream can no longer be valid: nothing after this point goes out but the error.
+                    return write;
+                }
+
                 if (keep)
                 {
                     if (write != read)
@@ -322,7 +361,17 @@ internal sealed class EventStreamGuard : PassThroughContent
                 return false;
             }
 
-            validation?.Collector.Add(data);
+            if (validation is not null)
+            {
+                validation.Collector.Add(data);
+                _generatedBytes += data.Length;
+                if (validation.EarlyViolation is not null)
+                {
+                    StopEarly();
+                    return false;
+                }
+            }
+
             if (meter is null)
             {
                 return true;

@@ -6,11 +6,16 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>What a chat request said its answer must look like: a JSON object, a schema, and its tools' parameters.</summary>
 public sealed class OutputExpectation
 {
+    private static readonly JsonDocument AnyObject = JsonDocument.Parse("""{"type":"object"}""");
+
     /// <summary>True for <c>response_format: {type: "json_object"}</c> or <c>json_schema</c>.</summary>
     public bool ContentIsJson { get; init; }
 
     /// <summary>The schema of <c>response_format.json_schema.schema</c>, when given.</summary>
     public JsonSchema? ContentSchema { get; init; }
+
+    /// <summary>The same schema as JSON (for the incremental check of streams); <c>{"type":"object"}</c> for json_object.</summary>
+    public JsonElement? ContentSchemaJson { get; init; }
 
     /// <summary>Tool functions by name, with their parameters schema (null: any JSON object).</summary>
     public Dictionary<string, JsonSchema?> Tools { get; init; } = new(StringComparer.Ordinal);
@@ -40,6 +45,7 @@ public sealed class OutputExpectation
         param = null;
         var contentIsJson = false;
         JsonSchema? contentSchema = null;
+        JsonElement? contentSchemaJson = null;
         var toolSchemas = new Dictionary<string, JsonSchema?>(StringComparer.Ordinal);
         if (responseFormat is { } formatRange)
         {
@@ -49,6 +55,7 @@ public sealed class OutputExpectation
             if (type == "json_object")
             {
                 contentIsJson = true;
+                contentSchemaJson = AnyObject.RootElement;
             }
             else if (type == "json_schema")
             {
@@ -56,6 +63,7 @@ public sealed class OutputExpectation
                 if (root.TryGetProperty("json_schema", out var jsonSchema) && jsonSchema.ValueKind == JsonValueKind.Object
                     && jsonSchema.TryGetProperty("schema", out var schema))
                 {
+                    contentSchemaJson = schema.Clone();
                     contentSchema = SchemaCache.Get(System.Text.Encoding.UTF8.GetBytes(schema.GetRawText()), out var why);
                     if (contentSchema is null)
                     {
@@ -98,6 +106,13 @@ public sealed class OutputExpectation
             }
         }
 
-        return new OutputExpectation { ContentIsJson = contentIsJson, ContentSchema = contentSchema, Tools = toolSchemas, Policy = policy };
+        return new OutputExpectation
+        {
+            ContentIsJson = contentIsJson,
+            ContentSchema = contentSchema,
+            ContentSchemaJson = contentSchemaJson,
+            Tools = toolSchemas,
+            Policy = policy,
+        };
     }
 }

@@ -11,6 +11,9 @@ public sealed class StreamAnswerCollector
 {
     private readonly SortedDictionary<int, Choice> _choices = [];
 
+    /// <summary>Hears each content delta: the choice index and the text.</summary>
+    public Action<int, string>? OnContent { get; set; }
+
     /// <summary>True when part of the stream could not be read (an event too large to hold): the answer is unknown.</summary>
     public bool Incomplete { get; private set; }
 
@@ -46,6 +49,10 @@ public sealed class StreamAnswerCollector
                 if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
                 {
                     state.Add(delta);
+                    if (OnContent is { } onContent && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                    {
+                        onContent(index, content.GetString()!);
+                    }
                 }
             }
         }

@@ -11,10 +11,65 @@ namespace LlmProxy.StructuredOutput;
 /// Under <c>reject</c> (pass-through: the chunks have already gone) a failed answer ends with an OpenAI-shaped
 /// error event and no <c>[DONE]</c>.
 /// </summary>
-internal sealed partial class StreamValidation(OutputExpectation expectation, string model, string requestId, LlmProxyMetrics metrics, ILogger logger)
+internal sealed partial class StreamValidation
 {
+    private readonly OutputExpectation expectation;
+    private readonly string model;
+    private readonly string requestId;
+    private readonly LlmProxyMetrics metrics;
+    private readonly ILogger logger;
+    private readonly Dictionary<int, IncrementalJsonChecker> _checkers = [];
+
+    /// <summary>
+    /// Starts validating a stream. Under reject or retry, content is also checked as it arrives (when the request
+    /// asked for JSON), so that a stream that can no longer be valid is stopped early.
+    /// </summary>
+    public StreamValidation(OutputExpectation expectation, string model, string requestId, LlmProxyMetrics metrics, ILogger logger)
+    {
+        this.expectation = expectation;
+        this.model = model;
+        this.requestId = requestId;
+        this.metrics = metrics;
+        this.logger = logger;
+        if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate && expectation.ContentSchemaJson is { } schema)
+        {
+            Collector.OnContent = (index, text) =>
+            {
+                if (!_checkers.TryGetValue(index, out var checker))
+                {
+                    checker = new IncrementalJsonChecker(schema);
+                    _checkers[index] = checker;
+                }
+
+                if (EarlyViolation is null && !checker.Add(text))
+                {
+                    EarlyViolation = checker.Violation! with { Path = $"/choices/{index}/message/content{checker.Violation!.Path}" };
+                }
+            };
+        }
+    }
+
     /// <summary>The answer so far.</summary>
     public StreamAnswerCollector Collector { get; } = new();
+
+    /// <summary>Set as soon as the streamed content can no longer become valid (reject and retry only).</summary>
+    public Violation? EarlyViolation { get; private set; }
+
+    /// <summary>
+    /// Ends a stream stopped early: counts the abort and the output tokens it saved (the cap minus what was
+    /// generated), logs it, and returns the comment and error event to send in place of the rest.
+    /// </summary>
+    public byte[] Abort(long generatedTokens, long maxOutputTokens)
+    {
+        var violation = EarlyViolation!;
+        var verdict = new Verdict(Verdict.Failed, [violation], null);
+        metrics.ValidationResult(model, Verdict.Failed, expectation.Policy);
+        metrics.ValidationEarlyAbort(model, Math.Max(0, maxOutputTokens - generatedTokens));
+        Log.Failed(logger, requestId, model, 1, "stopped early: " + verdict.Describe());
+        var error = Errors.ErrorWriter.Serialize($"The model's answer stopped matching the schema of the request, so the gateway stopped it: {verdict.Describe()}",
+            Errors.ErrorWriter.TypeOf(Errors.LlmError.StructuredOutputInvalid), "response_format", Errors.ErrorWriter.CodeOf(Errors.LlmError.StructuredOutputInvalid));
+        return [.. ": llmproxy-validation failed\n\ndata: "u8, .. error, .. "\n\n"u8];
+    }
 
     /// <summary>
     /// Validates what was collected, counts and logs it, and returns what to send before <c>[DONE]</c>: the verdict

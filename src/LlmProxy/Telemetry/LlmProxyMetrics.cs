@@ -40,6 +40,8 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Counter<long> _rateLimitDecisions;
     private readonly Counter<long> _validationResults;
     private readonly Counter<long> _validationRetries;
+    private readonly Counter<long> _validationEarlyAborts;
+    private readonly Counter<long> _validationTokensSaved;
     private readonly Counter<long> _configReloads;
 
     /// <summary>Creates the instruments and counts config reloads.</summary>
@@ -66,6 +68,8 @@ public sealed class LlmProxyMetrics : IUsageSink
         _rateLimitDecisions = meter.CreateCounter<long>("llmproxy.rate_limit.decisions", "{decision}", "Rate-limit admissions and rejections.");
         _validationResults = meter.CreateCounter<long>("llmproxy.validation.results", "{result}", "Structured-output validation results.");
         _validationRetries = meter.CreateCounter<long>("llmproxy.validation.retries", "{retry}", "Answers asked for again because the last one broke its schema.");
+        _validationEarlyAborts = meter.CreateCounter<long>("llmproxy.validation.early_aborts", "{stream}", "Streams stopped as soon as they could no longer match their schema.");
+        _validationTokensSaved = meter.CreateCounter<long>("llmproxy.validation.tokens_saved", "{token}", "Output tokens not generated thanks to early aborts (estimated from the cap).");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
         store.ReloadAttempted += outcome =>
         {
@@ -109,6 +113,14 @@ public sealed class LlmProxyMetrics : IUsageSink
         {
             _validationRetries.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model));
         }
+    }
+
+    /// <summary>Counts a stream stopped early and the output tokens that saved.</summary>
+    public void ValidationEarlyAbort(string model, long tokensSaved)
+    {
+        var tag = new KeyValuePair<string, object?>("gen_ai.request.model", model);
+        _validationEarlyAborts.Add(1, tag);
+        _validationTokensSaved.Add(tokensSaved, tag);
     }
 
     /// <inheritdoc/>

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using LlmProxy.IntegrationTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
 using WireMock.ResponseBuilders;
@@ -84,6 +85,33 @@ public sealed class StreamValidationTests : IDisposable
         using var error = JsonDocument.Parse(body[(body.LastIndexOf("data: ", StringComparison.Ordinal) + 6)..]);
         Assert.Equal("structured_output_invalid", error.RootElement.GetProperty("error").GetProperty("code").GetString());
         Assert.Contains("required", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stream_RejectPolicyAnswerGoesWrongEarly_StoppedAtOnceWithErrorEvent()
+    {
+        // The second piece already names a property the schema forbids; eight more pieces follow.
+        var sent = Stream(["{\"name\":\"Ada\",", "\"nickname\":", .. Enumerable.Repeat("\"xxxxxxxx\"", 8)]);
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        using var aborts = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LlmProxy.Telemetry.LlmProxyMetrics.MeterName, "llmproxy.validation.early_aborts");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+        var body = await response.Content.ReadAsStringAsync();
+
+        var passed = body[..body.IndexOf(": llmproxy-validation failed", StringComparison.Ordinal)];
+        Assert.DoesNotContain("nickname", passed, StringComparison.Ordinal);
+        Assert.Contains("Ada", passed, StringComparison.Ordinal);
+        Assert.DoesNotContain("xxxxxxxx", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        using var error = JsonDocument.Parse(body[(body.LastIndexOf("data: ", StringComparison.Ordinal) + 6)..]);
+        Assert.Equal("structured_output_invalid", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("/choices/0/message/content/nickname additionalProperties", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, Assert.Single(aborts.GetMeasurementSnapshot()).Value);
+        Assert.True(sent.Length > body.Length);
     }
 
     [Fact]
