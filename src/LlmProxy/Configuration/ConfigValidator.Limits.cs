@@ -121,6 +121,11 @@ public static partial class ConfigValidator
             errors.Add($"{path}.policy: must be 'annotate', 'reject' or 'retry', not '{settings.Policy}'");
         }
 
+        if (settings.StreamMode is not ("pass-through" or "buffer"))
+        {
+            errors.Add($"{path}.stream_mode: must be 'pass-through' or 'buffer', not '{settings.StreamMode}'");
+        }
+
         if (settings.RetryTarget is not ("next" or "same"))
         {
             errors.Add($"{path}.retry_target: must be 'next' or 'same', not '{settings.RetryTarget}'");

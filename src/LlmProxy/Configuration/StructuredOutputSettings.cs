@@ -15,6 +15,12 @@ public sealed record StructuredOutputSettings
     /// <summary>Under <c>retry</c>: add the invalid answer and its violations to the messages so the model can repair it.</summary>
     public bool RepairMessage { get; init; } = true;
 
+    /// <summary>
+    /// Streams under <c>reject</c>/<c>retry</c>: <c>pass-through</c> (default) sends events at once and ends a failed
+    /// answer with an error event; <c>buffer</c> holds them until the answer is validated, then sends them, or a 422.
+    /// </summary>
+    public string StreamMode { get; init; } = "pass-through";
+
     /// <summary>Under <c>retry</c>: <c>next</c> (default) asks the model's next target in turn, <c>same</c> the one that answered.</summary>
     public string RetryTarget { get; init; } = "next";
 

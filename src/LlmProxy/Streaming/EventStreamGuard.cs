@@ -75,6 +75,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         private byte[]? _verdict;
         private bool _ending;
         private long _generatedBytes;
+        private MemoryStream? _held;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -130,6 +131,23 @@ internal sealed class EventStreamGuard : PassThroughContent
                 {
                     // The provider ended; pass on whatever it sent last.
                     _done = true;
+                    if (validation is { Buffered: true } && !_verdictSent && _held is { Length: > 0 } held)
+                    {
+                        // No [DONE] came: validate what there is and send it (or the error) now.
+                        _verdictSent = true;
+                        var end = validation.Finish(out var failed);
+                        if (failed)
+                        {
+                            RespondWithError(validation.Violations);
+                        }
+                        else
+                        {
+                            HoldFirst([.. held.ToArray(), .. end], []);
+                        }
+
+                        return start + TakeCarry(buffer.Span[start..]);
+                    }
+
                     if (meter is not null || validation is not null)
                     {
                         if (meter is not null)
@@ -227,15 +245,42 @@ internal sealed class EventStreamGuard : PassThroughContent
             _carryLength += bytes.Length;
         }
 
-        private void StopEarly()
+        // A buffered stream whose answer failed: nothing has gone out yet, so the client gets a 422 JSON error instead.
+        private void RespondWithError(IReadOnlyList<Violation> violations)
         {
             _ending = true;
-            _verdictSent = true;
+            _carryLength = 0;
+            if (!client.Response.HasStarted)
+            {
+                client.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                client.Response.ContentType = "application/json";
+                client.Response.Headers.ContentLength = null;
+                Hold(StreamValidation.ErrorJson(violations));
+            }
+        }
+
+        private void StopEarly()
+        {
             var feature = client.Features.Get<LlmRequestFeature>();
             var cap = feature is null ? 0
                 : TokenEstimator.Count(feature.Body, TokenEstimator.For(feature.Target?.UpstreamModel ?? feature.Request.Model), producesText: true,
                     feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
             var generated = meter is not null ? (meter.GeneratedTextBytes + 3) / 4 : _generatedBytes / 16;
+            if (validation!.Buffered)
+            {
+                validation.Abort(generated, cap);
+                _verdictSent = true;
+                if (meter is not null)
+                {
+                    meter.GatewayError ??= LlmError.StructuredOutputInvalid;
+                }
+
+                RespondWithError([validation.EarlyViolation!]);
+                return;
+            }
+
+            _ending = true;
+            _verdictSent = true;
             _carryLength = 0;
             Hold(validation!.Abort(generated, cap));
             if (meter is not null)
@@ -358,6 +403,20 @@ internal sealed class EventStreamGuard : PassThroughContent
                     meter.GatewayError ??= LlmError.StructuredOutputInvalid;
                 }
 
+                if (validation.Buffered)
+                {
+                    if (_rejected)
+                    {
+                        _verdict = null;
+                        RespondWithError(validation.Violations);
+                    }
+                    else
+                    {
+                        // The held events go out first, then the verdict and [DONE].
+                        _verdict = [.. _held?.ToArray() ?? [], .. _verdict];
+                    }
+                }
+
                 return false;
             }
 
@@ -368,6 +427,27 @@ internal sealed class EventStreamGuard : PassThroughContent
                 if (validation.EarlyViolation is not null)
                 {
                     StopEarly();
+                    return false;
+                }
+
+                if (validation.Buffered)
+                {
+                    // Held until the answer is validated; metered now all the same (the injected usage chunk is not held).
+                    var usageChunk = false;
+                    if (meter is not null)
+                    {
+                        UsageReader.ReadEvent(data, meter, out usageChunk, out var text);
+                        if (text && meter.FirstToken == 0)
+                        {
+                            meter.FirstToken = time.GetTimestamp();
+                        }
+                    }
+
+                    if (!(usageChunk && meter!.StripUsageChunk))
+                    {
+                        (_held ??= new MemoryStream()).Write(sseEvent);
+                    }
+
                     return false;
                 }
             }

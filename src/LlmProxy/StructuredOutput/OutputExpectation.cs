@@ -29,6 +29,9 @@ public sealed class OutputExpectation
     /// <summary>Under <c>retry</c>: whether the invalid answer and its violations are sent back to the model.</summary>
     public bool RepairMessage { get; set; } = true;
 
+    /// <summary>Streams under reject/retry: hold events until the answer is validated.</summary>
+    public bool StreamBuffer { get; set; }
+
     /// <summary>Under <c>retry</c>: whether each attempt goes to the model's next target (else the same one).</summary>
     public bool RetryNextTarget { get; set; } = true;
 

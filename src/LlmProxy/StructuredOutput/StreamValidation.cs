@@ -52,6 +52,17 @@ internal sealed partial class StreamValidation
     /// <summary>The answer so far.</summary>
     public StreamAnswerCollector Collector { get; } = new();
 
+    /// <summary>True when events are held until the answer is validated (<c>stream_mode: buffer</c> under reject/retry).</summary>
+    public bool Buffered => expectation.StreamBuffer && expectation.Policy != Configuration.StructuredOutputPolicies.Annotate;
+
+    /// <summary>The error of a failed answer as a JSON body (buffered streams answer 422 with it).</summary>
+    public static byte[] ErrorJson(IReadOnlyList<Violation> violations)
+        => Errors.ErrorWriter.Serialize($"The model's answer does not match the schema of the request: {new Verdict(Verdict.Failed, violations, null).Describe()}",
+            Errors.ErrorWriter.TypeOf(Errors.LlmError.StructuredOutputInvalid), "response_format", Errors.ErrorWriter.CodeOf(Errors.LlmError.StructuredOutputInvalid));
+
+    /// <summary>The violations of the last <see cref="Finish"/> (empty unless it failed).</summary>
+    public IReadOnlyList<Violation> Violations { get; private set; } = [];
+
     /// <summary>Set as soon as the streamed content can no longer become valid (reject and retry only).</summary>
     public Violation? EarlyViolation { get; private set; }
 
@@ -82,6 +93,7 @@ internal sealed partial class StreamValidation
             ? new Verdict(Verdict.Skipped, [], "an event too large to check")
             : AnswerValidator.Validate(Collector.ToCompletion(), expectation);
         metrics.ValidationResult(model, verdict.Result, expectation.Policy);
+        Violations = verdict.Violations;
         endsStream = false;
         var line = ": llmproxy-validation " + verdict.Result;
         if (verdict.Result == Verdict.Failed)

@@ -47,6 +47,7 @@ internal sealed class StructuredOutputMiddleware
             expectation.MaxAttempts = settings.MaxAttempts;
             expectation.RepairMessage = settings.RepairMessage;
             expectation.RetryNextTarget = settings.RetryTarget == "next";
+            expectation.StreamBuffer = settings.StreamMode == "buffer";
         }
 
         if (expectation is null)

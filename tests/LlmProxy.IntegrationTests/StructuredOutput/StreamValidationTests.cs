@@ -114,6 +114,52 @@ public sealed class StreamValidationTests : IDisposable
         Assert.True(sent.Length > body.Length);
     }
 
+    private GatewayApp StartBuffered()
+    {
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject", ["stream_mode"] = "buffer" };
+        return config.Start();
+    }
+
+    [Fact]
+    public async Task Buffer_ValidAnswer_SameEventsAfterValidationWithComment()
+    {
+        var sent = Stream("{\"name\":", "\"Ada\",\"age\":36}");
+        await using var app = StartBuffered();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(sent.Replace("data: [DONE]", ": llmproxy-validation passed\n\ndata: [DONE]", StringComparison.Ordinal), await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Buffer_InvalidAnswer_422JsonAndNoEvents()
+    {
+        Stream("{\"name\":\"Ada\",", "\"age\":\"old\"}");
+        await using var app = StartBuffered();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        var error = await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Contains("/choices/0/message/content/age type", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Buffer_AnswerGoesWrongEarly_422WithTheEarlyViolation()
+    {
+        Stream(["{\"name\":\"Ada\",", "\"nickname\":", .. Enumerable.Repeat("\"xxxxxxxx\"", 8)]);
+        await using var app = StartBuffered();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        var error = await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Contains("/choices/0/message/content/nickname additionalProperties", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Stream_NoSchema_NoComment()
     {

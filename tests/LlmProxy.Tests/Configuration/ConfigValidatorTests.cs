@@ -88,6 +88,7 @@ public sealed class ConfigValidatorTests
         { "/models/m/structured_output", """{"policy":"fix"}""", "models.m.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
         { "/keys/0/structured_output", """{"policy":"retry","max_attempts":9}""", "keys[0].structured_output.max_attempts: must be between 2 and 5" },
         { "/keys/0/structured_output", """{"policy":"retry","retry_target":"other"}""", "keys[0].structured_output.retry_target: must be 'next' or 'same', not 'other'" },
+        { "/keys/0/structured_output", """{"stream_mode":"hold"}""", "keys[0].structured_output.stream_mode: must be 'pass-through' or 'buffer', not 'hold'" },
     };
 
     [Theory]
