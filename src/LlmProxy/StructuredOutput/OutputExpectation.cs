@@ -20,6 +20,9 @@ public sealed class OutputExpectation
     /// <summary>Tool functions by name, with their parameters schema (null: any JSON object).</summary>
     public Dictionary<string, JsonSchema?> Tools { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>The same parameters schemas as JSON, for the incremental check of streamed arguments.</summary>
+    public Dictionary<string, JsonElement> ToolsJson { get; init; } = new(StringComparer.Ordinal);
+
     /// <summary>The policy in force for the request.</summary>
     public required string Policy { get; init; }
 
@@ -50,6 +53,7 @@ public sealed class OutputExpectation
         JsonSchema? contentSchema = null;
         JsonElement? contentSchemaJson = null;
         var toolSchemas = new Dictionary<string, JsonSchema?>(StringComparer.Ordinal);
+        var toolJson = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (responseFormat is { } formatRange)
         {
             using var format = JsonDocument.Parse(body[formatRange].ToArray());
@@ -102,6 +106,7 @@ public sealed class OutputExpectation
                         }
 
                         toolSchemas[name.GetString()!] = parameters;
+                        toolJson[name.GetString()!] = parameters is null ? AnyObject.RootElement : schema.Clone();
                     }
 
                     index++;
@@ -115,6 +120,7 @@ public sealed class OutputExpectation
             ContentSchema = contentSchema,
             ContentSchemaJson = contentSchemaJson,
             Tools = toolSchemas,
+            ToolsJson = toolJson,
             Policy = policy,
         };
     }

@@ -14,6 +14,9 @@ public sealed class StreamAnswerCollector
     /// <summary>Hears each content delta: the choice index and the text.</summary>
     public Action<int, string>? OnContent { get; set; }
 
+    /// <summary>Hears each tool-call arguments delta: choice index, call index, function name (once known) and text.</summary>
+    public Action<int, int, string?, string>? OnArguments { get; set; }
+
     /// <summary>True when part of the stream could not be read (an event too large to hold): the answer is unknown.</summary>
     public bool Incomplete { get; private set; }
 
@@ -48,7 +51,7 @@ public sealed class StreamAnswerCollector
 
                 if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
                 {
-                    state.Add(delta);
+                    state.Add(delta, OnArguments is { } onArguments ? (call, name, text) => onArguments(index, call, name, text) : null);
                     if (OnContent is { } onContent && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
                     {
                         onContent(index, content.GetString()!);
@@ -91,7 +94,7 @@ public sealed class StreamAnswerCollector
 
         public string? Finish { get; set; }
 
-        public void Add(JsonElement delta)
+        public void Add(JsonElement delta, Action<int, string?, string>? onArguments)
         {
             if (delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
             {
@@ -123,6 +126,7 @@ public sealed class StreamAnswerCollector
                     if (function.TryGetProperty("arguments", out var arguments) && arguments.ValueKind == JsonValueKind.String)
                     {
                         tool.Arguments.Append(arguments.GetString());
+                        onArguments?.Invoke(index, tool.Name, arguments.GetString()!);
                     }
                 }
 

@@ -19,6 +19,7 @@ internal sealed partial class StreamValidation
     private readonly LlmProxyMetrics metrics;
     private readonly ILogger logger;
     private readonly Dictionary<int, IncrementalJsonChecker> _checkers = [];
+    private readonly Dictionary<(int Choice, int Call), IncrementalJsonChecker?> _argumentCheckers = [];
 
     /// <summary>
     /// Starts validating a stream. Under reject or retry, content is also checked as it arrives (when the request
@@ -44,6 +45,24 @@ internal sealed partial class StreamValidation
                 if (EarlyViolation is null && !checker.Add(text))
                 {
                     EarlyViolation = checker.Violation! with { Path = $"/choices/{index}/message/content{checker.Violation!.Path}" };
+                }
+            };
+        }
+
+        if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate && expectation.ToolsJson.Count > 0)
+        {
+            Collector.OnArguments = (choice, call, name, text) =>
+            {
+                if (!_argumentCheckers.TryGetValue((choice, call), out var checker))
+                {
+                    // An unknown function is a violation at the end; its arguments are not checked early.
+                    checker = name is not null && expectation.ToolsJson.TryGetValue(name, out var parameters) ? new IncrementalJsonChecker(parameters) : null;
+                    _argumentCheckers[(choice, call)] = checker;
+                }
+
+                if (checker is not null && EarlyViolation is null && !checker.Add(text))
+                {
+                    EarlyViolation = checker.Violation! with { Path = $"/choices/{choice}/message/tool_calls/{call}/function/arguments{checker.Violation!.Path}" };
                 }
             };
         }

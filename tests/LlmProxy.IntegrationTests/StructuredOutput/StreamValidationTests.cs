@@ -161,6 +161,31 @@ public sealed class StreamValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task Stream_RejectToolArgumentsGoWrongEarly_StoppedWithTheArgumentPath()
+    {
+        static string Call(object call) => "data: " + JsonSerializer.Serialize(new { id = "c", @object = "chat.completion.chunk", model = "m", choices = new[] { new { index = 0, delta = new { tool_calls = new[] { call } }, finish_reason = (string?)null } } }) + "\n\n";
+        var body = Call(new { index = 0, id = "call_1", type = "function", function = new { name = "get_weather", arguments = "" } })
+            + Call(new { index = 0, function = new { arguments = "{\"city\":" } })
+            + Call(new { index = 0, function = new { arguments = "42" } })
+            + Call(new { index = 0, function = new { arguments = ",\"unit\":\"c\"}" } })
+            + "data: [DONE]\n\n";
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "text/event-stream").WithBody(body));
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+        var request = """{"model":"test-model","stream":true,"messages":[],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}}]}""";
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.DoesNotContain("unit", text, StringComparison.Ordinal);
+        using var error = JsonDocument.Parse(text[(text.LastIndexOf("data: ", StringComparison.Ordinal) + 6)..]);
+        Assert.Contains("/choices/0/message/tool_calls/0/function/arguments/city type", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stream_NoSchema_NoComment()
     {
         var sent = Stream("hello");
