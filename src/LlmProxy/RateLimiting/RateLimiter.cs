@@ -48,14 +48,22 @@ public sealed partial class RateLimiter : IDisposable
         var store = await _redis.StoreAsync(connection, settings.TimeoutMs);
         if (store is not null)
         {
+            var admission = store.AdmitAsync(plan, tokens, leaseId, leaseTtl, 1);
             try
             {
-                var decision = await store.AdmitAsync(plan, tokens, leaseId, leaseTtl, 1).WaitAsync(TimeSpan.FromMilliseconds(settings.TimeoutMs), _time);
+                var decision = await admission.WaitAsync(TimeSpan.FromMilliseconds(settings.TimeoutMs), _time);
                 return new Outcome(decision, store, 1);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {
                 LogFallback(settings, ex.GetType().Name);
+                if (ex is TimeoutException)
+                {
+                    // The script may still run: if it admitted, give back what it took, or its lease would hold a slot.
+                    _ = admission.ContinueWith(
+                        t => UndoLateAdmission(store, plan, tokens, leaseId, t.Result),
+                        CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+                }
             }
         }
         else
@@ -71,6 +79,14 @@ public sealed partial class RateLimiter : IDisposable
 
         _metrics.RateLimitDecision("fail_open", null, null);
         return new Outcome(await _memory.AdmitAsync(plan, tokens, leaseId, leaseTtl, settings.Replicas), _memory, settings.Replicas);
+    }
+
+    private void UndoLateAdmission(ILimitStore store, LimitPlan plan, long tokens, string leaseId, LimitDecision decision)
+    {
+        if (decision.Admitted)
+        {
+            Settle(store, plan, tokens, leaseId, 1, intervalMs: 0);
+        }
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public sealed partial class RedisConnection : IDisposable
             {
                 await connecting.WaitAsync(TimeSpan.FromMilliseconds(timeoutMs));
             }
-            catch (TimeoutException)
+            catch (Exception ex) when (ex is TimeoutException or RedisException)
             {
                 return null;
             }
@@ -89,7 +89,11 @@ public sealed partial class RedisConnection : IDisposable
             var old = _multiplexer;
             _multiplexer = null;
             _store = null;
-            old?.Dispose();
+            if (old is not null)
+            {
+                // Requests admitted on the old connection may still settle on it: close it a little later.
+                _ = Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
+            }
 
             ConfigurationOptions options;
             try
@@ -116,7 +120,17 @@ public sealed partial class RedisConnection : IDisposable
     private async Task ConnectAsync(ConfigurationOptions options, string connectionString)
     {
         // With AbortOnConnectFail off this returns after the first attempt, connected or not, and keeps retrying.
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+        ConnectionMultiplexer multiplexer;
+        try
+        {
+            multiplexer = await ConnectionMultiplexer.ConnectAsync(options);
+        }
+        catch (RedisException ex)
+        {
+            Log.Lost(_logger, ex.GetType().Name);
+            return;
+        }
+
         multiplexer.ConnectionFailed += (_, e) => Log.Lost(_logger, e.FailureType.ToString());
         multiplexer.ConnectionRestored += (_, _) => Log.Restored(_logger);
         lock (_gate)

@@ -13,13 +13,20 @@ namespace LlmProxy.RateLimiting;
 /// per message and 3 for the reply. Token ids given as numbers count one each.
 /// Models that are not OpenAI's use o200k_base: an approximation, settled to the provider's real usage afterwards.
 /// Counts of strings are cached by a hash of their bytes (bounded): system prompts, tool definitions and the earlier
-/// turns of a conversation come back in request after request, and tokenizing costs about 13 µs per KB.
+/// turns of a conversation come back in request after request, and tokenizing costs about 13 µs per KB. Inline
+/// <c>data:</c> URLs (images, audio, files) count a fixed 1,000 tokens each, and a string over 256 KB is estimated at
+/// 4 bytes a token instead of tokenized.
 /// </summary>
 public static class TokenEstimator
 {
     private const int TokensPerMessage = 3;
     private const int ReplyPriming = 3;
     private const int CacheLimit = 100_000;
+
+    // Inline images, audio and files (data: URLs) are not text: a fixed estimate each (a high-detail 1024 px image is
+    // 765 tokens for GPT-4o); settlement corrects it. Text beyond this many bytes is estimated at 4 bytes a token.
+    private const int InlineDataTokens = 1000;
+    private const int MaxTokenizedBytes = 256 * 1024;
 
     private static readonly Lazy<Tokenizer> O200k = new(static () => TiktokenTokenizer.CreateForEncoding("o200k_base"));
     private static readonly Lazy<Tokenizer> Cl100k = new(static () => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
@@ -143,6 +150,16 @@ public static class TokenEstimator
         if (length == 0)
         {
             return 0;
+        }
+
+        if (!reader.HasValueSequence && reader.ValueSpan.StartsWith("data:"u8))
+        {
+            return InlineDataTokens;
+        }
+
+        if (length > MaxTokenizedBytes)
+        {
+            return (length + 3) / 4;
         }
 
         if (reader.HasValueSequence)

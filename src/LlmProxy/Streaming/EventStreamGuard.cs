@@ -131,21 +131,14 @@ internal sealed class EventStreamGuard : PassThroughContent
                 {
                     // The provider ended; pass on whatever it sent last.
                     _done = true;
-                    if (validation is { Buffered: true } && !_verdictSent && _held is { Length: > 0 } held)
+                    if (validation is not null && !_verdictSent && !_midEvent)
                     {
-                        // No [DONE] came: validate what there is and send it (or the error) now.
-                        _verdictSent = true;
-                        var end = validation.Finish(out var failed);
-                        if (failed)
+                        if (meter is not null)
                         {
-                            RespondWithError(validation.Violations);
-                        }
-                        else
-                        {
-                            HoldFirst([.. held.ToArray(), .. end], []);
+                            meter.UpstreamEnd = time.GetTimestamp();
                         }
 
-                        return start + TakeCarry(buffer.Span[start..]);
+                        return FinishAtEnd(buffer.Span, start);
                     }
 
                     if (meter is not null || validation is not null)
@@ -245,18 +238,73 @@ internal sealed class EventStreamGuard : PassThroughContent
             _carryLength += bytes.Length;
         }
 
-        // A buffered stream whose answer failed: nothing has gone out yet, so the client gets a 422 JSON error instead.
+        // A buffered stream whose answer failed: nothing has gone out yet, so the client gets a 422 JSON error instead
+        // (if something did go out — an event too large to hold — the stream ends with the SSE error event).
         private void RespondWithError(IReadOnlyList<Violation> violations)
         {
             _ending = true;
             _carryLength = 0;
+            var error = StreamValidation.ErrorJson(violations);
             if (!client.Response.HasStarted)
             {
                 client.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
                 client.Response.ContentType = "application/json";
                 client.Response.Headers.ContentLength = null;
-                Hold(StreamValidation.ErrorJson(violations));
+                Hold(error);
             }
+            else
+            {
+                Hold([.. ": llmproxy-validation failed\n\ndata: "u8, .. error, .. "\n\n"u8]);
+            }
+        }
+
+        // The provider ended (with or without [DONE], maybe without a last blank line) before a verdict was sent: the
+        // last bytes are read as events, the answer validated, and what is left to send goes out from the carry.
+        private int FinishAtEnd(Span<byte> buffer, int start)
+        {
+            var leftover = buffer[..start].ToArray();
+            var done = IndexOfDone(leftover);
+            var last = done >= 0 ? leftover[..done] : leftover;
+            byte[] pass = [];
+            if (last.AsSpan().Trim(" \t\r\n"u8).Length > 0)
+            {
+                var lastEvent = last.AsSpan().TrimEnd("\r\n"u8).ToArray();
+                if (ObserveEvent(lastEvent) && !validation!.Buffered)
+                {
+                    pass = [.. lastEvent, .. "\n\n"u8];
+                }
+
+                if (_ending)
+                {
+                    return TakeCarry(buffer);
+                }
+            }
+
+            _verdictSent = true;
+            var end = validation!.Finish(out var ends);
+            if (ends && meter is not null)
+            {
+                meter.GatewayError ??= LlmError.StructuredOutputInvalid;
+            }
+
+            _carryLength = 0;
+            if (validation.Buffered && ends)
+            {
+                RespondWithError(validation.Violations);
+                return TakeCarry(buffer);
+            }
+
+            var held = validation.Buffered ? _held?.ToArray() ?? [] : Array.Empty<byte>();
+            Hold([.. held, .. pass, .. end, .. (done >= 0 && !ends ? "data: [DONE]\n\n"u8 : [])]);
+            _ending = true;
+            return TakeCarry(buffer);
+        }
+
+        // Where a "data: [DONE]" line starts in the bytes, or -1.
+        private static int IndexOfDone(ReadOnlySpan<byte> bytes)
+        {
+            var at = bytes.IndexOf("data: [DONE]"u8);
+            return at == 0 || (at > 0 && bytes[at - 1] == '\n') ? at : -1;
         }
 
         private void StopEarly()
@@ -386,6 +434,13 @@ internal sealed class EventStreamGuard : PassThroughContent
             var data = DataOf(sseEvent);
             if (data.IsEmpty)
             {
+                if (validation is { Buffered: true } && !_verdictSent)
+                {
+                    // Comments and keep-alives are held with the rest, so nothing starts the response early.
+                    (_held ??= new MemoryStream()).Write(sseEvent);
+                    return false;
+                }
+
                 return true;
             }
 

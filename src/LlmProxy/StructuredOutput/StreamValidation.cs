@@ -36,6 +36,12 @@ internal sealed partial class StreamValidation
         {
             Collector.OnContent = (index, text) =>
             {
+                if (Collector.Incomplete)
+                {
+                    // A gap in what was seen: nothing can be decided early any more.
+                    return;
+                }
+
                 if (!_checkers.TryGetValue(index, out var checker))
                 {
                     checker = new IncrementalJsonChecker(schema);
@@ -53,6 +59,11 @@ internal sealed partial class StreamValidation
         {
             Collector.OnArguments = (choice, call, name, text) =>
             {
+                if (Collector.Incomplete)
+                {
+                    return;
+                }
+
                 if (!_argumentCheckers.TryGetValue((choice, call), out var checker))
                 {
                     // An unknown function is a violation at the end; its arguments are not checked early.

@@ -60,7 +60,18 @@ internal static partial class ValidatedJsonResponse
                 metrics.ValidationRetry(model);
                 attempts++;
                 target = expectation.RetryNextTarget ? NextTarget(feature, target) : target;
-                var (status, again) = await sender.SendAsync(http, feature, target, body, verdict, expectation.RepairMessage, context.CancellationToken);
+                int status;
+                byte[] again;
+                try
+                {
+                    (status, again) = await sender.SendAsync(http, feature, target, body, verdict, expectation.RepairMessage, context.CancellationToken);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !http.RequestAborted.IsCancellationRequested))
+                {
+                    // The retry could not be made: the answer we have stays, invalid.
+                    break;
+                }
+
                 if (status is < 200 or >= 300)
                 {
                     // The provider failed the retry: the answer we have stays invalid.

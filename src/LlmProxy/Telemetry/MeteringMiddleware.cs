@@ -100,7 +100,7 @@ internal sealed partial class MeteringMiddleware
     // Metering must never break a response: a failing sink is logged and the others still run.
     private void Publish(HttpContext context, RequestMeter meter, Activity? activity)
     {
-        UsageRecord record;
+        UsageRecord? record = null;
         try
         {
             record = Finish(context, meter, _time.GetTimestamp());
@@ -112,13 +112,18 @@ internal sealed partial class MeteringMiddleware
         catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException)
         {
             Log.SinkFailed(_logger, "record", ex);
-            meter.Settlement?.Settle(null);
+        }
+        finally
+        {
+            // Limits settle first and always: a reservation must be given back even if the record or a sink fails.
+            meter.Settlement?.Settle(record);
+        }
+
+        if (record is null)
+        {
             activity?.Dispose();
             return;
         }
-
-        // Limits settle first: their reservation must be given back even if a sink fails.
-        meter.Settlement?.Settle(record);
 
         foreach (var sink in _sinks)
         {

@@ -185,6 +185,27 @@ public sealed class StreamValidationTests : IDisposable
         Assert.Contains("/choices/0/message/tool_calls/0/function/arguments/city type", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("data: [DONE]")]
+    [InlineData("")]
+    public async Task Stream_EndsWithoutBlankLineOrDone_StillValidatedAndRejected(string ending)
+    {
+        var body = Chunk(new { role = "assistant", content = "" }) + Chunk(new { content = "{\"name\":\"Ada\"}" }) + Chunk(new { }, "stop") + ending;
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "text/event-stream").WithBody(body));
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.Contains(": llmproxy-validation failed", text, StringComparison.Ordinal);
+        Assert.Contains("structured_output_invalid", text[text.LastIndexOf("data: ", StringComparison.Ordinal)..], StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Stream_NoSchema_NoComment()
     {

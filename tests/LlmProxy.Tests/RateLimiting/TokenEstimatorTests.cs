@@ -58,6 +58,18 @@ public sealed class TokenEstimatorTests
         Assert.Equal(TokenEstimator.For("gpt-4o").CountTokens(text), Count($$"""{"prompt":"{{text}}"}""").Prompt);
     }
 
+    [Fact]
+    public void Count_InlineImage_FixedEstimateNotItsBase64()
+    {
+        var image = "data:image/png;base64," + new string('A', 400_000);
+        var body = """{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":""" + "\"" + image + "\"}}]}]}";
+
+        var estimate = Count(body);
+
+        // "user", "image_url" and the 1,000 of the image, plus the framing.
+        Assert.InRange(estimate.Prompt, 1000, 1020);
+    }
+
     [Theory]
     [InlineData("gpt-4o-mini", "o200k_base")]
     [InlineData("gpt-4.1", "o200k_base")]

@@ -143,6 +143,17 @@ public sealed class AnswerValidatorTests
         }
     }
 
+    [Fact]
+    public void Validate_EmptyContentBesideToolCalls_ContentNotChecked()
+    {
+        var answer = JsonSerializer.Serialize(new
+        {
+            choices = new[] { new { index = 0, message = new { role = "assistant", content = "", tool_calls = new[] { new { id = "call_1", type = "function", function = new { name = "get_weather", arguments = """{"city":"Paris"}""" } } } }, finish_reason = "tool_calls" } },
+        });
+
+        Assert.Equal("passed", Check(Expect("""{"type":"object"}""", tools: Tools), answer).Result);
+    }
+
     [Theory]
     [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"("}}}""", "pattern")]
     [InlineData("""{"type":"object","properties":{"a":{"$ref":"#/$defs/missing"}}}""", "$ref '#/$defs/missing'")]
