@@ -76,6 +76,13 @@ internal sealed class EventStreamGuard : PassThroughContent
         private bool _ending;
         private long _generatedBytes;
         private MemoryStream? _held;
+        private bool _unbuffered;
+        private byte[]? _spill;
+
+        // Events held at most (the same cap as a non-streamed answer checked whole).
+        private const int MaxHeldBytes = 16 * 1024 * 1024;
+
+        private bool Buffering => validation is { Buffered: true } && !_unbuffered;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -269,7 +276,7 @@ internal sealed class EventStreamGuard : PassThroughContent
             if (last.AsSpan().Trim(" \t\r\n"u8).Length > 0)
             {
                 var lastEvent = last.AsSpan().TrimEnd("\r\n"u8).ToArray();
-                if (ObserveEvent(lastEvent) && !validation!.Buffered)
+                if (ObserveEvent(lastEvent) && !Buffering)
                 {
                     pass = [.. lastEvent, .. "\n\n"u8];
                 }
@@ -288,13 +295,13 @@ internal sealed class EventStreamGuard : PassThroughContent
             }
 
             _carryLength = 0;
-            if (validation.Buffered && ends)
+            if (Buffering && ends)
             {
                 RespondWithError(validation.Violations);
                 return TakeCarry(buffer);
             }
 
-            var held = validation.Buffered ? _held?.ToArray() ?? [] : Array.Empty<byte>();
+            var held = Buffering ? _held?.ToArray() ?? [] : Array.Empty<byte>();
             Hold([.. held, .. pass, .. end, .. (done >= 0 && !ends ? "data: [DONE]\n\n"u8 : [])]);
             _ending = true;
             return TakeCarry(buffer);
@@ -314,9 +321,9 @@ internal sealed class EventStreamGuard : PassThroughContent
                 : TokenEstimator.Count(feature.Body, TokenEstimator.For(feature.Target?.UpstreamModel ?? feature.Request.Model), producesText: true,
                     feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
             var generated = meter is not null ? (meter.GeneratedTextBytes + 3) / 4 : _generatedBytes / 16;
-            if (validation!.Buffered)
+            if (Buffering)
             {
-                validation.Abort(generated, cap);
+                validation!.Abort(generated, cap);
                 _verdictSent = true;
                 if (meter is not null)
                 {
@@ -407,6 +414,14 @@ internal sealed class EventStreamGuard : PassThroughContent
                     return write;
                 }
 
+                if (_spill is { } spill)
+                {
+                    // Buffering stopped: the held events, then the rest of this batch, go out in order from the carry.
+                    _spill = null;
+                    HoldFirst(spill, events[(read + length)..]);
+                    return write;
+                }
+
                 if (keep)
                 {
                     if (write != read)
@@ -434,7 +449,7 @@ internal sealed class EventStreamGuard : PassThroughContent
             var data = DataOf(sseEvent);
             if (data.IsEmpty)
             {
-                if (validation is { Buffered: true } && !_verdictSent)
+                if (Buffering && !_verdictSent)
                 {
                     // Comments and keep-alives are held with the rest, so nothing starts the response early.
                     (_held ??= new MemoryStream()).Write(sseEvent);
@@ -458,7 +473,7 @@ internal sealed class EventStreamGuard : PassThroughContent
                     meter.GatewayError ??= LlmError.StructuredOutputInvalid;
                 }
 
-                if (validation.Buffered)
+                if (Buffering)
                 {
                     if (_rejected)
                     {
@@ -485,7 +500,7 @@ internal sealed class EventStreamGuard : PassThroughContent
                     return false;
                 }
 
-                if (validation.Buffered)
+                if (Buffering)
                 {
                     // Held until the answer is validated; metered now all the same (the injected usage chunk is not held).
                     var usageChunk = false;
@@ -501,6 +516,14 @@ internal sealed class EventStreamGuard : PassThroughContent
                     if (!(usageChunk && meter!.StripUsageChunk))
                     {
                         (_held ??= new MemoryStream()).Write(sseEvent);
+                    }
+
+                    if (_held is { Length: > MaxHeldBytes } held)
+                    {
+                        // Too much to hold: what is held goes out now and the rest passes through, checked as it goes.
+                        _unbuffered = true;
+                        _spill = held.ToArray();
+                        _held = null;
                     }
 
                     return false;
@@ -559,6 +582,16 @@ internal sealed class EventStreamGuard : PassThroughContent
             }
 
             var errorEvent = ErrorEvent(timedOut: ex is OperationCanceledException, needsTerminator: _midEvent);
+            if (Buffering && !client.Response.HasStarted)
+            {
+                // Nothing of a buffered answer went out: the client gets the plain JSON error a non-streamed request would.
+                client.Response.Headers.ContentLength = null;
+                await ErrorWriter.WriteAsync(client, ex is OperationCanceledException ? LlmError.UpstreamTimeout : LlmError.UpstreamUnreachable,
+                    ex is OperationCanceledException ? "The provider stopped sending before the answer was complete (timeout)."
+                        : "The provider's connection failed before the answer was complete.");
+                return;
+            }
+
             try
             {
                 await client.Response.Body.WriteAsync(errorEvent, CancellationToken.None);
