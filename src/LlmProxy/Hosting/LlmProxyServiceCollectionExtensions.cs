@@ -55,6 +55,7 @@ public static class LlmProxyServiceCollectionExtensions
                 context.ResponseTransforms.Add(new ProviderResponseTransform(context.Services.GetRequiredService<TimeProvider>()));
             });
         services.AddSingleton<IProxyConfigProvider, YarpConfigProvider>();
+        services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, ProviderHttpClientFactory>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, WeightedLoadBalancingPolicy>());
 
         services.TryAddSingleton<LlmProxyMetrics>();
