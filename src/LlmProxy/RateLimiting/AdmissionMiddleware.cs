@@ -114,6 +114,15 @@ internal sealed class AdmissionMiddleware
         }
 
         var requested = rule.Kind == LimitKind.Tokens ? tokens : 1;
+        if (requested > limit)
+        {
+            // Only while failing open (limit / replicas): this replica can never fit it, so retrying here is pointless.
+            headers["x-should-retry"] = "false";
+            return ErrorWriter.WriteAsync(context, LlmError.TokensRateLimited,
+                $"Request too large for {feature.Request.Model} on {rule.Description} for {ScopeText(rule)}: Limit {limit}, Requested {requested}. "
+                + "The input or output tokens must be reduced in order to run successfully.");
+        }
+
         return ErrorWriter.WriteAsync(context, rule.Kind == LimitKind.Tokens ? LlmError.TokensRateLimited : LlmError.RequestsRateLimited,
             $"Rate limit reached for {feature.Request.Model} on {rule.Description} for {ScopeText(rule)}: Limit {limit}, Used {Math.Min(limit, decision.Used)}, "
             + $"Requested {requested}. Please try again in {RateLimitHeaders.GoDuration(retryMs)}.");

@@ -82,6 +82,21 @@ public sealed class RedisOutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
 
+    [Fact]
+    public async Task FailOpen_RequestAboveThisReplicasShare_TooLargeAndNoRetry()
+    {
+        // Redis is unreachable; 4 replicas share 400 tokens a minute, so this one may admit 100 and the request needs 108.
+        var config = LimitTestConfig.With(_upstream.Url + "/v1", new() { ["tokens_per_minute"] = 400 }, $"127.0.0.1:{RedisServer.FreePort()}", "fail-open", replicas: 4);
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest).WaitAsync(NoHang);
+
+        var error = await OpenAIError.AssertAsync(response, 429, "tokens", "rate_limit_exceeded");
+        Assert.StartsWith("Request too large for test-model on tokens per min (TPM) for key alpha: Limit 100, Requested 108.", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
+    }
+
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client)
     {
         using var response = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest).WaitAsync(NoHang);
