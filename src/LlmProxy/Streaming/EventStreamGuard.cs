@@ -78,6 +78,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         private MemoryStream? _held;
         private bool _unbuffered;
         private byte[]? _spill;
+        private IReadOnlyList<Violation>? _retryPending;
 
         // Events held at most (the same cap as a non-streamed answer checked whole).
         private const int MaxHeldBytes = 16 * 1024 * 1024;
@@ -90,6 +91,7 @@ internal sealed class EventStreamGuard : PassThroughContent
             {
                 // Stopped early: what is held (the error event) goes out, then the copy ends and the provider's
                 // connection is dropped, which stops its generation.
+                await RetryIfPendingAsync();
                 return _carryLength > 0 && !buffer.IsEmpty ? TakeCarry(buffer.Span) : 0;
             }
 
@@ -145,7 +147,14 @@ internal sealed class EventStreamGuard : PassThroughContent
                             meter.UpstreamEnd = time.GetTimestamp();
                         }
 
-                        return FinishAtEnd(buffer.Span, start);
+                        var ended = FinishAtEnd(buffer.Span, start);
+                        if (_retryPending is null)
+                        {
+                            return ended;
+                        }
+
+                        await RetryIfPendingAsync();
+                        return TakeCarry(buffer.Span);
                     }
 
                     if (meter is not null || validation is not null)
@@ -189,6 +198,7 @@ internal sealed class EventStreamGuard : PassThroughContent
                     var kept = Observe(buffer.Span[..boundary]);
                     if (_ending)
                     {
+                        await RetryIfPendingAsync();
                         return kept > 0 ? kept : TakeCarry(buffer.Span);
                     }
 
@@ -251,6 +261,13 @@ internal sealed class EventStreamGuard : PassThroughContent
         {
             _ending = true;
             _carryLength = 0;
+            if (validation!.CanRetry && !client.Response.HasStarted)
+            {
+                // Asked again from ReadAsync (it can await); nothing has gone out yet.
+                _retryPending = violations;
+                return;
+            }
+
             var error = StreamValidation.ErrorJson(violations);
             if (!client.Response.HasStarted)
             {
@@ -262,6 +279,113 @@ internal sealed class EventStreamGuard : PassThroughContent
             else
             {
                 Hold([.. ": llmproxy-validation failed\n\ndata: "u8, .. error, .. "\n\n"u8]);
+            }
+        }
+
+        // retry with stream_mode buffer: ask again (next target or the same, with the repair turn) until an answer fits,
+        // then send its events; else the 422. Each retried stream is read whole and metered.
+        private async Task RetryIfPendingAsync()
+        {
+            if (_retryPending is not { } violations)
+            {
+                return;
+            }
+
+            _retryPending = null;
+            var feature = client.Features.Get<LlmRequestFeature>()!;
+            var expectation = validation!.Expectation;
+            var sender = client.RequestServices.GetRequiredService<RetrySender>();
+            var target = feature.Target!;
+            var invalid = validation.Collector.ToCompletion();
+            var verdict = new Verdict(Verdict.Failed, violations, null);
+            while (validation.CanRetry)
+            {
+                validation.Restart();
+                client.Response.Headers["x-llmproxy-validation-attempts"] = validation.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var targets = feature.Model?.Targets ?? [];
+                if (expectation.RetryNextTarget && targets.Length > 0)
+                {
+                    target = targets[(Array.IndexOf(targets, target) + 1) % targets.Length];
+                }
+
+                int status;
+                byte[] body;
+                try
+                {
+                    (status, body) = await sender.SendAsync(client, feature, target, invalid, verdict, expectation.RepairMessage, client.RequestAborted);
+                }
+                catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !client.RequestAborted.IsCancellationRequested))
+                {
+                    break;
+                }
+
+                if (status is < 200 or >= 300)
+                {
+                    break;
+                }
+
+                var events = new MemoryStream();
+                foreach (var sseEvent in Events(body))
+                {
+                    var data = DataOf(sseEvent);
+                    if (data.IsEmpty || data.SequenceEqual("[DONE]"u8))
+                    {
+                        continue;
+                    }
+
+                    validation.Collector.Add(data);
+                    if (meter is not null)
+                    {
+                        UsageReader.ReadEvent(data, meter, out var usageChunk, out _);
+                        if (usageChunk && meter.StripUsageChunk)
+                        {
+                            continue;
+                        }
+                    }
+
+                    events.Write(sseEvent);
+                    events.Write("\n\n"u8);
+                }
+
+                var end = validation.Finish(out var ends);
+                if (!ends)
+                {
+                    if (meter is not null)
+                    {
+                        meter.GatewayError = null;
+                    }
+
+                    _carryLength = 0;
+                    Hold([.. events.ToArray(), .. end, .. "data: [DONE]\n\n"u8]);
+                    return;
+                }
+
+                invalid = validation.Collector.ToCompletion();
+                verdict = new Verdict(Verdict.Failed, validation.Violations, null);
+            }
+
+            _carryLength = 0;
+            client.Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            client.Response.ContentType = "application/json";
+            client.Response.Headers.ContentLength = null;
+            Hold(StreamValidation.ErrorJson(verdict.Violations));
+        }
+
+        // The events of a whole SSE body (without their blank lines).
+        private static IEnumerable<byte[]> Events(byte[] body)
+        {
+            var text = body.AsMemory();
+            while (text.Length > 0)
+            {
+                var end = EndOfFirstEvent(text.Span);
+                var length = end == 0 ? text.Length : end;
+                var sseEvent = text[..length].Span.TrimEnd("\r\n"u8).ToArray();
+                if (sseEvent.Length > 0)
+                {
+                    yield return sseEvent;
+                }
+
+                text = text[length..];
             }
         }
 

@@ -80,7 +80,25 @@ internal sealed partial class StreamValidation
     }
 
     /// <summary>The answer so far.</summary>
-    public StreamAnswerCollector Collector { get; } = new();
+    public StreamAnswerCollector Collector { get; private set; } = new();
+
+    /// <summary>Answers asked for so far (the first included).</summary>
+    public int Attempts { get; private set; } = 1;
+
+    /// <summary>True when a failed buffered answer may be asked for again (<c>retry</c> with <c>stream_mode: buffer</c>).</summary>
+    public bool CanRetry => Buffered && expectation.Policy == Configuration.StructuredOutputPolicies.Retry && Attempts < expectation.MaxAttempts;
+
+    /// <summary>The request's expectation.</summary>
+    public OutputExpectation Expectation => expectation;
+
+    /// <summary>Starts over for the next attempt: a fresh collector (the retried answer arrives whole, so no early checks).</summary>
+    public void Restart()
+    {
+        Attempts++;
+        metrics.ValidationRetry(model);
+        Collector = new StreamAnswerCollector();
+        EarlyViolation = null;
+    }
 
     /// <summary>True when events are held until the answer is validated (<c>stream_mode: buffer</c> under reject/retry).</summary>
     public bool Buffered => expectation.StreamBuffer && expectation.Policy != Configuration.StructuredOutputPolicies.Annotate;

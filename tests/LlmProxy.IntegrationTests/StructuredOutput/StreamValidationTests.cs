@@ -207,6 +207,46 @@ public sealed class StreamValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task BufferRetry_InvalidThenValidStream_SecondStreamSentWithAttempts()
+    {
+        string StreamOf(string content) => Chunk(new { role = "assistant", content = "" }) + Chunk(new { content }) + Chunk(new { }, "stop") + "data: [DONE]\n\n";
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).InScenario("s").WillSetStateTo("second")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "text/event-stream").WithBody(StreamOf("{\"name\":\"Ada\"}")));
+        var valid = StreamOf("{\"name\":\"Ada\",\"age\":36}");
+        _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).InScenario("s").WhenStateIs("second")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "text/event-stream").WithBody(valid));
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "retry", ["stream_mode"] = "buffer" };
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("2", response.Headers.GetValues("x-llmproxy-validation-attempts").Single());
+        Assert.Equal(valid.Replace("data: [DONE]", ": llmproxy-validation passed\n\ndata: [DONE]", StringComparison.Ordinal), body);
+        Assert.Equal(2, _upstream.LogEntries.Count());
+        Assert.Contains("required", _upstream.LogEntries.Last().RequestMessage!.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BufferRetry_EveryStreamInvalid_422AfterMaxAttempts()
+    {
+        Stream("{\"name\":\"Ada\"}");
+        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
+        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "retry", ["stream_mode"] = "buffer", ["max_attempts"] = 3 };
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Equal("3", response.Headers.GetValues("x-llmproxy-validation-attempts").Single());
+        Assert.Equal(3, _upstream.LogEntries.Count());
+    }
+
+    [Fact]
     public async Task Stream_NoSchema_NoComment()
     {
         var sent = Stream("hello");
