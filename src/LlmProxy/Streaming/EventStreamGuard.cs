@@ -302,24 +302,8 @@ internal sealed class EventStreamGuard : PassThroughContent
             {
                 validation.Restart();
                 client.Response.Headers["x-llmproxy-validation-attempts"] = validation.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                var targets = feature.Model?.Targets ?? [];
-                if (expectation.RetryNextTarget && targets.Length > 0)
-                {
-                    target = targets[(Array.IndexOf(targets, target) + 1) % targets.Length];
-                }
-
-                int status;
-                byte[] body;
-                try
-                {
-                    (status, body) = await sender.SendAsync(client, feature, target, invalid, verdict, expectation.RepairMessage, client.RequestAborted);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !client.RequestAborted.IsCancellationRequested))
-                {
-                    break;
-                }
-
-                if (status is < 200 or >= 300)
+                (target, var body) = await sender.TryNextAsync(client, feature, target, expectation, invalid, verdict);
+                if (body is null)
                 {
                     break;
                 }

@@ -25,6 +25,27 @@ public sealed class RetrySender : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(15),
     });
 
+    /// <summary>
+    /// Sends the next attempt — to the model's next target when the expectation says so, else to
+    /// <paramref name="previous"/> — and returns the target used and the answer, or a null answer when the attempt
+    /// could not be made or the provider failed it (the caller keeps what it has).
+    /// </summary>
+    internal async Task<(ModelTarget Target, byte[]? Answer)> TryNextAsync(HttpContext http, LlmRequestFeature feature, ModelTarget previous,
+        OutputExpectation expectation, byte[] invalidAnswer, Verdict verdict)
+    {
+        var targets = feature.Model?.Targets ?? [];
+        var target = expectation.RetryNextTarget && targets.Length > 0 ? targets[(Array.IndexOf(targets, previous) + 1) % targets.Length] : previous;
+        try
+        {
+            var (status, body) = await SendAsync(http, feature, target, invalidAnswer, verdict, expectation.RepairMessage, http.RequestAborted);
+            return (target, status is >= 200 and < 300 ? body : null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !http.RequestAborted.IsCancellationRequested))
+        {
+            return (target, null);
+        }
+    }
+
     /// <summary>Sends one more attempt; returns the status and body.</summary>
     internal async Task<(int Status, byte[] Body)> SendAsync(HttpContext http, LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict,
         bool repair, CancellationToken cancellationToken)

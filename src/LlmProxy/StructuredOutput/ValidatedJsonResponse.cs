@@ -59,22 +59,10 @@ internal static partial class ValidatedJsonResponse
                 Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
                 metrics.ValidationRetry(model);
                 attempts++;
-                target = expectation.RetryNextTarget ? NextTarget(feature, target) : target;
-                int status;
-                byte[] again;
-                try
+                (target, var again) = await sender.TryNextAsync(http, feature, target, expectation, body, verdict);
+                if (again is null)
                 {
-                    (status, again) = await sender.SendAsync(http, feature, target, body, verdict, expectation.RepairMessage, context.CancellationToken);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !http.RequestAborted.IsCancellationRequested))
-                {
-                    // The retry could not be made: the answer we have stays, invalid.
-                    break;
-                }
-
-                if (status is < 200 or >= 300)
-                {
-                    // The provider failed the retry: the answer we have stays invalid.
+                    // The retry could not be made or failed: the answer we have stays, invalid.
                     break;
                 }
 
@@ -110,14 +98,6 @@ internal static partial class ValidatedJsonResponse
 
         http.Response.ContentLength = body.Length;
         await http.Response.Body.WriteAsync(body, context.CancellationToken);
-    }
-
-    // The model's target after this one, in config order (weight 0 targets are not in the list); itself when alone.
-    private static ModelTarget NextTarget(LlmRequestFeature feature, ModelTarget current)
-    {
-        var targets = feature.Model?.Targets ?? [];
-        var at = Array.IndexOf(targets, current);
-        return targets.Length == 0 ? current : targets[(at + 1) % targets.Length];
     }
 
     // The whole body when it is at most MaxBytes; otherwise what was read so far and false.
