@@ -246,6 +246,29 @@ public sealed class StructuredOutputTests : IDisposable
         Assert.Empty(_upstream.LogEntries);
     }
 
+    [Theory]
+    [InlineData("""{"model":"test-model","messages":[],"response_format":"json"}""")]
+    [InlineData("""{"model":"test-model","messages":[],"response_format":{"type":"json_schema"}}""")]
+    [InlineData("""{"model":"test-model","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":42}}}""")]
+    [InlineData("""{"model":"test-model","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":5}}}}""")]
+    [InlineData("""{"model":"test-model","messages":[],"tools":"all"}""")]
+    [InlineData("""{"model":"test-model","messages":[],"tools":[{"type":"function","function":{"name":"f","parameters":"abc"}}]}""")]
+    [InlineData("""{"model":"test-model","messages":[],"tools":[{"type":"function","function":{"name":7}}, 3, null]}""")]
+    public async Task OddSchemaInput_Never5xx(string request)
+    {
+        Answer("""{"name":"Ada","age":36}""");
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", request);
+
+        Assert.InRange((int)response.StatusCode, 200, 499);
+        if ((int)response.StatusCode >= 400)
+        {
+            await OpenAIError.AssertAsync(response, (int)response.StatusCode, "invalid_request_error", null);
+        }
+    }
+
     [Fact]
     public async Task NoSchema_NoValidationHeader()
     {
