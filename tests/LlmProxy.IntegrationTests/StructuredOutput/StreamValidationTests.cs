@@ -71,9 +71,7 @@ public sealed class StreamValidationTests : IDisposable
     public async Task Stream_RejectPolicyInvalidAnswer_EndsWithErrorEventAndNoDone()
     {
         var sent = Stream("{\"name\":\"Ada\"}");
-        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
-        await using var app = config.Start();
+        await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" });
         using var client = app.CreateClient();
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
@@ -92,9 +90,7 @@ public sealed class StreamValidationTests : IDisposable
     {
         // The second piece already names a property the schema forbids; eight more pieces follow.
         var sent = Stream(["{\"name\":\"Ada\",", "\"nickname\":", .. Enumerable.Repeat("\"xxxxxxxx\"", 8)]);
-        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
-        await using var app = GatewayApp.Start(config.ToJsonString());
+        await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" });
         using var aborts = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
             app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LlmProxy.Telemetry.LlmProxyMetrics.MeterName, "llmproxy.validation.early_aborts");
         using var client = app.CreateClient();
@@ -114,10 +110,13 @@ public sealed class StreamValidationTests : IDisposable
         Assert.True(sent.Length > body.Length);
     }
 
-    private GatewayApp StartBuffered()
+    private GatewayApp StartBuffered() => StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject", ["stream_mode"] = "buffer" });
+
+    // The gateway with these structured_output settings on test-model.
+    private GatewayApp StartWith(System.Text.Json.Nodes.JsonObject structuredOutput)
     {
         var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject", ["stream_mode"] = "buffer" };
+        config["models"]!["test-model"]!["structured_output"] = structuredOutput;
         return config.Start();
     }
 
@@ -171,9 +170,7 @@ public sealed class StreamValidationTests : IDisposable
             + "data: [DONE]\n\n";
         _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
             .WithHeader("Content-Type", "text/event-stream").WithBody(body));
-        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
-        await using var app = config.Start();
+        await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" });
         using var client = app.CreateClient();
         var request = """{"model":"test-model","stream":true,"messages":[],"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}}}]}""";
 
@@ -193,9 +190,7 @@ public sealed class StreamValidationTests : IDisposable
         var body = Chunk(new { role = "assistant", content = "" }) + Chunk(new { content = "{\"name\":\"Ada\"}" }) + Chunk(new { }, "stop") + ending;
         _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
             .WithHeader("Content-Type", "text/event-stream").WithBody(body));
-        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" };
-        await using var app = config.Start();
+        await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" });
         using var client = app.CreateClient();
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
@@ -215,9 +210,7 @@ public sealed class StreamValidationTests : IDisposable
         var valid = StreamOf("{\"name\":\"Ada\",\"age\":36}");
         _upstream.Given(WireMock.RequestBuilders.Request.Create().UsingPost()).InScenario("s").WhenStateIs("second")
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "text/event-stream").WithBody(valid));
-        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "retry", ["stream_mode"] = "buffer" };
-        await using var app = config.Start();
+        await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "retry", ["stream_mode"] = "buffer" });
         using var client = app.CreateClient();
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
@@ -234,9 +227,7 @@ public sealed class StreamValidationTests : IDisposable
     public async Task BufferRetry_EveryStreamInvalid_422AfterMaxAttempts()
     {
         Stream("{\"name\":\"Ada\"}");
-        var config = TestConfig.SingleModel(_upstream.Url + "/v1");
-        config["models"]!["test-model"]!["structured_output"] = new System.Text.Json.Nodes.JsonObject { ["policy"] = "retry", ["stream_mode"] = "buffer", ["max_attempts"] = 3 };
-        await using var app = config.Start();
+        await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "retry", ["stream_mode"] = "buffer", ["max_attempts"] = 3 });
         using var client = app.CreateClient();
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
