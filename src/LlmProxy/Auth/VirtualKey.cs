@@ -9,8 +9,10 @@ public sealed class VirtualKey
     public static readonly VirtualKey Anonymous = new("anonymous", "anonymous", [], allowsAllModels: true, FrozenSet<string>.Empty);
 
     /// <summary>Creates a key.</summary>
-    public VirtualKey(string id, string name, byte[] hash, bool allowsAllModels, FrozenSet<string> allowedModels, string? team = null)
+    public VirtualKey(string id, string name, byte[] hash, bool allowsAllModels, FrozenSet<string> allowedModels, string? team = null,
+        Configuration.StructuredOutputSettings? structuredOutput = null)
     {
+        StructuredOutput = structuredOutput;
         Id = id;
         Name = name;
         Team = team;
@@ -27,6 +29,9 @@ public sealed class VirtualKey
 
     /// <summary>The key's team, if any (safe for logs and metric labels).</summary>
     public string? Team { get; }
+
+    /// <summary>The key's structured-output settings, when it has its own (they take precedence over the model's).</summary>
+    public Configuration.StructuredOutputSettings? StructuredOutput { get; }
 
     /// <summary>SHA-256 of the key.</summary>
     internal byte[] Hash { get; }

@@ -193,7 +193,8 @@ internal sealed class SnapshotBuilder
                 }
             }
 
-            yield return new VirtualKey(key.Id, key.Name ?? key.Id, Convert.FromHexString(key.Hash.AsSpan(7)), allowsAll, allowed.ToFrozenSet(StringComparer.Ordinal), key.Team);
+            yield return new VirtualKey(key.Id, key.Name ?? key.Id, Convert.FromHexString(key.Hash.AsSpan(7)), allowsAll, allowed.ToFrozenSet(StringComparer.Ordinal), key.Team,
+                key.StructuredOutput);
         }
     }
 }

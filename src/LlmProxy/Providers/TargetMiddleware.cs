@@ -89,7 +89,7 @@ internal sealed class TargetMiddleware
     }
 
     // body[..model] + model + body[model end..root end] + insertion + body[root end..]
-    private static void Splice(ArraySegment<byte> body, LlmRequestInfo info, ReadOnlySpan<byte> model, ReadOnlySpan<byte> insertion, Span<byte> destination)
+    internal static void Splice(ArraySegment<byte> body, LlmRequestInfo info, ReadOnlySpan<byte> model, ReadOnlySpan<byte> insertion, Span<byte> destination)
     {
         var source = body.AsSpan();
         var modelEnd = info.ModelTokenStart + info.ModelTokenLength;

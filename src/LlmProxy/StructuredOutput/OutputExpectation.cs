@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Json.Schema;
 
@@ -56,7 +57,8 @@ public sealed class OutputExpectation
         var toolJson = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (responseFormat is { } formatRange)
         {
-            using var format = JsonDocument.Parse(body[formatRange].ToArray());
+            var formatReader = new Utf8JsonReader(body[formatRange]);
+            using var format = JsonDocument.ParseValue(ref formatReader);
             var root = format.RootElement;
             var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             if (type == "json_object")
@@ -71,7 +73,7 @@ public sealed class OutputExpectation
                     && jsonSchema.TryGetProperty("schema", out var schema))
                 {
                     contentSchemaJson = schema.Clone();
-                    contentSchema = SchemaCache.Get(System.Text.Encoding.UTF8.GetBytes(schema.GetRawText()), out var why);
+                    contentSchema = SchemaCache.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
                     if (contentSchema is null)
                     {
                         error = "Invalid schema for response_format: " + why;
@@ -84,7 +86,8 @@ public sealed class OutputExpectation
 
         if (tools is { } toolsRange)
         {
-            using var document = JsonDocument.Parse(body[toolsRange].ToArray());
+            var toolsReader = new Utf8JsonReader(body[toolsRange]);
+            using var document = JsonDocument.ParseValue(ref toolsReader);
             if (document.RootElement.ValueKind == JsonValueKind.Array)
             {
                 var index = 0;
@@ -96,7 +99,7 @@ public sealed class OutputExpectation
                         JsonSchema? parameters = null;
                         if (function.TryGetProperty("parameters", out var schema))
                         {
-                            parameters = SchemaCache.Get(System.Text.Encoding.UTF8.GetBytes(schema.GetRawText()), out var why);
+                            parameters = SchemaCache.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
                             if (parameters is null)
                             {
                                 error = $"Invalid schema for function '{name.GetString()}': " + why;

@@ -80,8 +80,8 @@ public sealed class RetrySender : IDisposable
     private static byte[] Body(LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict)
     {
         var info = feature.Request;
-        var body = feature.Body.AsSpan();
-        byte[] spliced = [.. body[..info.ModelTokenStart], .. target.UpstreamModelJson, .. body[(info.ModelTokenStart + info.ModelTokenLength)..]];
+        var spliced = new byte[feature.Body.Count - info.ModelTokenLength + target.UpstreamModelJson.Length];
+        Providers.TargetMiddleware.Splice(feature.Body, info, target.UpstreamModelJson, [], spliced);
         if (invalidAnswer is null || JsonNode.Parse(spliced) is not JsonObject request || request["messages"] is not JsonArray messages)
         {
             return spliced;

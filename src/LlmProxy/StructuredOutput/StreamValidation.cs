@@ -151,9 +151,7 @@ internal sealed partial class StreamValidation
             if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate)
             {
                 endsStream = true;
-                var error = Errors.ErrorWriter.Serialize($"The model's answer does not match the schema of the request: {verdict.Describe()}",
-                    Errors.ErrorWriter.TypeOf(Errors.LlmError.StructuredOutputInvalid), "response_format", Errors.ErrorWriter.CodeOf(Errors.LlmError.StructuredOutputInvalid));
-                return [.. Encoding.UTF8.GetBytes(line + "\n\ndata: "), .. error, .. "\n\n"u8];
+                return [.. Encoding.UTF8.GetBytes(line + "\n\ndata: "), .. ErrorJson(verdict.Violations), .. "\n\n"u8];
             }
 
             line += " " + JsonSerializer.Serialize(verdict.Violations.Select(static v => new { path = v.Path, keyword = v.Keyword, message = v.Message }));

@@ -28,7 +28,7 @@ internal sealed class StructuredOutputMiddleware
             return _next(context);
         }
 
-        var settings = KeySettings(feature) ?? feature.Snapshot.Config.Models.GetValueOrDefault(feature.Model!.Name)?.StructuredOutput ?? new StructuredOutputSettings();
+        var settings = feature.Key.StructuredOutput ?? feature.Snapshot.Config.Models.GetValueOrDefault(feature.Model!.Name)?.StructuredOutput ?? new StructuredOutputSettings();
         var policy = settings.Policy;
         var requested = context.Request.Headers[PolicyHeader];
         if (settings.AllowHeaderOverride && requested.Count == 1)
@@ -61,18 +61,5 @@ internal sealed class StructuredOutputMiddleware
         }
 
         return _next(context);
-    }
-
-    private static StructuredOutputSettings? KeySettings(LlmRequestFeature feature)
-    {
-        foreach (var key in feature.Snapshot.Config.Keys)
-        {
-            if (key.Id == feature.Key.Id)
-            {
-                return key.StructuredOutput;
-            }
-        }
-
-        return null;
     }
 }
