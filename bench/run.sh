@@ -1,20 +1,45 @@
 #!/usr/bin/env bash
 # LlmProxy end-to-end benchmark, one command: builds LlmProxy and the benchmark in Release, then runs
-# the fake upstream, a bare YARP proxy and two LlmProxy processes (metering on and metering off) as separate
-# processes on loopback and prints the tables.
+# the fake upstream, a bare YARP proxy and the gateway (metering on, metering off and Redis limits, switched by
+# config reload) as separate processes on loopback and prints the tables.
 #
-#   bash bench/run.sh [--seconds S] [--warmup S] [--rounds N] [--concurrency C]
-#                     [--stream-samples N] [--stream-warmup N] [--json PATH]
+#   bash bench/run.sh [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--rate R]
+#                     [--stream-samples N] [--stream-warmup N] [--skip-limits true] [--pin true]
+#                     [--baseline-commit REV] [--json PATH]
 #
-# Defaults: 5 interleaved rounds x 5 s per target (1 s warm-up), 32 workers, 2000 streamed samples per target.
+# --baseline-commit REV builds the gateway at git revision REV in a temporary worktree and measures it as one more
+# target beside the working tree's build (passed on to the driver as --baseline PATH).
 # Exit code 0 when the measurement ran (targets met or not); non-zero when it could not run or >1% errors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+args=()
+baseline_commit=""
+while [[ $# -gt 0 ]]; do
+  if [[ "$1" == "--baseline-commit" && $# -ge 2 ]]; then
+    baseline_commit="$2"
+    shift 2
+  else
+    args+=("$1")
+    shift
+  fi
+done
+
 echo "Building LlmProxy and the benchmark (Release)..."
 dotnet build src/LlmProxy/LlmProxy.csproj -c Release -nologo -v q -clp:NoSummary
 dotnet build bench/LlmProxy.Bench/LlmProxy.Bench.csproj -c Release -nologo -v q -clp:NoSummary
+
+if [[ -n "$baseline_commit" ]]; then
+  sha="$(git rev-parse --verify "$baseline_commit^{commit}")"
+  worktree="${TMPDIR:-/tmp}/llmproxy-baseline-$sha"
+  if [[ ! -d "$worktree" ]]; then
+    git worktree add --detach "$worktree" "$sha" >/dev/null
+  fi
+  echo "Building the baseline gateway at $sha (Release)..."
+  dotnet build "$worktree/src/LlmProxy/LlmProxy.csproj" -c Release -nologo -v q -clp:NoSummary
+  args+=(--baseline "$worktree/src/LlmProxy/bin/Release/net10.0/LlmProxy.dll")
+fi
 echo
 
 exec dotnet bench/LlmProxy.Bench/bin/Release/net10.0/LlmProxy.Bench.dll run \
-  --llmproxy src/LlmProxy/bin/Release/net10.0/LlmProxy.dll "$@"
+  --llmproxy src/LlmProxy/bin/Release/net10.0/LlmProxy.dll "${args[@]}"

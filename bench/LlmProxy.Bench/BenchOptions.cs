@@ -8,7 +8,8 @@ internal sealed class BenchOptions
     public const string Usage = """
         Usage:
           LlmProxy.Bench run [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--stream-samples N]
-                             [--stream-warmup N] [--rate R] [--skip-limits true] [--llmproxy PATH/LlmProxy.dll] [--json PATH]
+                             [--stream-warmup N] [--rate R] [--skip-limits true] [--llmproxy PATH/LlmProxy.dll]
+                             [--baseline PATH/LlmProxy.dll] [--pin true] [--json PATH]
           LlmProxy.Bench upstream --port N
           LlmProxy.Bench yarp --port N --upstream URL
 
@@ -43,6 +44,12 @@ internal sealed class BenchOptions
 
     /// <summary>Path of LlmProxy.dll (default: the repository's Release build).</summary>
     public string? LlmProxyDll { get; private set; }
+
+    /// <summary>Path of a second LlmProxy.dll (another build) measured beside the first, with metering on; null for none.</summary>
+    public string? BaselineDll { get; private set; }
+
+    /// <summary>Pins the proxies to processor 1 and the driver, upstream and Redis to processor 0.</summary>
+    public bool Pin { get; private set; }
 
     /// <summary>Where to write the results as JSON.</summary>
     public string? JsonPath { get; private set; }
@@ -94,6 +101,12 @@ internal sealed class BenchOptions
                     break;
                 case "--llmproxy":
                     options.LlmProxyDll = value;
+                    break;
+                case "--baseline":
+                    options.BaselineDll = value;
+                    break;
+                case "--pin":
+                    options.Pin = value == "true";
                     break;
                 case "--json":
                     options.JsonPath = value;

@@ -57,10 +57,53 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// When set, every child is started under <c>taskset -c</c> with the processors its role gets: proxies on one,
+    /// everything else on the other (see <see cref="PinProxies"/>).
+    /// </summary>
+    public static string? PinnedProxyProcessors { get; private set; }
+
+    /// <summary>The processors of every child that is not a proxy, and of the driver, while pinned.</summary>
+    public static string? PinnedOtherProcessors { get; private set; }
+
+    /// <summary>
+    /// Gives the proxies a processor of their own (the last one) and puts the driver and the other servers on the
+    /// first, so a proxy's CPU time is not disturbed by the client and upstream being scheduled on its processor.
+    /// The driver's own threads, existing and future, are moved with <c>taskset -a -p</c>.
+    /// </summary>
+    public static void PinProxies()
+    {
+        var last = Environment.ProcessorCount - 1;
+        if (last < 1)
+        {
+            throw new BenchFailure("--pin needs at least 2 processors");
+        }
+
+        PinnedProxyProcessors = last.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        PinnedOtherProcessors = last == 1 ? "0" : $"0-{last - 1}";
+        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-p", "-c", PinnedOtherProcessors, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        }) ?? throw new BenchFailure("taskset could not be started");
+        taskset.StandardOutput.ReadToEnd();
+        taskset.WaitForExit();
+        if (taskset.ExitCode != 0)
+        {
+            throw new BenchFailure($"taskset exited with code {taskset.ExitCode}");
+        }
+    }
+
     /// <summary>Starts <paramref name="fileName"/> with the given arguments; a null environment value removes the variable.</summary>
     public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments,
-        IReadOnlyDictionary<string, string?> environment, string? workingDirectory = null)
+        IReadOnlyDictionary<string, string?> environment, string? workingDirectory = null, bool proxy = false)
     {
+        if ((proxy ? PinnedProxyProcessors : PinnedOtherProcessors) is { } processors)
+        {
+            arguments = ["-c", processors, fileName, .. arguments];
+            fileName = "taskset";
+        }
+
         var info = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,

@@ -35,9 +35,11 @@ internal sealed record BenchResults
 /// <param name="MeteringCpuRatioPerRound">The same ratio round by round.</param>
 /// <param name="LimitsCpuRatioOverYarp">LlmProxy with Redis limits: CPU per request divided by bare YARP's.</param>
 /// <param name="LimitsThroughputShare">LlmProxy with Redis limits: req/s divided by LlmProxy with limits off (metering on).</param>
+/// <param name="BaselineCpuRatio">With <c>--baseline</c>: LlmProxy (metering on) CPU per request divided by the baseline build's.</param>
+/// <param name="BaselineCpuRatioPerRound">The same ratio round by round; null without <c>--baseline</c>.</param>
 internal sealed record LoadPhase(double? RateRequestsPerSecond, IReadOnlyList<LoadResult> Results, double? CpuRatioLlmProxyOverYarp,
     IReadOnlyList<double?> CpuRatioPerRound, double? MeteringCpuRatioOnOverOff, IReadOnlyList<double?> MeteringCpuRatioPerRound,
-    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare);
+    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare, double? BaselineCpuRatio = null, IReadOnlyList<double?>? BaselineCpuRatioPerRound = null);
 
 internal sealed record MachineFacts(int ProcessorCount, string Cpu, string Os, string Architecture, string Runtime, bool DriverServerGc);
 

@@ -29,6 +29,7 @@ internal static class RunMode
     private const string LlmProxyKey = "llmproxy";
     private const string MeteringOffKey = "llmproxy_metering_off";
     private const string RedisLimitsKey = "llmproxy_redis_limits";
+    private const string BaselineKey = "llmproxy_baseline";
     private const double LimitsCpuRatioGoal = 1.5;
     private const double LimitsThroughputGoal = 0.6;
 
@@ -44,13 +45,19 @@ internal static class RunMode
     public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
         var llmProxyDll = ResolveLlmProxyDll(options.LlmProxyDll);
+        var baselineDll = options.BaselineDll is { } baseline ? ResolveLlmProxyDll(baseline) : null;
+        if (options.Pin)
+        {
+            ChildProcess.PinProxies();
+        }
+
         var dotnet = DotnetHost();
         var benchDll = Path.Combine(AppContext.BaseDirectory, "LlmProxy.Bench.dll");
         var machine = DescribeMachine();
         var settings = new SettingsFacts(options.Rounds, options.Seconds, options.WarmupSeconds, options.Concurrency,
             options.StreamSamples, options.StreamWarmup, Payloads.ChatRequest.Length, Payloads.ChatCompletion.Length, Payloads.StreamLength);
         var date = DateTime.UtcNow;
-        PrintHeader(date, machine, settings, llmProxyDll);
+        PrintHeader(date, machine, settings, llmProxyDll, baselineDll);
 
         Target.AuthorizationValue = "Bearer " + BenchKey;
         var workDirectory = Directory.CreateTempSubdirectory("llmproxy-bench-");
@@ -74,7 +81,7 @@ internal static class RunMode
 
             var yarpPort = FreePort();
             using var yarp = ChildProcess.Start("bare YARP", dotnet,
-                [benchDll, "yarp", "--port", Invariant(yarpPort), "--upstream", $"http://127.0.0.1:{upstreamPort}/"], environment);
+                [benchDll, "yarp", "--port", Invariant(yarpPort), "--upstream", $"http://127.0.0.1:{upstreamPort}/"], environment, proxy: true);
             await WaitReadyAsync(yarp, new Uri($"http://127.0.0.1:{yarpPort}/"), cancellationToken);
 
             // One gateway; the driver switches metering on and off in its config before each of its runs.
@@ -88,8 +95,28 @@ internal static class RunMode
             await modes.WriteAsync(GatewayMode.MeteringOn, cancellationToken);
             using var llmProxy = await StartLlmProxyAsync("LlmProxy", configPath, llmProxyPort, dotnet, llmProxyDll, environment, cancellationToken);
 
+            // Another build of the gateway, with the same config (metering on), measured as one more target.
+            ChildProcess? baselineProxy = null;
+            Uri? baselineUri = null;
+            if (baselineDll is not null)
+            {
+                var baselinePort = FreePort();
+                var baselineConfig = Path.Combine(workDirectory.FullName, "llmproxy-baseline.json");
+                await File.WriteAllTextAsync(baselineConfig, LlmProxyConfig(upstreamPort, redisPort, GatewayMode.MeteringOn), cancellationToken);
+                baselineProxy = await StartLlmProxyAsync("LlmProxy (baseline build)", baselineConfig, baselinePort, dotnet, baselineDll, environment, cancellationToken);
+                baselineUri = new Uri($"http://127.0.0.1:{baselinePort}/v1/chat/completions");
+            }
+
+            using var baselineScope = baselineProxy;
+
             Console.WriteLine($"servers     upstream :{upstreamPort} (pid {upstream.Id}), bare YARP :{yarpPort} (pid {yarp.Id}), " +
-                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}; settings switched by config reload), redis-server :{redisPort} (pid {redis.Id})");
+                $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}; settings switched by config reload), redis-server :{redisPort} (pid {redis.Id})" +
+                (baselineProxy is null ? "" : $", baseline LlmProxy :{baselineUri!.Port} (pid {baselineProxy.Id})"));
+            if (ChildProcess.PinnedProxyProcessors is { } pinned)
+            {
+                Console.WriteLine($"pinned      proxies on processor {pinned}; driver, upstream and redis-server on {ChildProcess.PinnedOtherProcessors}");
+            }
+
             Console.WriteLine();
 
             Target[] targets =
@@ -113,6 +140,12 @@ internal static class RunMode
             if (options.SkipLimits)
             {
                 targets = [.. targets.Where(static t => t.Key is not (RedisLimitsKey or DirectKey))];
+            }
+
+            if (baselineProxy is not null)
+            {
+                targets = [.. targets, new(BaselineKey, "LlmProxy (baseline build)", baselineUri!, baselineProxy) { Streams = false }];
+                servers = [.. servers, baselineProxy];
             }
 
             foreach (var target in targets)
@@ -205,7 +238,7 @@ internal static class RunMode
         };
         // On failure the caller's finally block kills it (ChildProcess.KillAll).
         var child = ChildProcess.Start(name, dotnet, [llmProxyDll, "--urls", $"http://127.0.0.1:{port}"],
-            llmProxyEnvironment, Path.GetDirectoryName(llmProxyDll));
+            llmProxyEnvironment, Path.GetDirectoryName(llmProxyDll), proxy: true);
         await WaitReadyAsync(child, new Uri($"http://127.0.0.1:{port}/health/live"), cancellationToken);
         return child;
     }
@@ -237,6 +270,8 @@ internal static class RunMode
         var runs = targets.ToDictionary(static t => t.Key, static _ => new List<LoadRun>());
         var yarpRatios = new double?[options.Rounds];
         var meteringRatios = new double?[options.Rounds];
+        var baselineRatios = new double?[options.Rounds];
+        var hasBaseline = runs.ContainsKey(BaselineKey);
         var labelWidth = targets.Max(static t => t.Label.Length);
         for (var round = 0; round < options.Rounds; round++)
         {
@@ -255,8 +290,10 @@ internal static class RunMode
             var llmProxyCpu = runs[LlmProxyKey][round].ProxyCpuMicrosPerRequest;
             yarpRatios[round] = Ratio(llmProxyCpu, runs[YarpKey][round].ProxyCpuMicrosPerRequest);
             meteringRatios[round] = Ratio(llmProxyCpu, runs[MeteringOffKey][round].ProxyCpuMicrosPerRequest);
+            baselineRatios[round] = hasBaseline ? Ratio(llmProxyCpu, runs[BaselineKey][round].ProxyCpuMicrosPerRequest) : null;
             Console.WriteLine($"  round {round + 1}/{options.Rounds}  CPU per request, LlmProxy / bare YARP {Format(yarpRatios[round], "0.00")}x, " +
-                $"metering on / off {Format(meteringRatios[round], "0.00")}x");
+                $"metering on / off {Format(meteringRatios[round], "0.00")}x" +
+                (hasBaseline ? $", LlmProxy / baseline build {Format(baselineRatios[round], "0.00")}x" : ""));
         }
 
         var yarpTotal = CpuPerRequest(runs[YarpKey]);
@@ -298,8 +335,10 @@ internal static class RunMode
         var meteringTotal = Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[MeteringOffKey]));
         var limited = results.SingleOrDefault(static r => r.Key == RedisLimitsKey);
         var unlimited = results.Single(static r => r.Key == LlmProxyKey);
+        var baselineTotal = hasBaseline ? Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[BaselineKey])) : null;
         return new LoadPhase(rate, results, unlimited.CpuRatioVsYarp, yarpRatios, meteringTotal, meteringRatios,
-            limited?.CpuRatioVsYarp, limited is null ? null : limited.RequestsPerSecond / unlimited.RequestsPerSecond);
+            limited?.CpuRatioVsYarp, limited is null ? null : limited.RequestsPerSecond / unlimited.RequestsPerSecond,
+            baselineTotal, hasBaseline ? baselineRatios : null);
     }
 
     /// <summary>CPU per request of one proxy over another's; null when either is unknown or the divisor is 0.</summary>
@@ -371,13 +410,18 @@ internal static class RunMode
 
     private static double MedianTtft(StreamResult[] stream, string key) => stream.FirstOrDefault(r => r.Key == key)?.MedianMs ?? double.NaN;
 
-    private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, string llmProxyDll)
+    private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, string llmProxyDll, string? baselineDll)
     {
         Console.WriteLine("LlmProxy end-to-end benchmark");
         Console.WriteLine($"date        {date:yyyy-MM-dd HH:mm} UTC");
         Console.WriteLine($"machine     {machine.ProcessorCount} logical processors ({machine.Cpu}), {machine.Os}, {machine.Architecture}");
         Console.WriteLine($"runtime     {machine.Runtime}; driver server GC: {machine.DriverServerGc}");
         Console.WriteLine($"llmproxy    {llmProxyDll}");
+        if (baselineDll is not null)
+        {
+            Console.WriteLine($"baseline    {baselineDll}");
+        }
+
         Console.WriteLine($"settings    non-streaming: {settings.Rounds} interleaved rounds x {settings.Seconds:0.##} s per target " +
             $"(after {settings.WarmupSeconds:0.##} s warm-up), {settings.Concurrency} concurrent workers (closed loop)");
         Console.WriteLine($"            streaming: {settings.StreamSamples} sequential samples per target (after {settings.StreamWarmup} warm-up), interleaved");
@@ -458,6 +502,11 @@ internal static class RunMode
         Console.WriteLine();
         PrintRatio("CPU per request, LlmProxy (metering on) / bare YARP", phase.CpuRatioLlmProxyOverYarp, phase.CpuRatioPerRound, goals ? CpuRatioGoal : null);
         PrintRatio("Metering CPU per request, on / off", phase.MeteringCpuRatioOnOverOff, phase.MeteringCpuRatioPerRound, goals ? MeteringCpuRatioGoal : null);
+        if (phase.BaselineCpuRatioPerRound is { } baselineRounds)
+        {
+            PrintRatio("CPU per request, LlmProxy (metering on) / baseline build", phase.BaselineCpuRatio, baselineRounds, goal: null);
+        }
+
         if (phase.LimitsCpuRatioOverYarp is { } limitsRatio)
         {
             var verdict = goals ? $" (target <= {LimitsCpuRatioGoal:0.0}x: {(limitsRatio <= LimitsCpuRatioGoal ? "met" : "NOT met")})" : "";

@@ -28,13 +28,4 @@ internal sealed class CounterTable<TKey>
             yield return new Measurement<long>(Volatile.Read(ref box.Value), tags(key));
         }
     }
-
-    /// <summary>The current sums times a scale (for sums kept in integer sub-units, such as nano-dollars).</summary>
-    public IEnumerable<Measurement<double>> ObserveScaled(double scale, Func<TKey, KeyValuePair<string, object?>[]> tags)
-    {
-        foreach (var (key, box) in _sums)
-        {
-            yield return new Measurement<double>(Volatile.Read(ref box.Value) * scale, tags(key));
-        }
-    }
 }

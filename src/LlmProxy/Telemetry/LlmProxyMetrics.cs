@@ -29,8 +29,7 @@ public sealed class LlmProxyMetrics : IUsageSink
     // Counters with many label combinations are summed in tables and read by the exporter when it collects:
     // one dictionary update per request instead of one SDK measurement per label set.
     private readonly CounterTable<RequestKey> _requests = new();
-    private readonly CounterTable<SpendKey> _tokens = new();
-    private readonly CounterTable<SpendKey> _costNanoUsd = new();
+    private readonly SpendTable _spend = new();
     private readonly CounterTable<string> _costUnknown = new();
     private readonly Histogram<double> _overhead;
     private readonly Histogram<double> _upstreamDuration;
@@ -61,9 +60,9 @@ public sealed class LlmProxyMetrics : IUsageSink
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = OverheadBuckets });
         _upstreamDuration = meter.CreateHistogram("llmproxy.upstream.duration", "s", "Time waiting for and reading the provider.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
-        meter.CreateObservableCounter("llmproxy.cost", () => _costNanoUsd.ObserveScaled(1e-9, static k => k.Tags(withType: false)), "USD", "Cost of requests with a known price.");
+        meter.CreateObservableCounter("llmproxy.cost", _spend.ObserveCost, "USD", "Cost of requests with a known price.");
         meter.CreateObservableCounter("llmproxy.cost.unknown", () => _costUnknown.Observe(static model => [new("gen_ai.request.model", model)]), "{request}", "Requests with usage but no known price.");
-        meter.CreateObservableCounter("llmproxy.tokens", () => _tokens.Observe(static k => k.Tags(withType: true)), "{token}", "Tokens by key and team.");
+        meter.CreateObservableCounter("llmproxy.tokens", _spend.ObserveTokens, "{token}", "Tokens by key and team.");
         meter.CreateObservableUpDownCounter("llmproxy.requests.active", () => Volatile.Read(ref _active), "{request}", "Requests in flight.");
         _rateLimitDecisions = meter.CreateCounter<long>("llmproxy.rate_limit.decisions", "{decision}", "Rate-limit admissions and rejections.");
         _validationResults = meter.CreateCounter<long>("llmproxy.validation.results", "{result}", "Structured-output validation results.");
@@ -175,26 +174,9 @@ public sealed class LlmProxyMetrics : IUsageSink
 
         RecordTokens(genAi, "input", usage.Input);
         RecordTokens(genAi, "output", usage.Output);
-        var keyId = record.KeyId ?? "";
-        var team = record.Team ?? "";
-        var estimated = usage.Estimated;
-        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "input", estimated), usage.Input);
-        _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "output", estimated), usage.Output);
-        if (usage.CachedInput > 0)
-        {
-            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "cached_input", estimated), usage.CachedInput);
-        }
-
-        if (usage.Reasoning > 0)
-        {
-            _tokens.Add(new SpendKey(record.RequestModel, keyId, team, "reasoning", estimated), usage.Reasoning);
-        }
-
-        if (record.CostUsd is { } cost)
-        {
-            _costNanoUsd.Add(new SpendKey(record.RequestModel, keyId, team, "", false), (long)Math.Round(Math.Min(cost, 1_000_000m) * 1_000_000_000m));
-        }
-        else
+        long? costNano = record.CostUsd is { } cost ? (long)Math.Round(Math.Min(cost, 1_000_000m) * 1_000_000_000m) : null;
+        _spend.Add(record.RequestModel, record.KeyId ?? "", record.Team ?? "", usage.Estimated, usage.Input, usage.Output, usage.CachedInput, usage.Reasoning, costNano);
+        if (costNano is null)
         {
             _costUnknown.Add(record.RequestModel, 1);
         }
@@ -227,24 +209,5 @@ public sealed class LlmProxyMetrics : IUsageSink
             new("http.response.status_code", Status),
             new("error.type", Error.Name()),
         ];
-    }
-
-    private readonly record struct SpendKey(string Model, string KeyId, string Team, string TokenType, bool Estimated)
-    {
-        public KeyValuePair<string, object?>[] Tags(bool withType) => withType
-            ?
-            [
-                new("gen_ai.request.model", Model),
-                new("llmproxy.key.id", KeyId),
-                new("llmproxy.team", Team),
-                new("gen_ai.token.type", TokenType),
-                new("llmproxy.usage.estimated", Estimated),
-            ]
-            :
-            [
-                new("gen_ai.request.model", Model),
-                new("llmproxy.key.id", KeyId),
-                new("llmproxy.team", Team),
-            ];
     }
 }
