@@ -9,7 +9,8 @@ internal sealed class BenchOptions
         Usage:
           LlmProxy.Bench run [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--stream-samples N]
                              [--stream-warmup N] [--rate R] [--skip-limits true] [--llmproxy PATH/LlmProxy.dll]
-                             [--baseline PATH/LlmProxy.dll] [--pin true] [--json PATH]
+                             [--baseline PATH/LlmProxy.dll] [--pin true] [--no-spin true] [--paired-rounds N]
+                             [--targets KEY,KEY,...] [--equal-load-only true --rate R] [--json PATH]
           LlmProxy.Bench upstream --port N
           LlmProxy.Bench yarp --port N --upstream URL
 
@@ -50,6 +51,18 @@ internal sealed class BenchOptions
 
     /// <summary>Pins the proxies to processor 1 and the driver, upstream and Redis to processor 0.</summary>
     public bool Pin { get; private set; }
+
+    /// <summary>Runs every server with <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0</c> (no spin-waiting of idle workers).</summary>
+    public bool NoSpin { get; private set; }
+
+    /// <summary>Rounds of the paired phase (two targets measured at once; see PairedRunner); 0 leaves it out.</summary>
+    public int PairedRounds { get; private set; }
+
+    /// <summary>Keys of the targets to measure (direct, yarp, llmproxy, llmproxy_metering_off, llmproxy_redis_limits, llmproxy_baseline); null for all.</summary>
+    public IReadOnlySet<string>? Targets { get; private set; }
+
+    /// <summary>Runs only the equal-load rounds (no closed loop, no streaming) at <see cref="Rate"/>: long on/off comparisons.</summary>
+    public bool EqualLoadOnly { get; private set; }
 
     /// <summary>Where to write the results as JSON.</summary>
     public string? JsonPath { get; private set; }
@@ -108,6 +121,18 @@ internal sealed class BenchOptions
                 case "--pin":
                     options.Pin = value == "true";
                     break;
+                case "--no-spin":
+                    options.NoSpin = value == "true";
+                    break;
+                case "--paired-rounds":
+                    options.PairedRounds = (int)NonNegativeDouble(name, value);
+                    break;
+                case "--targets":
+                    options.Targets = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+                    break;
+                case "--equal-load-only":
+                    options.EqualLoadOnly = value == "true";
+                    break;
                 case "--json":
                     options.JsonPath = value;
                     break;
@@ -120,6 +145,11 @@ internal sealed class BenchOptions
                 default:
                     throw new ArgumentException($"unknown option {name}");
             }
+        }
+
+        if (options.EqualLoadOnly && options.Rate <= 0)
+        {
+            throw new ArgumentException("--equal-load-only needs --rate");
         }
 
         return options;

@@ -17,6 +17,9 @@ internal sealed record BenchResults
 
     public required IReadOnlyList<StreamResult> Streaming { get; init; }
 
+    /// <summary>The paired phase (<c>--paired-rounds</c>); null when it did not run.</summary>
+    public PairedPhase? Paired { get; init; }
+
     /// <summary>LlmProxy (metering on) median time to first event minus bare YARP's, in ms.</summary>
     public double? TtftAddedVsYarpMs { get; init; }
 
@@ -39,7 +42,11 @@ internal sealed record BenchResults
 /// <param name="BaselineCpuRatioPerRound">The same ratio round by round; null without <c>--baseline</c>.</param>
 internal sealed record LoadPhase(double? RateRequestsPerSecond, IReadOnlyList<LoadResult> Results, double? CpuRatioLlmProxyOverYarp,
     IReadOnlyList<double?> CpuRatioPerRound, double? MeteringCpuRatioOnOverOff, IReadOnlyList<double?> MeteringCpuRatioPerRound,
-    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare, double? BaselineCpuRatio = null, IReadOnlyList<double?>? BaselineCpuRatioPerRound = null);
+    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare, double? BaselineCpuRatio = null, IReadOnlyList<double?>? BaselineCpuRatioPerRound = null)
+{
+    /// <summary>A phase that did not run (<c>--equal-load-only</c> leaves out the closed loop).</summary>
+    public static LoadPhase Empty { get; } = new(null, [], null, [], null, [], null, null);
+}
 
 internal sealed record MachineFacts(int ProcessorCount, string Cpu, string Os, string Architecture, string Runtime, bool DriverServerGc);
 

@@ -74,6 +74,12 @@ internal static class RunMode
                 // An OTLP endpoint would switch on the gateway's tracing and export; the bench measures without them.
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
             };
+            if (options.NoSpin)
+            {
+                // Idle thread-pool workers spin before they sleep; that CPU time varies with scheduling luck from run
+                // to run. Without it, CPU per request measures the work done (the same setting for every server).
+                environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0";
+            }
 
             var upstreamPort = FreePort();
             using var upstream = ChildProcess.Start("upstream", dotnet, [benchDll, "upstream", "--port", Invariant(upstreamPort)], environment);
@@ -109,9 +115,31 @@ internal static class RunMode
 
             using var baselineScope = baselineProxy;
 
+            // The paired phase's second gateway: the same build and config as the first, switched the same way.
+            ChildProcess? secondProxy = null;
+            Target? secondTarget = null;
+            GatewayModeSwitch? secondModes = null;
+            if (options.PairedRounds > 0)
+            {
+                var secondPort = FreePort();
+                var secondConfig = Path.Combine(workDirectory.FullName, "llmproxy-2.json");
+                var secondUri = new Uri($"http://127.0.0.1:{secondPort}/v1/chat/completions");
+                secondModes = new GatewayModeSwitch(secondConfig, mode => LlmProxyConfig(upstreamPort, redisPort, mode), client, secondUri);
+                await secondModes.WriteAsync(GatewayMode.MeteringOn, cancellationToken);
+                secondProxy = await StartLlmProxyAsync("LlmProxy #2", secondConfig, secondPort, dotnet, llmProxyDll, environment, cancellationToken);
+                secondTarget = new Target("llmproxy_2", "LlmProxy #2", secondUri, secondProxy);
+            }
+
+            using var secondScope = secondProxy;
+
             Console.WriteLine($"servers     upstream :{upstreamPort} (pid {upstream.Id}), bare YARP :{yarpPort} (pid {yarp.Id}), " +
                 $"LlmProxy :{llmProxyPort} (pid {llmProxy.Id}; settings switched by config reload), redis-server :{redisPort} (pid {redis.Id})" +
                 (baselineProxy is null ? "" : $", baseline LlmProxy :{baselineUri!.Port} (pid {baselineProxy.Id})"));
+            if (options.NoSpin)
+            {
+                Console.WriteLine("no spin     every server runs with DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0");
+            }
+
             if (ChildProcess.PinnedProxyProcessors is { } pinned)
             {
                 Console.WriteLine($"pinned      proxies on processor {pinned}; driver, upstream and redis-server on {ChildProcess.PinnedOtherProcessors}");
@@ -148,30 +176,67 @@ internal static class RunMode
                 servers = [.. servers, baselineProxy];
             }
 
+            if (secondProxy is not null)
+            {
+                servers = [.. servers, secondProxy];
+            }
+
+            if (options.Targets is { } keys)
+            {
+                targets = [.. targets.Where(t => keys.Contains(t.Key))];
+                if (!targets.Any(static t => t.Key == LlmProxyKey))
+                {
+                    throw new BenchFailure($"--targets must include {LlmProxyKey}");
+                }
+            }
+
             foreach (var target in targets)
             {
                 await PrepareAsync(target, cancellationToken);
                 await CheckOnceAsync(client, target, cancellationToken);
             }
 
-            var closedLoop = await RunNonStreamingAsync(client, targets, upstream, servers, options, rate: null, cancellationToken);
             var proxies = targets.Where(static t => t.Proxy is not null).ToArray();
+            if (options.EqualLoadOnly)
+            {
+                // Long comparisons: JIT warm-up first (the closed loop's initial warm-up is skipped with it).
+                Console.WriteLine("Warming up every target for 5 s...");
+                foreach (var target in proxies)
+                {
+                    await PrepareAsync(target, cancellationToken);
+                    await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200), cancellationToken);
+                }
+            }
+
+            var closedLoop = options.EqualLoadOnly ? LoadPhase.Empty : await RunNonStreamingAsync(client, targets, upstream, servers, options, rate: null, cancellationToken);
             var rate = options.Rate > 0 ? options.Rate : Math.Floor(0.75 * closedLoop.Results.Where(static r => r.ProxyCpuUsPerRequest is not null).Min(static r => r.RequestsPerSecond));
             Console.WriteLine();
             var equalLoad = await RunNonStreamingAsync(client, proxies, upstream, servers, options, rate, cancellationToken);
 
+            PairedPhase? paired = null;
+            if (secondTarget is not null)
+            {
+                Console.WriteLine();
+                var pairedRate = Math.Floor(rate / 2);
+                var first = targets.Single(static t => t.Key == LlmProxyKey);
+                var baselineTarget = targets.SingleOrDefault(static t => t.Key == BaselineKey);
+                Console.WriteLine("Warming up LlmProxy #2 for 5 s...");
+                await LoadRunner.RunAsync(client, secondTarget, upstream, servers, options.Concurrency, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(200), cancellationToken);
+                paired = await PairedRunner.RunAsync(client, upstream, servers, options, pairedRate, first, modes, secondTarget, secondModes!, baselineTarget, cancellationToken);
+            }
+
             Console.WriteLine();
             Console.WriteLine($"Streaming: {options.StreamWarmup} warm-up + {options.StreamSamples} recorded sequential samples per target, interleaved...");
-            var streamTargets = targets.Where(static t => t.Streams).ToArray();
+            var streamTargets = options.EqualLoadOnly ? [] : targets.Where(static t => t.Streams).ToArray();
             foreach (var target in streamTargets)
             {
                 await PrepareAsync(target, cancellationToken);
             }
 
-            var streamSamples = await StreamRunner.RunAsync(client, streamTargets, options.StreamWarmup, options.StreamSamples, cancellationToken);
+            var streamSamples = streamTargets.Length == 0 ? [] : await StreamRunner.RunAsync(client, streamTargets, options.StreamWarmup, options.StreamSamples, cancellationToken);
             var streamResults = streamSamples.Select(SummarizeStream).ToArray();
 
-            var results = BuildResults(date, machine, settings, closedLoop, equalLoad, streamResults);
+            var results = BuildResults(date, machine, settings, closedLoop, equalLoad, streamResults) with { Paired = paired };
             PrintResults(results, settings);
             foreach (var child in servers)
             {
@@ -288,15 +353,15 @@ internal static class RunMode
             }
 
             var llmProxyCpu = runs[LlmProxyKey][round].ProxyCpuMicrosPerRequest;
-            yarpRatios[round] = Ratio(llmProxyCpu, runs[YarpKey][round].ProxyCpuMicrosPerRequest);
-            meteringRatios[round] = Ratio(llmProxyCpu, runs[MeteringOffKey][round].ProxyCpuMicrosPerRequest);
+            yarpRatios[round] = runs.TryGetValue(YarpKey, out var yarpRuns) ? Ratio(llmProxyCpu, yarpRuns[round].ProxyCpuMicrosPerRequest) : null;
+            meteringRatios[round] = runs.TryGetValue(MeteringOffKey, out var offRuns) ? Ratio(llmProxyCpu, offRuns[round].ProxyCpuMicrosPerRequest) : null;
             baselineRatios[round] = hasBaseline ? Ratio(llmProxyCpu, runs[BaselineKey][round].ProxyCpuMicrosPerRequest) : null;
             Console.WriteLine($"  round {round + 1}/{options.Rounds}  CPU per request, LlmProxy / bare YARP {Format(yarpRatios[round], "0.00")}x, " +
                 $"metering on / off {Format(meteringRatios[round], "0.00")}x" +
                 (hasBaseline ? $", LlmProxy / baseline build {Format(baselineRatios[round], "0.00")}x" : ""));
         }
 
-        var yarpTotal = CpuPerRequest(runs[YarpKey]);
+        double? yarpTotal = runs.TryGetValue(YarpKey, out var allYarpRuns) ? CpuPerRequest(allYarpRuns) : null;
         var results = targets.Select(target =>
         {
             var list = runs[target.Key];
@@ -332,7 +397,7 @@ internal static class RunMode
                 OtherProcessesCpuShare = list.All(static r => r.OtherCpuShare is not null) ? list.Average(static r => r.OtherCpuShare!.Value) : null,
             };
         }).ToArray();
-        var meteringTotal = Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[MeteringOffKey]));
+        var meteringTotal = runs.TryGetValue(MeteringOffKey, out var allOffRuns) ? Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(allOffRuns)) : null;
         var limited = results.SingleOrDefault(static r => r.Key == RedisLimitsKey);
         var unlimited = results.Single(static r => r.Key == LlmProxyKey);
         var baselineTotal = hasBaseline ? Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[BaselineKey])) : null;
@@ -432,29 +497,51 @@ internal static class RunMode
 
     private static void PrintResults(BenchResults results, SettingsFacts settings)
     {
-        PrintPhase($"Non-streaming chat completions, closed loop ({settings.Rounds} rounds x {settings.Seconds:0.##} s, {settings.Concurrency} workers, aggregated)",
-            results.ClosedLoop, goals: false);
+        if (results.ClosedLoop.Results.Count > 0)
+        {
+            PrintPhase($"Non-streaming chat completions, closed loop ({settings.Rounds} rounds x {settings.Seconds:0.##} s, {settings.Concurrency} workers, aggregated)",
+                results.ClosedLoop, goals: false);
+        }
+
         PrintPhase($"Non-streaming chat completions, equal load ({results.EqualLoad.RateRequestsPerSecond:0} req/s for every proxy, " +
             $"{settings.Rounds} rounds x {settings.Seconds:0.##} s, aggregated)", results.EqualLoad, goals: true);
-        Console.WriteLine();
-        Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved)");
-        Console.WriteLine();
-        PrintTable(
-            ["target", "median ms", "p90 ms", "p99 ms", "min ms", "errors"],
-            results.Streaming.Select(static r => new[]
+        if (results.Streaming.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved)");
+            Console.WriteLine();
+            PrintTable(
+                ["target", "median ms", "p90 ms", "p99 ms", "min ms", "errors"],
+                results.Streaming.Select(static r => new[]
+                {
+                    r.Target,
+                    r.MedianMs.ToString("0.000"),
+                    r.P90Ms.ToString("0.000"),
+                    r.P99Ms.ToString("0.000"),
+                    r.MinMs.ToString("0.000"),
+                    r.Errors.ToString(),
+                }));
+            Console.WriteLine();
+            var addedVsYarp = results.TtftAddedVsYarpMs ?? double.NaN;
+            Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs bare YARP: {Signed(addedVsYarp)} ms " +
+                $"(target <= {AddedTtftGoalMs:0.0} ms: {(addedVsYarp <= AddedTtftGoalMs ? "met" : "NOT met")})");
+            Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
+        }
+
+        if (results.Paired is { } paired)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Paired phase ({paired.MeteringRatioPerRound.Count} rounds, two targets at once, {paired.RateRequestsPerSecond:0} req/s each; geometric means)");
+            PrintRatio("Metering CPU per request, on / off (crossover of two gateway processes)", paired.MeteringRatio,
+                [.. paired.MeteringRatioPerRound.Select(static r => (double?)r)], MeteringCpuRatioGoal);
+            PrintRatio("Process difference, gateway #1 / #2 (same build and settings)", PairedRunner.GeometricMean(paired.ProcessRatioPerRound),
+                [.. paired.ProcessRatioPerRound.Select(static r => (double?)r)], goal: null);
+            if (paired.BaselineRatio is { } baselineRatio)
             {
-                r.Target,
-                r.MedianMs.ToString("0.000"),
-                r.P90Ms.ToString("0.000"),
-                r.P99Ms.ToString("0.000"),
-                r.MinMs.ToString("0.000"),
-                r.Errors.ToString(),
-            }));
-        Console.WriteLine();
-        var addedVsYarp = results.TtftAddedVsYarpMs ?? double.NaN;
-        Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs bare YARP: {Signed(addedVsYarp)} ms " +
-            $"(target <= {AddedTtftGoalMs:0.0} ms: {(addedVsYarp <= AddedTtftGoalMs ? "met" : "NOT met")})");
-        Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
+                PrintRatio("CPU per request, LlmProxy (metering on) / baseline build", baselineRatio,
+                    [.. paired.BaselineRatioPerRound!.Select(static r => (double?)r)], goal: null);
+            }
+        }
     }
 
     /// <summary>
@@ -527,8 +614,28 @@ internal static class RunMode
         var verdict = total is { } met ? (met <= goal ? "met" : "NOT met") : "n/a";
         var goalText = goal is { } target ? $" (target <= {target:0.0#}x: {verdict})" : "";
         Console.WriteLine($"{title}: {ratioText}{goalText}" +
-            (ratios.Length > 1 ? $"; per round {ratios[0]:0.00}x to {ratios[^1]:0.00}x, median {Percentile(ratios, 50):0.00}x" : ""));
+            (ratios.Length > 1 ? $"; per round {ratios[0]:0.00}x to {ratios[^1]:0.00}x, median {Percentile(ratios, 50):0.00}x" : "") +
+            (ratios.Length > 2 ? $", mean {ratios.Average():0.000}x ± {Interval95(ratios):0.000} (95%)" : ""));
     }
+
+    /// <summary>
+    /// Half-width of a 95% confidence interval for the mean of the per-round ratios (Student's t), treating rounds as
+    /// independent samples: how far the mean could be from the true ratio given this run's round-to-round noise.
+    /// </summary>
+    private static double Interval95(double[] values)
+    {
+        var mean = values.Average();
+        var variance = values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1);
+        return StudentT95(values.Length - 1) * Math.Sqrt(variance / values.Length);
+    }
+
+    // Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond.
+    private static double StudentT95(int degrees) => degrees switch
+    {
+        1 => 12.706, 2 => 4.303, 3 => 3.182, 4 => 2.776, 5 => 2.571, 6 => 2.447, 7 => 2.365, 8 => 2.306, 9 => 2.262, 10 => 2.228,
+        11 => 2.201, 12 => 2.179, 13 => 2.160, 14 => 2.145, 15 => 2.131, 16 => 2.120, 17 => 2.110, 18 => 2.101, 19 => 2.093, 20 => 2.086,
+        <= 25 => 2.06, <= 30 => 2.042, _ => 1.96,
+    };
 
     private static void PrintTable(string[] header, IEnumerable<string[]> rows)
     {
