@@ -1,3 +1,4 @@
+using LlmProxy.RateLimiting;
 using LlmProxy.Telemetry;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -28,7 +29,10 @@ public static class TelemetryServiceCollectionExtensions
                     .AddSource(LlmProxyActivity.SourceName)
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation()
-                    .AddRedisInstrumentation())
+                    // The gateway makes its Redis connections itself (and anew after a reload): each is handed to the
+                    // instrumentation. Commands become spans within a second (the library's default is 10 s).
+                    .AddRedisInstrumentation(options => options.FlushInterval = TimeSpan.FromSeconds(1))
+                    .ConfigureRedisInstrumentation(static (services, instrumentation) => services.GetRequiredService<RedisConnection>().TraceWith(instrumentation)))
                 .UseOtlpExporter();
         }
 

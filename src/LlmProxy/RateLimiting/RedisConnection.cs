@@ -1,4 +1,5 @@
 using LlmProxy.Telemetry;
+using OpenTelemetry.Instrumentation.StackExchangeRedis;
 using StackExchange.Redis;
 
 namespace LlmProxy.RateLimiting;
@@ -6,7 +7,8 @@ namespace LlmProxy.RateLimiting;
 /// <summary>
 /// The gateway's one Redis connection for the configured connection string. It connects in the background, so the
 /// gateway starts (and answers, by its failure policy) while Redis is down, and it reconnects by itself. A new
-/// connection string from a config reload replaces the connection.
+/// connection string from a config reload replaces the connection. When traces are exported, every connection it
+/// makes is handed to the OpenTelemetry Redis instrumentation (one span per command, in the request's trace).
 /// </summary>
 public sealed partial class RedisConnection : IDisposable
 {
@@ -18,6 +20,8 @@ public sealed partial class RedisConnection : IDisposable
     private RedisLimitStore? _store;
     private Task _connecting = Task.CompletedTask;
     private bool _disposed;
+    private StackExchangeRedisInstrumentation? _tracing;
+    private IDisposable? _traced;
 
     /// <summary>Creates the (not yet connected) holder.</summary>
     public RedisConnection(ILogger<RedisConnection> logger, RateLimitClock clock)
@@ -62,6 +66,22 @@ public sealed partial class RedisConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Traces the commands of the current and every later connection with <paramref name="instrumentation"/> (called
+    /// once, when the tracer provider is built with the Redis instrumentation).
+    /// </summary>
+    public void TraceWith(StackExchangeRedisInstrumentation instrumentation)
+    {
+        lock (_gate)
+        {
+            _tracing = instrumentation;
+            if (_multiplexer is not null)
+            {
+                _traced = instrumentation.AddConnection(_multiplexer);
+            }
+        }
+    }
+
     /// <summary>True when a connection string is set and Redis is connected.</summary>
     public bool IsConnected => _multiplexer is { IsConnected: true };
 
@@ -71,6 +91,8 @@ public sealed partial class RedisConnection : IDisposable
         lock (_gate)
         {
             _disposed = true;
+            _traced?.Dispose();
+            _traced = null;
             _multiplexer?.Dispose();
             _multiplexer = null;
         }
@@ -89,6 +111,8 @@ public sealed partial class RedisConnection : IDisposable
             var old = _multiplexer;
             _multiplexer = null;
             _store = null;
+            _traced?.Dispose();
+            _traced = null;
             if (old is not null)
             {
                 // Requests admitted on the old connection may still settle on it: close it a little later.
@@ -143,6 +167,7 @@ public sealed partial class RedisConnection : IDisposable
 
             _multiplexer = multiplexer;
             _store = new RedisLimitStore(multiplexer.GetDatabase(), _clock);
+            _traced = _tracing?.AddConnection(multiplexer);
         }
     }
 

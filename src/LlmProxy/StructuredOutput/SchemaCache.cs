@@ -17,6 +17,12 @@ public static class SchemaCache
     private const int Limit = 1000;
     private static readonly ConcurrentDictionary<(ulong Hash, int Length), JsonSchema> Compiled = new();
 
+    /// <summary>Most compiled schemas kept; when full, the cache starts again empty.</summary>
+    public const int MaxEntries = Limit;
+
+    /// <summary>Compiled schemas kept now.</summary>
+    internal static int Count => Compiled.Count;
+
     /// <summary>Compiles (or finds) a schema; returns null and why when it cannot be used.</summary>
     public static JsonSchema? Get(ReadOnlySpan<byte> schemaJson, out string? error)
     {

@@ -38,23 +38,29 @@ public sealed class GatewayApp : IAsyncDisposable
     /// <summary>Everything the gateway logged.</summary>
     public FakeLogCollector Logs => Services.GetRequiredService<FakeLogCollector>();
 
-    /// <summary>Starts the gateway with this config text.</summary>
-    public static GatewayApp Start(string configJson, Action<IServiceCollection>? configureServices = null, LogLevel minimumLevel = LogLevel.Information)
+    /// <summary>Starts the gateway with this config text (and host settings, such as OTEL_EXPORTER_OTLP_ENDPOINT).</summary>
+    public static GatewayApp Start(string configJson, Action<IServiceCollection>? configureServices = null, LogLevel minimumLevel = LogLevel.Information,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var directory = Directory.CreateTempSubdirectory("llmproxy-test-");
         var path = Path.Combine(directory.FullName, "llmproxy.json");
         File.WriteAllText(path, configJson);
-        return StartWithPath(path, directory, configureServices, minimumLevel);
+        return StartWithPath(path, directory, configureServices, minimumLevel, settings);
     }
 
     /// <summary>Starts the gateway on an existing config file (for example the repository's default config).</summary>
-    public static GatewayApp StartWithPath(string path, DirectoryInfo? owned = null, Action<IServiceCollection>? configureServices = null, LogLevel minimumLevel = LogLevel.Information)
+    public static GatewayApp StartWithPath(string path, DirectoryInfo? owned = null, Action<IServiceCollection>? configureServices = null, LogLevel minimumLevel = LogLevel.Information,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
         {
             builder.UseEnvironment("Testing");
             builder.UseSetting(ConfigFile.PathSetting, path);
             builder.UseSetting("Urls", "http://127.0.0.1:0");
+            foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+            {
+                builder.UseSetting(name, value);
+            }
             builder.ConfigureLogging(logging => logging.AddFakeLogging().SetMinimumLevel(minimumLevel).AddFilter(static _ => true));
             builder.ConfigureServices(services => services.AddSingleton<ConfigAppliedListener>()
                 .AddSingleton<IConfigChangeListener>(sp => sp.GetRequiredService<ConfigAppliedListener>()));

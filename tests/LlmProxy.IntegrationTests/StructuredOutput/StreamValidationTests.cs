@@ -93,6 +93,8 @@ public sealed class StreamValidationTests : IDisposable
         await using var app = StartWith(new System.Text.Json.Nodes.JsonObject { ["policy"] = "reject" });
         using var aborts = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
             app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LlmProxy.Telemetry.LlmProxyMetrics.MeterName, "llmproxy.validation.early_aborts");
+        using var saved = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), LlmProxy.Telemetry.LlmProxyMetrics.MeterName, "llmproxy.validation.tokens_saved");
         using var client = app.CreateClient();
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
@@ -107,6 +109,8 @@ public sealed class StreamValidationTests : IDisposable
         Assert.Equal("structured_output_invalid", error.RootElement.GetProperty("error").GetProperty("code").GetString());
         Assert.Contains("/choices/0/message/content/nickname additionalProperties", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(1, Assert.Single(aborts.GetMeasurementSnapshot()).Value);
+        // No max_tokens in the request: the cap is rate_limits.default_max_tokens (4096) less the few tokens generated.
+        Assert.InRange(Assert.Single(saved.GetMeasurementSnapshot()).Value, 4000, 4095);
         Assert.True(sent.Length > body.Length);
     }
 

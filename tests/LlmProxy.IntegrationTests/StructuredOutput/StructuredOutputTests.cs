@@ -126,6 +126,9 @@ public sealed class StructuredOutputTests : IDisposable
     {
         Answers("""{"name":"Ada"}""", """{"name":"Ada","age":36}""");
         await using var app = Start("retry");
+        var meters = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var results = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, LlmProxy.Telemetry.LlmProxyMetrics.MeterName, "llmproxy.validation.results");
+        using var retries = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, LlmProxy.Telemetry.LlmProxyMetrics.MeterName, "llmproxy.validation.retries");
         using var client = app.CreateClient();
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
@@ -133,6 +136,16 @@ public sealed class StructuredOutputTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("passed", response.Headers.GetValues("x-llmproxy-validation").Single());
         Assert.Equal("2", response.Headers.GetValues("x-llmproxy-validation-attempts").Single());
+        // One result per attempt, by model, result and mode; one retry.
+        Assert.Equal(["failed", "passed"], results.GetMeasurementSnapshot().Select(static m => (string)m.Tags["result"]!).ToArray());
+        Assert.All(results.GetMeasurementSnapshot(), static m =>
+        {
+            Assert.Equal("test-model", m.Tags["gen_ai.request.model"]);
+            Assert.Equal("retry", m.Tags["mode"]);
+        });
+        var retry = Assert.Single(retries.GetMeasurementSnapshot());
+        Assert.Equal(1, retry.Value);
+        Assert.Equal("test-model", retry.Tags["gen_ai.request.model"]);
         using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("chatcmpl-1", answer.RootElement.GetProperty("id").GetString());
         var requests = _upstream.LogEntries.Select(static e => e.RequestMessage!.Body!).ToArray();
