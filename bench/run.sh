@@ -33,6 +33,7 @@ if [[ -n "$baseline_commit" ]]; then
   sha="$(git rev-parse --verify "$baseline_commit^{commit}")"
   worktree="${TMPDIR:-/tmp}/llmproxy-baseline-$sha"
   if [[ ! -d "$worktree" ]]; then
+    git worktree prune
     git worktree add --detach "$worktree" "$sha" >/dev/null
   fi
   echo "Building the baseline gateway at $sha (Release)..."

@@ -49,7 +49,7 @@ internal sealed class BenchOptions
     /// <summary>Path of a second LlmProxy.dll (another build) measured beside the first, with metering on; null for none.</summary>
     public string? BaselineDll { get; private set; }
 
-    /// <summary>Pins the proxies to processor 1 and the driver, upstream and Redis to processor 0.</summary>
+    /// <summary>Pins the proxies to the last processor and the driver, upstream and Redis to the others.</summary>
     public bool Pin { get; private set; }
 
     /// <summary>Runs every server with <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0</c> (no spin-waiting of idle workers).</summary>
@@ -72,6 +72,9 @@ internal sealed class BenchOptions
 
     /// <summary>Upstream URL of the yarp mode.</summary>
     public string? Upstream { get; private set; }
+
+    /// <summary>The targets' JSON keys, as <c>--targets</c> takes them.</summary>
+    public static readonly string[] TargetKeys = ["direct", "yarp", "llmproxy", "llmproxy_metering_off", "llmproxy_redis_limits", "llmproxy_baseline"];
 
     /// <summary>Parses <c>--name value</c> pairs after the mode; throws <see cref="ArgumentException"/> on bad input.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)
@@ -129,6 +132,11 @@ internal sealed class BenchOptions
                     break;
                 case "--targets":
                     options.Targets = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+                    if (options.Targets.FirstOrDefault(static key => !TargetKeys.Contains(key)) is { } unknown)
+                    {
+                        throw new ArgumentException($"--targets: unknown target '{unknown}' (known: {string.Join(", ", TargetKeys)})");
+                    }
+
                     break;
                 case "--equal-load-only":
                     options.EqualLoadOnly = value == "true";

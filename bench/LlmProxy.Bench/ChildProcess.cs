@@ -81,11 +81,21 @@ internal sealed class ChildProcess : IDisposable
 
         PinnedProxyProcessors = last.ToString(System.Globalization.CultureInfo.InvariantCulture);
         PinnedOtherProcessors = last == 1 ? "0" : $"0-{last - 1}";
-        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-p", "-c", PinnedOtherProcessors, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        Process taskset;
+        try
         {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-        }) ?? throw new BenchFailure("taskset could not be started");
+            taskset = Process.Start(new ProcessStartInfo("taskset", ["-a", "-p", "-c", PinnedOtherProcessors, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+            }) ?? throw new BenchFailure("taskset could not be started");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new BenchFailure("--pin needs taskset (apt-get install util-linux)", ex);
+        }
+
+        using var _ = taskset;
         taskset.StandardOutput.ReadToEnd();
         taskset.WaitForExit();
         if (taskset.ExitCode != 0)

@@ -225,15 +225,20 @@ internal static class RunMode
                 paired = await PairedRunner.RunAsync(client, upstream, servers, options, pairedRate, first, modes, secondTarget, secondModes!, baselineTarget, cancellationToken);
             }
 
-            Console.WriteLine();
-            Console.WriteLine($"Streaming: {options.StreamWarmup} warm-up + {options.StreamSamples} recorded sequential samples per target, interleaved...");
             var streamTargets = options.EqualLoadOnly ? [] : targets.Where(static t => t.Streams).ToArray();
             foreach (var target in streamTargets)
             {
                 await PrepareAsync(target, cancellationToken);
             }
 
-            var streamSamples = streamTargets.Length == 0 ? [] : await StreamRunner.RunAsync(client, streamTargets, options.StreamWarmup, options.StreamSamples, cancellationToken);
+            StreamSamples[] streamSamples = [];
+            if (streamTargets.Length > 0)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"Streaming: {options.StreamWarmup} warm-up + {options.StreamSamples} recorded sequential samples per target, interleaved...");
+                streamSamples = await StreamRunner.RunAsync(client, streamTargets, options.StreamWarmup, options.StreamSamples, cancellationToken);
+            }
+
             var streamResults = streamSamples.Select(SummarizeStream).ToArray();
 
             var results = BuildResults(date, machine, settings, closedLoop, equalLoad, streamResults) with { Paired = paired };
@@ -615,7 +620,7 @@ internal static class RunMode
         var goalText = goal is { } target ? $" (target <= {target:0.0#}x: {verdict})" : "";
         Console.WriteLine($"{title}: {ratioText}{goalText}" +
             (ratios.Length > 1 ? $"; per round {ratios[0]:0.00}x to {ratios[^1]:0.00}x, median {Percentile(ratios, 50):0.00}x" : "") +
-            (ratios.Length > 2 ? $", mean {ratios.Average():0.000}x ± {Interval95(ratios):0.000} (95%)" : ""));
+            (ratios.Length > 2 ? $", mean of rounds {ratios.Average():0.000}x ± {Interval95(ratios):0.000} (95%)" : ""));
     }
 
     /// <summary>
@@ -629,12 +634,13 @@ internal static class RunMode
         return StudentT95(values.Length - 1) * Math.Sqrt(variance / values.Length);
     }
 
-    // Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom; 1.96 beyond.
+    // Two-sided 95% quantiles of Student's t; beyond 20 degrees of freedom the value at the lowest degrees of each
+    // range (so an interval is never narrower than it should be).
     private static double StudentT95(int degrees) => degrees switch
     {
         1 => 12.706, 2 => 4.303, 3 => 3.182, 4 => 2.776, 5 => 2.571, 6 => 2.447, 7 => 2.365, 8 => 2.306, 9 => 2.262, 10 => 2.228,
         11 => 2.201, 12 => 2.179, 13 => 2.160, 14 => 2.145, 15 => 2.131, 16 => 2.120, 17 => 2.110, 18 => 2.101, 19 => 2.093, 20 => 2.086,
-        <= 25 => 2.06, <= 30 => 2.042, _ => 1.96,
+        <= 25 => 2.080, <= 30 => 2.056, <= 40 => 2.040, <= 60 => 2.020, <= 120 => 2.000, _ => 1.980,
     };
 
     private static void PrintTable(string[] header, IEnumerable<string[]> rows)
@@ -762,6 +768,12 @@ internal static class RunMode
     /// <summary>Starts redis-server (from apt) without persistence on a loopback port and waits until it answers.</summary>
     private static async Task<ChildProcess> StartRedisAsync(int port, Dictionary<string, string?> environment, CancellationToken cancellationToken)
     {
+        // Under --pin the child is taskset, which starts even when redis-server is missing: look for it first.
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(static dir => dir.Length > 0 && File.Exists(Path.Combine(dir, "redis-server"))))
+        {
+            throw new BenchFailure("redis-server is not installed (apt-get install redis-server; ./test.sh installs it)");
+        }
+
         ChildProcess redis;
         try
         {

@@ -75,7 +75,7 @@ public sealed partial class RedisConnection : IDisposable
         lock (_gate)
         {
             _tracing = instrumentation;
-            if (_multiplexer is not null)
+            if (_multiplexer is not null && _traced is null)
             {
                 _traced = instrumentation.AddConnection(_multiplexer);
             }
@@ -109,14 +109,19 @@ public sealed partial class RedisConnection : IDisposable
 
             _connectionString = connectionString;
             var old = _multiplexer;
+            var oldTraced = _traced;
             _multiplexer = null;
             _store = null;
-            _traced?.Dispose();
             _traced = null;
             if (old is not null)
             {
-                // Requests admitted on the old connection may still settle on it: close it a little later.
-                _ = Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ => old.Dispose(), TaskScheduler.Default);
+                // Requests admitted on the old connection may still settle on it (and their commands still become
+                // spans): close it, and stop tracing it, a little later.
+                _ = Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ =>
+                {
+                    oldTraced?.Dispose();
+                    old.Dispose();
+                }, TaskScheduler.Default);
             }
 
             ConfigurationOptions options;

@@ -17,7 +17,7 @@ public static class SchemaCache
     private const int Limit = 1000;
     private static readonly ConcurrentDictionary<(ulong Hash, int Length), JsonSchema> Compiled = new();
 
-    /// <summary>Most compiled schemas kept; when full, the cache starts again empty.</summary>
+    /// <summary>Most compiled schemas kept; when full, the cache starts again empty (concurrent inserts may pass it by a few for a moment).</summary>
     public const int MaxEntries = Limit;
 
     /// <summary>Compiled schemas kept now.</summary>

@@ -62,6 +62,43 @@ public sealed class RedisTracingTests : IAsyncLifetime
         Assert.DoesNotContain(span.TagObjects, tag => tag.Value is string text && text.Contains(TestKeys.Alpha, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Admission_RedisConnectionChangedByReload_NewConnectionTracedToo()
+    {
+        await using var second = await RedisServer.StartAsync();
+        var config = LimitTestConfig.With(_upstream.Url! + "/v1", new JsonObject { ["requests_per_minute"] = 100 }, _redis.ConnectionString);
+        await using var app = GatewayApp.Start(config.ToJsonString(), settings: new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9" });
+        using var client = app.CreateClient(TestKeys.Alpha);
+        await SendAsync(client, "redis-reload-1");
+        var applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        app.Store.ReloadAttempted += outcome =>
+        {
+            if (outcome.Status == LlmProxy.Configuration.ConfigReloadStatus.Applied)
+            {
+                applied.TrySetResult();
+            }
+        };
+
+        config["redis"]!["connection"] = second.ConnectionString;
+        await File.WriteAllTextAsync(app.ConfigPath, config.ToJsonString());
+        await applied.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await SendAsync(client, "redis-reload-2");
+
+        var requestSpan = await NextSpanAsync(s => s.Source.Name == LlmProxy.Telemetry.LlmProxyActivity.SourceName && (string?)s.GetTagItem("llmproxy.request.id") == "redis-reload-2");
+        var span = await NextSpanAsync(s => s.Source.Name == RedisSource && s.TraceId == requestSpan.TraceId);
+        Assert.StartsWith("EVAL", span.DisplayName, StringComparison.Ordinal);
+        // The second request was admitted on the new server.
+        Assert.NotEmpty(second.Database.Multiplexer.GetServer(second.ConnectionString).Keys(pattern: "{llmproxy}*"));
+    }
+
+    private static async Task SendAsync(HttpClient client, string requestId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(LimitTestConfig.ChatRequest) };
+        request.Headers.Add("x-request-id", requestId);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+    }
+
     // The instrumentation turns profiled commands into spans on its own thread, polling at least every second.
     private async Task<Activity> NextSpanAsync(Func<Activity, bool> match)
     {
@@ -74,7 +111,14 @@ public sealed class RedisTracingTests : IAsyncLifetime
                 return span;
             }
 
-            await Task.Delay(50, timeout.Token);
+            try
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail("no matching span within 30 s");
+            }
         }
     }
 }

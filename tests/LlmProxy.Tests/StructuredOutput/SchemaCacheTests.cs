@@ -3,6 +3,8 @@ using LlmProxy.StructuredOutput;
 
 namespace LlmProxy.Tests.StructuredOutput;
 
+// The cache is static: alone in its collection, so no other test's schemas are added or the cache cleared meanwhile.
+[Collection(nameof(SchemaCacheCollection))]
 public sealed class SchemaCacheTests
 {
     [Fact]
@@ -40,3 +42,6 @@ public sealed class SchemaCacheTests
 
     private static byte[] Schema(string title) => Encoding.UTF8.GetBytes("{\"title\":\"" + title + "\",\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}}");
 }
+
+[CollectionDefinition(nameof(SchemaCacheCollection), DisableParallelization = true)]
+public sealed class SchemaCacheCollection;
