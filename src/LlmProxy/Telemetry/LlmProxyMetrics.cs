@@ -175,7 +175,7 @@ public sealed class LlmProxyMetrics : IUsageSink
         RecordTokens(genAi, "input", usage.Input);
         RecordTokens(genAi, "output", usage.Output);
         long? costNano = record.CostUsd is { } cost ? (long)Math.Round(Math.Min(cost, 1_000_000m) * 1_000_000_000m) : null;
-        _spend.Add(record.RequestModel, record.KeyId ?? "", record.Team ?? "", usage.Estimated, usage.Input, usage.Output, usage.CachedInput, usage.Reasoning, costNano);
+        _spend.Add(record.RequestModel, record.KeyId ?? "", record.Team ?? "", usage, costNano);
         if (costNano is null)
         {
             _costUnknown.Add(record.RequestModel, 1);

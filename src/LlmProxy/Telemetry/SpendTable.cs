@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using LlmProxy.Usage;
 
 namespace LlmProxy.Telemetry;
 
@@ -13,19 +14,19 @@ internal sealed class SpendTable
     private readonly ConcurrentDictionary<SpendKey, Spend> _sums = new();
 
     /// <summary>Adds one request's tokens, and its cost in nano-dollars when the price is known.</summary>
-    public void Add(string model, string keyId, string team, bool estimated, long input, long output, long cachedInput, long reasoning, long? costNanoUsd)
+    public void Add(string model, string keyId, string team, TokenUsage usage, long? costNanoUsd)
     {
-        var spend = _sums.GetOrAdd(new SpendKey(model, keyId, team, estimated), static _ => new Spend());
-        Interlocked.Add(ref spend.Input, input);
-        Interlocked.Add(ref spend.Output, output);
-        if (cachedInput > 0)
+        var spend = _sums.GetOrAdd(new SpendKey(model, keyId, team, usage.Estimated), static _ => new Spend());
+        Interlocked.Add(ref spend.Input, usage.Input);
+        Interlocked.Add(ref spend.Output, usage.Output);
+        if (usage.CachedInput > 0)
         {
-            Interlocked.Add(ref spend.CachedInput, cachedInput);
+            Interlocked.Add(ref spend.CachedInput, usage.CachedInput);
         }
 
-        if (reasoning > 0)
+        if (usage.Reasoning > 0)
         {
-            Interlocked.Add(ref spend.Reasoning, reasoning);
+            Interlocked.Add(ref spend.Reasoning, usage.Reasoning);
         }
 
         if (costNanoUsd is { } cost)

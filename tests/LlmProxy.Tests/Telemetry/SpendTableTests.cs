@@ -1,4 +1,5 @@
 using LlmProxy.Telemetry;
+using LlmProxy.Usage;
 
 namespace LlmProxy.Tests.Telemetry;
 
@@ -8,9 +9,9 @@ public sealed class SpendTableTests
     public void ObserveTokens_ExactAndEstimatedUsage_SeparateSeriesByTypeAndEstimate()
     {
         var table = new SpendTable();
-        table.Add("m", "k1", "t", estimated: false, input: 10, output: 5, cachedInput: 0, reasoning: 0, costNanoUsd: 100);
-        table.Add("m", "k1", "t", estimated: false, input: 7, output: 3, cachedInput: 4, reasoning: 2, costNanoUsd: 50);
-        table.Add("m", "k1", "t", estimated: true, input: 1, output: 1, cachedInput: 0, reasoning: 0, costNanoUsd: 10);
+        table.Add("m", "k1", "t", new TokenUsage(10, 5, 0, 0, Estimated: false), costNanoUsd: 100);
+        table.Add("m", "k1", "t", new TokenUsage(7, 3, 4, 2, Estimated: false), costNanoUsd: 50);
+        table.Add("m", "k1", "t", new TokenUsage(1, 1, 0, 0, Estimated: true), costNanoUsd: 10);
 
         var tokens = table.ObserveTokens()
             .Select(m => (Type: Tag(m.Tags, "gen_ai.token.type"), Estimated: (bool)Tag(m.Tags, "llmproxy.usage.estimated")!, m.Value))
@@ -26,9 +27,9 @@ public sealed class SpendTableTests
     public void ObserveCost_ExactAndEstimatedUsage_OneSeriesPerKeyInUsd()
     {
         var table = new SpendTable();
-        table.Add("m", "k1", "t", estimated: false, input: 10, output: 5, cachedInput: 0, reasoning: 0, costNanoUsd: 1_500_000_000);
-        table.Add("m", "k1", "t", estimated: true, input: 1, output: 1, cachedInput: 0, reasoning: 0, costNanoUsd: 500_000_000);
-        table.Add("m", "k2", "t", estimated: false, input: 1, output: 1, cachedInput: 0, reasoning: 0, costNanoUsd: 250_000_000);
+        table.Add("m", "k1", "t", new TokenUsage(10, 5, 0, 0, Estimated: false), costNanoUsd: 1_500_000_000);
+        table.Add("m", "k1", "t", new TokenUsage(1, 1, 0, 0, Estimated: true), costNanoUsd: 500_000_000);
+        table.Add("m", "k2", "t", new TokenUsage(1, 1, 0, 0, Estimated: false), costNanoUsd: 250_000_000);
 
         var cost = table.ObserveCost().ToDictionary(m => (string)Tag(m.Tags, "llmproxy.key.id")!, m => m.Value);
 
@@ -41,7 +42,7 @@ public sealed class SpendTableTests
     public void ObserveCost_PriceUnknown_NoCostSeries()
     {
         var table = new SpendTable();
-        table.Add("m", "k1", "t", estimated: false, input: 10, output: 5, cachedInput: 0, reasoning: 0, costNanoUsd: null);
+        table.Add("m", "k1", "t", new TokenUsage(10, 5, 0, 0, Estimated: false), costNanoUsd: null);
 
         Assert.Empty(table.ObserveCost());
         Assert.Equal(2, table.ObserveTokens().Count());
