@@ -68,7 +68,6 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddSingleton<RateLimitClock>();
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<RateLimiter>();
-        services.TryAddSingleton<StructuredOutput.RetrySender>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])

@@ -59,7 +59,8 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             }
         }
 
-        ReplaceRateLimitHeaders(headers, proxyResponse, context.HttpContext.Features.Get<LlmRequestFeature>());
+        var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
+        ReplaceRateLimitHeaders(headers, proxyResponse, feature);
         var status = (int)proxyResponse.StatusCode;
         var meter = context.HttpContext.Features.Get<RequestMeter>();
         KeepRequestIds(headers, proxyResponse, meter?.RequestId);
@@ -71,7 +72,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
 
         var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;
-        if (status >= 400 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Target is { } target)
+        if (status >= 400 && feature?.Target is { } target)
         {
             await UpstreamErrorRewriter.RewriteAsync(context, target);
         }
@@ -79,12 +80,12 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             // The guard may drop the usage chunk or add an error event: the provider's length no longer holds.
             headers.ContentLength = null;
-            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time, StreamValidationOf(context.HttpContext, meter));
+            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time, StreamValidationOf(context.HttpContext, feature, meter));
         }
-        else if (status < 300 && context.HttpContext.Features.Get<LlmRequestFeature>()?.Output is { } expectation)
+        else if (status < 300 && feature?.Output is { } expectation)
         {
             var services = context.HttpContext.RequestServices;
-            await ValidatedJsonResponse.ApplyAsync(context, context.HttpContext.Features.Get<LlmRequestFeature>()!, expectation, meter, _time,
+            await ValidatedJsonResponse.ApplyAsync(context, feature, expectation, meter, _time,
                 services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<ProviderResponseTransform>>());
         }
         else if (status < 300 && meter is not null)
@@ -94,9 +95,9 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     }
 
     // A streamed chat answer whose request carried schemas is collected and validated as it passes.
-    private static StreamValidation? StreamValidationOf(HttpContext http, RequestMeter? meter)
+    private static StreamValidation? StreamValidationOf(HttpContext http, LlmRequestFeature? feature, RequestMeter? meter)
     {
-        if (http.Features.Get<LlmRequestFeature>() is not { Output: { } expectation } feature)
+        if (feature?.Output is not { } expectation)
         {
             return null;
         }

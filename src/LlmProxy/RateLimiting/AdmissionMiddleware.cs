@@ -14,8 +14,7 @@ namespace LlmProxy.RateLimiting;
 internal sealed class AdmissionMiddleware
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromMinutes(10);
-    private static readonly string LeasePrefix = "l" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)) + ":";
-    private static long _leaseCounter;
+    private static readonly IdSequence LeaseIds = new("lease_");
 
     private readonly RequestDelegate _next;
     private readonly RateLimiter _limiter;
@@ -45,21 +44,19 @@ internal sealed class AdmissionMiddleware
             var estimate = TokenEstimator.Count(feature.Body, TokenEstimator.For(model.Targets[0].UpstreamModel),
                 producesText: feature.OperationPath != "/embeddings", settings.DefaultMaxTokens);
             tokens = LimitLease.Weighted(estimate, settings.TokenWeights);
-            foreach (var rule in plan.Rules)
+            foreach (var rule in plan.TokenRules)
             {
-                if (rule.Kind == LimitKind.Tokens && tokens > rule.Limit)
+                if (tokens > rule.Limit)
                 {
                     _metrics.RateLimitDecision("rejected", rule.Scope, "tokens");
-                    context.Response.Headers["x-should-retry"] = "false";
-                    await ErrorWriter.WriteAsync(context, LlmError.TokensRateLimited,
-                        $"Request too large for {feature.Request.Model} on {rule.Description} for {ScopeText(rule)}: Limit {rule.Limit}, Requested {tokens}. "
-                        + "The input or output tokens must be reduced in order to run successfully.");
+                    await TooLargeAsync(context, feature, rule, rule.Limit, tokens);
                     return;
                 }
             }
         }
 
-        var leaseId = LeasePrefix + Interlocked.Increment(ref _leaseCounter).ToString("x", CultureInfo.InvariantCulture);
+        // A lease id names the request's place under concurrency caps; without one nothing stores it.
+        var leaseId = plan.HasConcurrency ? LeaseIds.Next() : "";
         var outcome = await _limiter.AdmitAsync(feature.Snapshot, plan, tokens, leaseId, model.Timeout + LeaseMargin);
         if (outcome.Decision is not { } decision)
         {
@@ -117,15 +114,21 @@ internal sealed class AdmissionMiddleware
         if (requested > limit)
         {
             // Only while failing open (limit / replicas): this replica can never fit it, so retrying here is pointless.
-            headers["x-should-retry"] = "false";
-            return ErrorWriter.WriteAsync(context, LlmError.TokensRateLimited,
-                $"Request too large for {feature.Request.Model} on {rule.Description} for {ScopeText(rule)}: Limit {limit}, Requested {requested}. "
-                + "The input or output tokens must be reduced in order to run successfully.");
+            return TooLargeAsync(context, feature, rule, limit, requested);
         }
 
         return ErrorWriter.WriteAsync(context, rule.Kind == LimitKind.Tokens ? LlmError.TokensRateLimited : LlmError.RequestsRateLimited,
             $"Rate limit reached for {feature.Request.Model} on {rule.Description} for {ScopeText(rule)}: Limit {limit}, Used {Math.Min(limit, decision.Used)}, "
             + $"Requested {requested}. Please try again in {RateLimitHeaders.GoDuration(retryMs)}.");
+    }
+
+    // A request that can never fit the limit: OpenAI's "Request too large", and no point in retrying it.
+    private static Task TooLargeAsync(HttpContext context, LlmRequestFeature feature, LimitRule rule, long limit, long requested)
+    {
+        context.Response.Headers["x-should-retry"] = "false";
+        return ErrorWriter.WriteAsync(context, LlmError.TokensRateLimited,
+            $"Request too large for {feature.Request.Model} on {rule.Description} for {ScopeText(rule)}: Limit {limit}, Requested {requested}. "
+            + "The input or output tokens must be reduced in order to run successfully.");
     }
 
     private static string ScopeText(LimitRule rule) => rule.Scope switch

@@ -11,8 +11,8 @@ public sealed class LimitPlan
     {
         Rules = [.. rules.OrderBy(static r => r.Kind)];
         Buckets = Rules.Count(static r => r.Kind != LimitKind.Concurrency);
-        HasTokens = Rules.Any(static r => r.Kind == LimitKind.Tokens);
-        HasConcurrency = Buckets < Rules.Length;
+        TokenRules = [.. Rules.Where(static r => r.Kind == LimitKind.Tokens)];
+        ConcurrencyRules = Rules[Buckets..];
     }
 
     /// <summary>All rules: request buckets, token buckets, concurrency caps.</summary>
@@ -21,11 +21,17 @@ public sealed class LimitPlan
     /// <summary>How many rules are buckets (requests and tokens); the rest are concurrency caps.</summary>
     public int Buckets { get; }
 
+    /// <summary>The token buckets (settled with the request's usage).</summary>
+    public LimitRule[] TokenRules { get; }
+
+    /// <summary>The concurrency caps (their leases are released when the request ends).</summary>
+    public LimitRule[] ConcurrencyRules { get; }
+
     /// <summary>True when a token limit applies (the request's tokens must be estimated).</summary>
-    public bool HasTokens { get; }
+    public bool HasTokens => TokenRules.Length > 0;
 
     /// <summary>True when a concurrency cap applies.</summary>
-    public bool HasConcurrency { get; }
+    public bool HasConcurrency => ConcurrencyRules.Length > 0;
 
     /// <summary>True when nothing limits the request.</summary>
     public bool IsEmpty => Rules.Length == 0;

@@ -14,6 +14,10 @@ public static class RateLimitHeaders
     /// <summary>The prefix of every rate-limit header (the provider's own are removed from responses).</summary>
     public const string Prefix = "x-ratelimit-";
 
+    // Limit, remaining and reset header names per kind.
+    private static readonly string[] RequestNames = [Prefix + "limit-requests", Prefix + "remaining-requests", Prefix + "reset-requests"];
+    private static readonly string[] TokenNames = [Prefix + "limit-tokens", Prefix + "remaining-tokens", Prefix + "reset-tokens"];
+
     /// <summary>Writes the headers of an admitted request.</summary>
     public static void Write(IHeaderDictionary headers, LimitPlan plan, LimitDecision decision, int divisor)
     {
@@ -27,20 +31,20 @@ public static class RateLimitHeaders
             }
         }
 
-        Write(headers, "requests", plan, decision, requests, divisor);
-        Write(headers, "tokens", plan, decision, tokens, divisor);
+        Write(headers, RequestNames, plan, decision, requests, divisor);
+        Write(headers, TokenNames, plan, decision, tokens, divisor);
     }
 
-    private static void Write(IHeaderDictionary headers, string kind, LimitPlan plan, LimitDecision decision, int index, int divisor)
+    private static void Write(IHeaderDictionary headers, string[] names, LimitPlan plan, LimitDecision decision, int index, int divisor)
     {
         if (index < 0)
         {
             return;
         }
 
-        headers[Prefix + "limit-" + kind] = ((long)MemoryLimitStore.Capacity(plan.Rules[index], divisor)).ToString(CultureInfo.InvariantCulture);
-        headers[Prefix + "remaining-" + kind] = Math.Max(0, decision.Remaining[index]).ToString(CultureInfo.InvariantCulture);
-        headers[Prefix + "reset-" + kind] = GoDuration(decision.ResetMs[index]);
+        headers[names[0]] = ((long)MemoryLimitStore.Capacity(plan.Rules[index], divisor)).ToString(CultureInfo.InvariantCulture);
+        headers[names[1]] = Math.Max(0, decision.Remaining[index]).ToString(CultureInfo.InvariantCulture);
+        headers[names[2]] = GoDuration(decision.ResetMs[index]);
     }
 
     /// <summary>A duration the way Go prints it: <c>0s</c>, <c>12ms</c>, <c>1.5s</c>, <c>6m0s</c>, <c>1h2m3s</c>.</summary>

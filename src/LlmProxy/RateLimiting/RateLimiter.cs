@@ -96,33 +96,24 @@ public sealed partial class RateLimiter : IDisposable
     /// </summary>
     public void Settle(ILimitStore store, LimitPlan plan, long tokenRefund, string leaseId, int divisor, int intervalMs)
     {
-        var refunds = new List<BucketRefund>();
-        if (tokenRefund != 0)
-        {
-            foreach (var rule in plan.Rules)
-            {
-                if (rule.Kind == LimitKind.Tokens)
-                {
-                    refunds.Add(new BucketRefund(rule, divisor, tokenRefund));
-                }
-            }
-        }
-
+        var tokenRules = tokenRefund != 0 ? plan.TokenRules : [];
         if (!plan.HasConcurrency && intervalMs > 0)
         {
-            foreach (var refund in refunds)
+            foreach (var rule in tokenRules)
             {
-                _batcher.Add(store, refund, TimeSpan.FromMilliseconds(intervalMs));
+                _batcher.Add(store, new BucketRefund(rule, divisor, tokenRefund), TimeSpan.FromMilliseconds(intervalMs));
             }
 
             return;
         }
 
-        var leases = plan.HasConcurrency ? plan.Rules[plan.Buckets..] : [];
-        if (refunds.Count == 0 && leases.Length == 0)
+        var leases = plan.ConcurrencyRules;
+        if (tokenRules.Length == 0 && leases.Length == 0)
         {
             return;
         }
+
+        var refunds = Array.ConvertAll(tokenRules, rule => new BucketRefund(rule, divisor, tokenRefund));
 
         Task task;
         try

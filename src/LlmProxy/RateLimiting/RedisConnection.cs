@@ -82,9 +82,6 @@ public sealed partial class RedisConnection : IDisposable
         }
     }
 
-    /// <summary>True when a connection string is set and Redis is connected.</summary>
-    public bool IsConnected => _multiplexer is { IsConnected: true };
-
     /// <inheritdoc/>
     public void Dispose()
     {

@@ -294,15 +294,14 @@ internal sealed class EventStreamGuard : PassThroughContent
             _retryPending = null;
             var feature = client.Features.Get<LlmRequestFeature>()!;
             var expectation = validation!.Expectation;
-            var sender = client.RequestServices.GetRequiredService<RetrySender>();
             var target = feature.Target!;
             var invalid = validation.Collector.ToCompletion();
             var verdict = new Verdict(Verdict.Failed, violations, null);
             while (validation.CanRetry)
             {
                 validation.Restart();
-                client.Response.Headers["x-llmproxy-validation-attempts"] = validation.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                (target, var body) = await sender.TryNextAsync(client, feature, target, expectation, invalid, verdict);
+                client.Response.Headers[ValidatedJsonResponse.AttemptsHeader] = validation.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                (target, var body) = await RetrySender.TryNextAsync(client, feature, target, expectation, invalid, verdict);
                 if (body is null)
                 {
                     break;

@@ -19,7 +19,6 @@ public sealed class IncrementalJsonChecker
     private Mode _mode = Mode.Value;
     private bool _escape;
     private int _unicode;
-    private bool _rootDone;
 
     /// <summary>Starts a check of an answer that must satisfy <paramref name="schema"/> (null: any JSON).</summary>
     public IncrementalJsonChecker(JsonElement? schema)
@@ -137,12 +136,6 @@ public sealed class IncrementalJsonChecker
 
     private void StartValue(char c)
     {
-        if (_rootDone)
-        {
-            Fail("json", "text after the end of the JSON value");
-            return;
-        }
-
         var schema = Resolve(_pending);
         switch (c)
         {
@@ -304,7 +297,6 @@ public sealed class IncrementalJsonChecker
     private void EndKey(string key)
     {
         var frame = _stack.Peek();
-        frame.Key = key;
         frame.Pointer = frame.Base + "/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
         _pending = null;
         if (frame.Schema is { } schema)
@@ -377,13 +369,6 @@ public sealed class IncrementalJsonChecker
     private void EndValue()
     {
         _token.Clear();
-        if (_stack.Count == 0)
-        {
-            _rootDone = true;
-            _mode = Mode.AfterValue;
-            return;
-        }
-
         _mode = Mode.AfterValue;
     }
 
@@ -409,31 +394,12 @@ public sealed class IncrementalJsonChecker
                 return current;
             }
 
-            schema = Pointer(reference.GetString()!);
+            schema = _root is { } root ? SchemaCache.Resolve(root, reference.GetString()!) : null;
         }
 
         return null;
     }
 
-    private JsonElement? Pointer(string reference)
-    {
-        if (_root is not { } root || !reference.StartsWith('#'))
-        {
-            return null;
-        }
-
-        var current = root;
-        foreach (var raw in reference.Length <= 2 ? [] : reference[2..].Split('/'))
-        {
-            var token = raw.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(token, out current))
-            {
-                return null;
-            }
-        }
-
-        return current;
-    }
 
     private void CheckType(JsonElement? schema, string kind)
     {
@@ -501,8 +467,6 @@ public sealed class IncrementalJsonChecker
         public string Base { get; } = basePointer;
 
         public string Pointer { get; set; } = isObject ? basePointer : basePointer + "/0";
-
-        public string? Key { get; set; }
 
         public int Index { get; set; }
     }

@@ -11,26 +11,17 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>
 /// Sends a chat request to the same target again for the <c>retry</c> policy: the request as the provider first got
 /// it (upstream model name), the provider's path and credential from its adapter, and — when configured — the invalid
-/// answer and its violations appended to <c>messages</c> so the model can repair it.
+/// answer and its violations appended to <c>messages</c> so the model can repair it. It sends through the model's
+/// cluster client (the pooled connections and settings every forwarded request uses).
 /// </summary>
-public sealed class RetrySender : IDisposable
+internal static class RetrySender
 {
-    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler
-    {
-        UseProxy = false,
-        UseCookies = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = System.Net.DecompressionMethods.None,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        ConnectTimeout = TimeSpan.FromSeconds(15),
-    });
-
     /// <summary>
     /// Sends the next attempt — to the model's next target when the expectation says so, else to
     /// <paramref name="previous"/> — and returns the target used and the answer, or a null answer when the attempt
     /// could not be made or the provider failed it (the caller keeps what it has).
     /// </summary>
-    internal async Task<(ModelTarget Target, byte[]? Answer)> TryNextAsync(HttpContext http, LlmRequestFeature feature, ModelTarget previous,
+    public static async Task<(ModelTarget Target, byte[]? Answer)> TryNextAsync(HttpContext http, LlmRequestFeature feature, ModelTarget previous,
         OutputExpectation expectation, byte[] invalidAnswer, Verdict verdict)
     {
         var targets = feature.Model?.Targets ?? [];
@@ -46,8 +37,8 @@ public sealed class RetrySender : IDisposable
         }
     }
 
-    /// <summary>Sends one more attempt; returns the status and body.</summary>
-    internal async Task<(int Status, byte[] Body)> SendAsync(HttpContext http, LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict,
+    // Sends one more attempt; returns the status and body.
+    private static async Task<(int Status, byte[] Body)> SendAsync(HttpContext http, LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict,
         bool repair, CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, (Uri?)null)
@@ -61,7 +52,6 @@ public sealed class RetrySender : IDisposable
             HttpContext = http,
             ProxyRequest = message,
             DestinationPrefix = target.Provider.Address,
-            Path = "/v1" + feature.OperationPath,
             Query = new QueryTransformContext(http.Request),
             CancellationToken = cancellationToken,
         };
@@ -69,12 +59,9 @@ public sealed class RetrySender : IDisposable
         message.RequestUri = RequestUtilities.MakeDestinationAddress(context.DestinationPrefix, context.Path, context.Query.QueryString);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(feature.Model?.Timeout ?? TimeSpan.FromMinutes(10));
-        using var response = await _invoker.SendAsync(message, timeout.Token);
+        using var response = await http.GetReverseProxyFeature().Cluster.HttpClient.SendAsync(message, timeout.Token);
         return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => _invoker.Dispose();
 
     // The client's body with the upstream model name, plus the repair turn when asked for.
     private static byte[] Body(LlmRequestFeature feature, ModelTarget target, byte[]? invalidAnswer, Verdict verdict)

@@ -84,7 +84,7 @@ public static class SchemaCache
                     if (property.NameEquals("$ref") && property.Value.ValueKind == JsonValueKind.String)
                     {
                         var reference = property.Value.GetString()!;
-                        if (!Resolves(root, reference))
+                        if (Resolve(root, reference) is null)
                         {
                             return reference;
                         }
@@ -111,16 +111,20 @@ public static class SchemaCache
         }
     }
 
-    private static bool Resolves(JsonElement root, string reference)
+    /// <summary>
+    /// The element a local <c>$ref</c> (<c>#</c>, <c>#/$defs/name</c>, escaped tokens and array indexes) points at in
+    /// <paramref name="root"/>, or null when it does not resolve there.
+    /// </summary>
+    internal static JsonElement? Resolve(JsonElement root, string reference)
     {
         if (reference == "#")
         {
-            return true;
+            return root;
         }
 
         if (!reference.StartsWith("#/", StringComparison.Ordinal))
         {
-            return false;
+            return null;
         }
 
         var current = root;
@@ -137,10 +141,10 @@ public static class SchemaCache
             }
             else
             {
-                return false;
+                return null;
             }
         }
 
-        return true;
+        return current;
     }
 }

@@ -15,6 +15,8 @@ internal sealed class StructuredOutputMiddleware
     /// <summary>The request header that may choose the policy where the config allows it.</summary>
     public const string PolicyHeader = "x-llmproxy-validation-policy";
 
+    private static readonly StructuredOutputSettings DefaultSettings = new();
+
     private readonly RequestDelegate _next;
 
     public StructuredOutputMiddleware(RequestDelegate next) => _next = next;
@@ -28,7 +30,7 @@ internal sealed class StructuredOutputMiddleware
             return _next(context);
         }
 
-        var settings = feature.Key.StructuredOutput ?? feature.Snapshot.Config.Models.GetValueOrDefault(feature.Model!.Name)?.StructuredOutput ?? new StructuredOutputSettings();
+        var settings = feature.Key.StructuredOutput ?? feature.Snapshot.Config.Models.GetValueOrDefault(feature.Model!.Name)?.StructuredOutput ?? DefaultSettings;
         var policy = settings.Policy;
         var requested = context.Request.Headers[PolicyHeader];
         if (settings.AllowHeaderOverride && requested.Count == 1)

@@ -37,37 +37,34 @@ internal static partial class ValidatedJsonResponse
         http.Response.Headers.Remove(HeaderNames.ContentLength);
         if (!complete)
         {
-            // Too large to check: it goes through as it comes, unchecked (and metered by its tail like any large body).
+            // Too large to check: it goes through as it comes, unchecked, and is metered by its tail like any large body.
             http.Response.Headers[Header] = Verdict.Skipped;
             metrics.ValidationResult(feature.Model?.Name ?? feature.Request.Model, Verdict.Skipped, expectation.Policy);
-            await http.Response.Body.WriteAsync(body, context.CancellationToken);
-            await stream.CopyToAsync(http.Response.Body, context.CancellationToken);
+            await PassThroughAsync(body, stream, http.Response.Body, meter, time, context.CancellationToken);
             return;
         }
 
-        var usage = new UsageSum();
-        usage.Add(body);
+        UsageSum? earlier = null;
         var verdict = AnswerValidator.Validate(body, expectation);
         var model = feature.Model?.Name ?? feature.Request.Model;
         var attempts = 1;
         if (verdict.Result == Verdict.Failed && expectation.Policy == StructuredOutputPolicies.Retry && feature.Target is { } target)
         {
-            var sender = http.RequestServices.GetRequiredService<RetrySender>();
             while (verdict.Result == Verdict.Failed && attempts < expectation.MaxAttempts)
             {
                 metrics.ValidationResult(model, verdict.Result, expectation.Policy);
                 Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
                 metrics.ValidationRetry(model);
                 attempts++;
-                (target, var again) = await sender.TryNextAsync(http, feature, target, expectation, body, verdict);
+                (target, var again) = await RetrySender.TryNextAsync(http, feature, target, expectation, body, verdict);
                 if (again is null)
                 {
                     // The retry could not be made or failed: the answer we have stays, invalid.
                     break;
                 }
 
+                (earlier ??= new UsageSum()).Add(body);
                 body = again;
-                usage.Add(body);
                 verdict = AnswerValidator.Validate(body, expectation);
             }
 
@@ -79,7 +76,7 @@ internal static partial class ValidatedJsonResponse
             // Every attempt is metered; ids and model come from the answer returned.
             meter.UpstreamEnd = time.GetTimestamp();
             UsageReader.ReadBodyFast(body, meter);
-            usage.ApplyTo(meter);
+            earlier?.AddTo(meter);
         }
 
         metrics.ValidationResult(model, verdict.Result, expectation.Policy);
@@ -123,7 +120,28 @@ internal static partial class ValidatedJsonResponse
         return (buffer.ToArray(), true);
     }
 
-    // Usage summed over attempts.
+    // Writes what was read and the rest of the provider's body, keeping the last bytes for the usage block.
+    private static async Task PassThroughAsync(byte[] head, Stream rest, Stream client, RequestMeter? meter, TimeProvider time, CancellationToken cancellationToken)
+    {
+        await client.WriteAsync(head, cancellationToken);
+        var tail = new byte[MeteredJsonContent.TailBytes];
+        var kept = MeteredJsonContent.KeepTail(tail, 0, head);
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await rest.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            await client.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
+            kept = MeteredJsonContent.KeepTail(tail, kept, chunk.AsSpan(0, read));
+        }
+
+        if (meter is not null)
+        {
+            meter.UpstreamEnd = time.GetTimestamp();
+            UsageReader.ReadLastUsage(tail.AsSpan(0, kept), meter);
+        }
+    }
+
+    // Usage of the attempts before the answer returned.
     private sealed class UsageSum
     {
         private long _input;
@@ -146,11 +164,12 @@ internal static partial class ValidatedJsonResponse
             }
         }
 
-        public void ApplyTo(RequestMeter meter)
+        public void AddTo(RequestMeter meter)
         {
             if (_any)
             {
-                meter.SetUsage(_input, _output, _cached, _reasoning);
+                meter.SetUsage((meter.InputTokens ?? 0) + _input, (meter.OutputTokens ?? 0) + _output, meter.CachedInputTokens + _cached,
+                    meter.ReasoningTokens + _reasoning);
             }
         }
     }

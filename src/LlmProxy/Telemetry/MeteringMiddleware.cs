@@ -152,19 +152,10 @@ internal sealed partial class MeteringMiddleware
             return id;
         }
 
-        return NewRequestId();
+        return RequestIds.Next();
     }
 
-    // req_ + a random per-process prefix + a counter: unique, ordered, and cheaper than a GUID per request.
-    private static readonly string IdPrefix = "req_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
-    private static long _idCounter;
-
-    private static string NewRequestId()
-        => string.Create(IdPrefix.Length + 16, Interlocked.Increment(ref _idCounter), static (span, counter) =>
-        {
-            IdPrefix.AsSpan().CopyTo(span);
-            counter.TryFormat(span[IdPrefix.Length..], out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
-        });
+    private static readonly IdSequence RequestIds = new("req_");
 
     private static bool IsPrintableAscii(string value)
     {

@@ -29,6 +29,25 @@ internal sealed class MeteredJsonContent : PassThroughContent
 
     protected override Stream Wrap(Stream providerBody) => new TapStream(providerBody, _meter, _time);
 
+    /// <summary>
+    /// Keeps the last <see cref="TailBytes"/> bytes seen at the start of <paramref name="buffer"/> (at least that
+    /// large): its first <paramref name="length"/> bytes were seen so far, <paramref name="bytes"/> came next; returns
+    /// how many are kept now.
+    /// </summary>
+    public static int KeepTail(Span<byte> buffer, int length, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length >= TailBytes)
+        {
+            bytes[^TailBytes..].CopyTo(buffer);
+            return TailBytes;
+        }
+
+        var keep = Math.Min(length, TailBytes - bytes.Length);
+        buffer.Slice(length - keep, keep).CopyTo(buffer);
+        bytes.CopyTo(buffer[keep..]);
+        return keep + bytes.Length;
+    }
+
     private sealed class TapStream(Stream providerBody, RequestMeter meter, TimeProvider time) : PassThroughStream(providerBody)
     {
         private byte[] _copy = ArrayPool<byte>.Shared.Rent(4096);
@@ -87,7 +106,7 @@ internal sealed class MeteredJsonContent : PassThroughContent
 
             if (_tailOnly)
             {
-                KeepTail(bytes);
+                _length = KeepTail(_copy, _length, bytes);
                 return;
             }
 
@@ -103,21 +122,6 @@ internal sealed class MeteredJsonContent : PassThroughContent
             _length += bytes.Length;
         }
 
-        // Keeps the last TailBytes bytes seen.
-        private void KeepTail(ReadOnlySpan<byte> bytes)
-        {
-            if (bytes.Length >= TailBytes)
-            {
-                bytes[^TailBytes..].CopyTo(_copy);
-                _length = TailBytes;
-                return;
-            }
-
-            var keep = Math.Min(_length, TailBytes - bytes.Length);
-            _copy.AsSpan(_length - keep, keep).CopyTo(_copy);
-            bytes.CopyTo(_copy.AsSpan(keep));
-            _length = keep + bytes.Length;
-        }
 
         private void FinishOnce()
         {
@@ -141,15 +145,7 @@ internal sealed class MeteredJsonContent : PassThroughContent
             }
 
             // Only the tail: read the last "usage" object on its own.
-            var at = captured.LastIndexOf("\"usage\""u8);
-            if (at >= 0)
-            {
-                var colon = captured[at..].IndexOf((byte)':');
-                if (colon > 0)
-                {
-                    UsageReader.ReadUsageObject(captured[(at + colon + 1)..], meter);
-                }
-            }
+            UsageReader.ReadLastUsage(captured, meter);
         }
     }
 }

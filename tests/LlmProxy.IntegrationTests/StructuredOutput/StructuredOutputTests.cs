@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LlmProxy.IntegrationTests.Infrastructure;
+using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
@@ -63,6 +64,23 @@ public sealed class StructuredOutputTests : IDisposable
         Assert.Equal("passed", response.Headers.GetValues("x-llmproxy-validation").Single());
         Assert.Equal(_upstream.LogEntries.Single().ResponseMessage!.BodyData!.BodyAsString, await response.Content.ReadAsStringAsync());
         Assert.Equal(42, (await _sink.NextAsync()).Usage!.Value.Total);
+    }
+
+    [Fact]
+    public async Task Annotate_AnswerLargerThanValidationLimit_SkippedPassedWholeAndMetered()
+    {
+        Answer(new string('a', ValidatedJsonResponse.MaxBytes + 1000));
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("skipped", response.Headers.GetValues("x-llmproxy-validation").Single());
+        Assert.Equal(_upstream.LogEntries.Single().ResponseMessage!.BodyData!.BodyAsString!.Length, (await response.Content.ReadAsStringAsync()).Length);
+        // Read from the end of the body, where the usage block is.
+        var usage = (await _sink.NextAsync()).Usage!.Value;
+        Assert.Equal((30, 12, false), (usage.Input, usage.Output, usage.Estimated));
     }
 
     [Fact]
