@@ -30,8 +30,12 @@ public sealed class ProviderRuntime
         {
             field = value;
             BearerValue = value is null ? null : "Bearer " + value;
+            Redactor = string.IsNullOrEmpty(value) ? null : new CredentialRedactor(value);
         }
     }
+
+    /// <summary>Overwrites the credential wherever the provider echoes it back (null when there is no credential).</summary>
+    internal CredentialRedactor? Redactor { get; private init; }
 
     /// <summary><c>Bearer {credential}</c>, built once so the hot path does not concatenate.</summary>
     internal string? BearerValue { get; private init; }

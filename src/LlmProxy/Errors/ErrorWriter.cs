@@ -73,7 +73,9 @@ public static class ErrorWriter
         response.StatusCode = status;
         response.Headers.ContentType = "application/json";
         response.Headers.Remove(HeaderNames.ContentLength);
-        var body = Serialize(message, TypeOf(error), param, CodeOf(error));
+        // A provider's 4xx keeps its status; its type then says the request was refused, not that a server failed.
+        var type = error == LlmError.UpstreamError && status < 500 ? "invalid_request_error" : TypeOf(error);
+        var body = Serialize(message, type, param, CodeOf(error));
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
     }

@@ -21,6 +21,8 @@ internal sealed class ForwardedEndpointsDocument : IOpenApiDocumentTransformer
         document.Info.Title = "LlmProxy";
         document.Info.Description = "OpenAI-compatible LLM gateway. Send `Authorization: Bearer <virtual key>` (or `api-key`). " +
             "Forwarded endpoints take OpenAI's request bodies unchanged; errors are OpenAI-shaped.";
+        // The generated servers list echoes the request's Host header; without one, clients use the document's own origin.
+        document.Servers = [];
         document.Paths ??= [];
         foreach (var (path, summary) in Endpoints)
         {

@@ -49,8 +49,9 @@ public static class LlmProxyEndpointRouteBuilderExtensions
         app.MapDashboard();
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");
-        app.MapFallback(static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,
-            $"Invalid URL ({context.Request.Method} {context.Request.Path})"));
+        // "{**path}", not MapFallback's default "{*path:nonfile}": /.env and /v1/foo.json get the same OpenAI-shaped 404.
+        app.MapFallback("{**path}", static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,
+            $"Invalid URL ({ErrorText.Clip(context.Request.Method)} {ErrorText.Clip(context.Request.Path.Value)})"));
         return app;
     }
 }

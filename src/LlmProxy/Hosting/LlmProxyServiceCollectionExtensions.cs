@@ -19,6 +19,13 @@ public static class LlmProxyServiceCollectionExtensions
     /// <summary>Where the gateway listens when nothing else is configured.</summary>
     public const string DefaultUrl = "http://localhost:8080";
 
+    private static readonly KeyValuePair<string, string?>[] DefaultLogLevels =
+    [
+        new("Logging:LogLevel:Default", "Information"),
+        new("Logging:LogLevel:Microsoft.AspNetCore", "Warning"),
+        new("Logging:LogLevel:Yarp", "Warning"),
+    ];
+
     /// <summary>
     /// Adds LlmProxy: the route config (path from <c>LlmProxy:ConfigPath</c>, <c>LLMPROXY_CONFIG</c> or
     /// <c>config/llmproxy.json</c>), YARP with the config mapped to routes and clusters, the provider adapters,
@@ -30,6 +37,12 @@ public static class LlmProxyServiceCollectionExtensions
         {
             builder.WebHost.UseUrls(DefaultUrl);
         }
+
+        // The lowest configuration layer: appsettings.json is looked up in the working directory, so a binary started
+        // from elsewhere would log ASP.NET Core and YARP at Information (request URLs included). Files, environment
+        // variables and the command line still override these.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource { InitialData = DefaultLogLevels });
+        builder.WebHost.ConfigureKestrel(static options => options.AddServerHeader = false);
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
@@ -49,8 +62,12 @@ public static class LlmProxyServiceCollectionExtensions
         services.AddReverseProxy()
             .AddTransforms(static context =>
             {
-                // Providers are third parties: do not tell them the client's address (no X-Forwarded-*).
+                // Providers are third parties: nothing of the client's passes unless the transforms name it (allow-lists in
+                // ProviderRequestTransform and ProviderResponseTransform), so no X-Forwarded-* and no copied headers.
                 context.UseDefaultForwarders = false;
+                context.CopyRequestHeaders = false;
+                context.CopyResponseHeaders = false;
+                context.CopyResponseTrailers = false;
                 context.RequestTransforms.Add(new ProviderRequestTransform());
                 context.ResponseTransforms.Add(new ProviderResponseTransform(context.Services.GetRequiredService<TimeProvider>()));
             });

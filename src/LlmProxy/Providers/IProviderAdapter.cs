@@ -1,5 +1,5 @@
+using System.Net.Http.Headers;
 using LlmProxy.Configuration;
-using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers;
 
@@ -16,8 +16,11 @@ internal interface IProviderAdapter
     string GetAddress(string providerName, ProviderConfig provider, GatewayConfig config);
 
     /// <summary>
-    /// Sets path, query and credential on the outgoing request. <paramref name="operationPath"/> is the
-    /// OpenAI path after <c>/v1</c>, for example <c>/chat/completions</c>.
+    /// The provider's path and query for an OpenAI operation. <paramref name="operationPath"/> is the OpenAI path
+    /// after <c>/v1</c>, for example <c>/chat/completions</c>.
     /// </summary>
-    void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath);
+    UpstreamPath PathOf(ModelTarget target, string operationPath);
+
+    /// <summary>Adds the provider's credential (nothing when it has none).</summary>
+    void AddCredential(HttpRequestHeaders headers, ProviderRuntime provider);
 }

@@ -1,62 +1,89 @@
 using LlmProxy.Routing;
+using Microsoft.Extensions.Primitives;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers;
 
 /// <summary>
-/// Outgoing request: drops the client's credentials and the headers named in its <c>Connection</c> header,
-/// then lets the target's provider adapter set path, query and the provider's own credential.
+/// Outgoing request. YARP copies no client header (the transform builder turns that off): a provider gets only the
+/// headers on <see cref="ForwardedHeaders"/> that the client sent (and did not name in <c>Connection</c>), the body's
+/// type and length, the gateway's user agent, the provider's own credential, and the provider's own path and query —
+/// never the client's query string.
 /// </summary>
 internal sealed class ProviderRequestTransform : RequestTransform
 {
-    // Client credentials and account selectors must never reach a provider. Expect: the body is already
-    // buffered, so waiting for 100-continue would only add a round trip. Accept-Encoding: the gateway reads
-    // usage from every answer, so providers must answer uncompressed (YARP does not decompress).
-    private static readonly string[] ClientOnlyHeaders =
-        ["Authorization", "api-key", "x-api-key", "OpenAI-Organization", "OpenAI-Project", "Cookie", "Proxy-Authorization", "Expect", "Accept-Encoding"];
+    /// <summary>
+    /// The client headers a provider may see. Everything else stays with the gateway: credentials and account selectors
+    /// (Authorization, api-key, OpenAI-Organization/-Project), cookies, forwarding headers (X-Forwarded-*, Forwarded,
+    /// Via, X-Real-IP: the client's address is not a provider's business), the gateway's x-llmproxy-* controls and SDK
+    /// telemetry. Accept-Encoding is not forwarded: the gateway reads every answer, so providers answer uncompressed.
+    /// </summary>
+    internal static readonly string[] ForwardedHeaders = ["Accept", "OpenAI-Beta", "traceparent", "tracestate"];
+
+    private const string UserAgent = "LlmProxy";
 
     /// <inheritdoc/>
     public override ValueTask ApplyAsync(RequestTransformContext context)
     {
-        var incoming = context.HttpContext.Request.Headers;
-        foreach (var header in ClientOnlyHeaders)
+        var request = context.HttpContext.Request;
+        var proxyRequest = context.ProxyRequest;
+        var incoming = request.Headers;
+        var connection = incoming.Connection;
+        foreach (var name in ForwardedHeaders)
         {
-            // Checking the incoming headers first is cheap (Kestrel knows most by flag) and skips the outgoing lookups.
-            if (incoming.ContainsKey(header))
+            var value = incoming[name];
+            if (value.Count > 0 && (connection.Count == 0 || !NamedIn(connection, name)))
             {
-                RemoveHeader(context, header);
+                if (value.Count == 1)
+                {
+                    proxyRequest.Headers.TryAddWithoutValidation(name, value[0]);
+                }
+                else
+                {
+                    proxyRequest.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
+                }
             }
         }
 
-        var connection = incoming.Connection;
-        if (connection.Count > 0)
+        proxyRequest.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+        if (proxyRequest.Content is { } content)
         {
-            RemoveConnectionListed(context, connection);
+            // The body is the gateway's buffered copy (see TargetMiddleware): JSON, of a known length.
+            content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+            content.Headers.ContentLength = request.ContentLength;
         }
 
         var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
         if (feature?.Target is { } target)
         {
-            target.Provider.Adapter.ApplyRequest(context, target, feature.OperationPath);
+            var adapter = target.Provider.Adapter;
+            var path = adapter.PathOf(target, feature.OperationPath);
+            proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(context.DestinationPrefix, path.Path, path.Query);
+            adapter.AddCredential(proxyRequest.Headers, target.Provider);
+        }
+        else
+        {
+            proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(context.DestinationPrefix, context.Path, QueryString.Empty);
         }
 
         return default;
     }
 
-    private static void RemoveConnectionListed(RequestTransformContext context, Microsoft.Extensions.Primitives.StringValues connection)
+    // A header the client named in Connection is hop-by-hop: it is for the gateway, not for the next hop.
+    internal static bool NamedIn(StringValues connection, string name)
     {
         foreach (var value in connection)
         {
-            // The common values name no header: skip the split.
-            if (value is null || value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) || value.Equals("close", StringComparison.OrdinalIgnoreCase))
+            foreach (var range in value.AsSpan().Split(','))
             {
-                continue;
-            }
-
-            foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                RemoveHeader(context, name);
+                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
             }
         }
+
+        return false;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
@@ -5,13 +6,17 @@ using LlmProxy.Telemetry;
 using LlmProxy.Usage;
 using LlmProxy.Streaming;
 using LlmProxy.StructuredOutput;
+using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers;
 
 /// <summary>
-/// Incoming response: drops headers that identify the provider account or are named in the provider's
-/// <c>Connection</c> header, and hands error responses to <see cref="UpstreamErrorRewriter"/>.
+/// Incoming response. YARP copies no provider header (the transform builder turns that off): the client gets only what
+/// <see cref="IsForwarded"/> allows — content type and length, the provider's ids, rate-limit and retry headers and
+/// processing time — with the provider's credential redacted from their values and from the body (see
+/// <see cref="ProviderContent"/>). Then error responses go to <see cref="UpstreamErrorRewriter"/>, streams to the SSE
+/// guard, and JSON answers to validation or metering.
 /// </summary>
 internal sealed class ProviderResponseTransform : ResponseTransform
 {
@@ -21,7 +26,12 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     /// <summary>Milliseconds the gateway spent before calling the provider.</summary>
     public const string OverheadHeader = "x-llmproxy-overhead-ms";
 
-    private static readonly string[] AccountHeaders = ["openai-organization", "openai-project", "Set-Cookie"];
+    // Headers a client can use: ids, retry advice and processing time. Everything else a provider sends (Set-Cookie,
+    // openai-organization/-project, Server, Via, CDN and tracing headers, anything custom) stays with the gateway.
+    private static readonly FrozenSet<string> ForwardedNames = new[]
+    {
+        "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms", "x-should-retry", "request-id", "apim-request-id",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private readonly TimeProvider _time;
 
@@ -36,34 +46,21 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             return;
         }
 
-        var headers = context.HttpContext.Response.Headers;
-        foreach (var name in AccountHeaders)
-        {
-            headers.Remove(name);
-        }
-
-        if (proxyResponse.Headers.NonValidated.TryGetValues("Connection", out var connection))
-        {
-            foreach (var value in connection)
-            {
-                // The common values name no header: skip the split.
-                if (value.Equals("keep-alive", StringComparison.OrdinalIgnoreCase) || value.Equals("close", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
-
-                foreach (var name in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    headers.Remove(name);
-                }
-            }
-        }
-
         var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
-        ReplaceRateLimitHeaders(headers, proxyResponse, feature);
-        var status = (int)proxyResponse.StatusCode;
         var meter = context.HttpContext.Features.Get<RequestMeter>();
-        KeepRequestIds(headers, proxyResponse, meter?.RequestId);
+        var redactor = feature?.Target?.Provider.Redactor;
+        var encodings = proxyResponse.Content.Headers.NonValidated.TryGetValues(HeaderNames.ContentEncoding, out var encoding)
+            ? [.. encoding] : Array.Empty<string>();
+        // Read before the body is wrapped: the wrapper has no headers of its own.
+        var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;
+        var headers = context.HttpContext.Response.Headers;
+        CopyForwardedHeaders(proxyResponse, headers, redactor, gatewayLimits: feature?.Limits is not null, decoded: encodings.Length > 0);
+        if (redactor is not null || encodings.Length > 0)
+        {
+            proxyResponse.Content = new ProviderContent(proxyResponse.Content, redactor, encodings);
+        }
+
+        var status = (int)proxyResponse.StatusCode;
         if (meter is not null)
         {
             meter.UpstreamHeaders = _time.GetTimestamp();
@@ -71,7 +68,6 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             headers[OverheadHeader] = Math.Round(_time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds, 3).ToString(CultureInfo.InvariantCulture);
         }
 
-        var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;
         if (status >= 400 && feature?.Target is { } target)
         {
             await UpstreamErrorRewriter.RewriteAsync(context, target);
@@ -94,6 +90,59 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
     }
 
+    /// <summary>
+    /// Whether a provider header reaches the client. The provider's <c>x-ratelimit-*</c> describe the gateway's provider
+    /// account: they pass only when no gateway limit applies (otherwise the gateway's own, set at admission, stand).
+    /// </summary>
+    internal static bool IsForwarded(string name, bool gatewayLimits)
+        => ForwardedNames.Contains(name)
+            || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase)
+            || (!gatewayLimits && name.StartsWith(RateLimitHeaders.Prefix, StringComparison.OrdinalIgnoreCase));
+
+    private static void CopyForwardedHeaders(HttpResponseMessage proxyResponse, IHeaderDictionary headers, CredentialRedactor? redactor, bool gatewayLimits, bool decoded)
+    {
+        var connection = proxyResponse.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var listed) ? listed.ToString() : null;
+        foreach (var header in proxyResponse.Headers.NonValidated)
+        {
+            var name = header.Key;
+            var isRequestId = name.Equals(MeteringMiddleware.RequestIdHeader, StringComparison.OrdinalIgnoreCase);
+            if ((!isRequestId && !IsForwarded(name, gatewayLimits)) || (connection is not null && NamedIn(connection, name)))
+            {
+                continue;
+            }
+
+            var value = header.Value.ToString();
+            var redacted = redactor is null ? value : redactor.Redact(value);
+            // The client's x-request-id is the gateway's (set by the metering stage); the provider's moves aside.
+            headers[isRequestId ? UpstreamRequestIdHeader : name] = redacted;
+        }
+
+        var content = proxyResponse.Content.Headers;
+        if (content.NonValidated.TryGetValues(HeaderNames.ContentType, out var type))
+        {
+            headers.ContentType = redactor is null ? type.ToString() : redactor.Redact(type.ToString());
+        }
+
+        // A decoded body has another length; a redacted one keeps its length.
+        if (!decoded && content.ContentLength is { } length)
+        {
+            headers.ContentLength = length;
+        }
+    }
+
+    private static bool NamedIn(string connection, string name)
+    {
+        foreach (var range in connection.AsSpan().Split(','))
+        {
+            if (connection.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     // A streamed chat answer whose request carried schemas is collected and validated as it passes.
     private static StreamValidation? StreamValidationOf(HttpContext http, LlmRequestFeature? feature, RequestMeter? meter)
     {
@@ -105,50 +154,5 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         var services = http.RequestServices;
         return new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, meter?.RequestId ?? "-",
             services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>());
-    }
-
-    // The client gets the gateway's id in x-request-id (set before forwarding; YARP appended the provider's);
-    // the provider's id moves to x-upstream-request-id.
-    private static void KeepRequestIds(IHeaderDictionary headers, HttpResponseMessage proxyResponse, string? requestId)
-    {
-        if (!proxyResponse.Headers.NonValidated.TryGetValues(MeteringMiddleware.RequestIdHeader, out var upstreamId))
-        {
-            return;
-        }
-
-        foreach (var value in upstreamId)
-        {
-            headers[UpstreamRequestIdHeader] = value;
-            break;
-        }
-
-        var ours = headers[MeteringMiddleware.RequestIdHeader];
-        headers[MeteringMiddleware.RequestIdHeader] = requestId ?? ours[0];
-    }
-
-    // When the gateway's own limits admitted the request, its x-ratelimit-* headers are the client's: the provider's
-    // (which describe the gateway's provider account) are removed and the gateway's written again over whatever the
-    // header copy appended. Without gateway limits the provider's pass through, as they did before limits existed.
-    private static void ReplaceRateLimitHeaders(IHeaderDictionary headers, HttpResponseMessage proxyResponse, LlmRequestFeature? feature)
-    {
-        if (feature?.Limits is not { } limits)
-        {
-            return;
-        }
-
-        var found = false;
-        foreach (var header in proxyResponse.Headers.NonValidated)
-        {
-            if (header.Key.StartsWith(RateLimitHeaders.Prefix, StringComparison.OrdinalIgnoreCase))
-            {
-                headers.Remove(header.Key);
-                found = true;
-            }
-        }
-
-        if (found)
-        {
-            RateLimitHeaders.Write(headers, limits.Plan, limits.Decision, limits.Divisor);
-        }
     }
 }

@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
@@ -12,16 +10,14 @@ namespace LlmProxy.Providers;
 /// Provider error responses. A 401 means the gateway's own credential was refused: the client gets a
 /// 502 <c>upstream_auth_error</c> with <c>x-should-retry: false</c> (its virtual key is fine) and never the
 /// provider's body, which echoes a masked key. (A 403 is usually about the model or region, not the key, so
-/// it passes through like other errors.) Other OpenAI-shaped errors pass through with status and body unchanged, except that any trace
-/// of the provider's key is redacted. Bodies that are not OpenAI-shaped (an HTML 502 page) become an
-/// OpenAI-shaped error with the provider's status.
+/// it passes through like other errors.) Other OpenAI-shaped errors pass through with status and body unchanged (the body
+/// arrives decoded and with the provider's key redacted: see <see cref="ProviderContent"/>). Bodies that are not
+/// OpenAI-shaped (an HTML 502 page) become an OpenAI-shaped error with the provider's status.
 /// </summary>
 internal static class UpstreamErrorRewriter
 {
     /// <summary>Largest provider error body read; longer bodies are treated as not OpenAI-shaped.</summary>
     public const int MaxErrorBodyBytes = 256 * 1024;
-
-    private const string Redacted = "[redacted]";
 
     /// <summary>Writes the client's error response and suppresses YARP's copy of the provider body.</summary>
     public static async ValueTask RewriteAsync(ResponseTransformContext context, ModelTarget target)
@@ -30,7 +26,6 @@ internal static class UpstreamErrorRewriter
         var proxyResponse = context.ProxyResponse!;
         var status = (int)proxyResponse.StatusCode;
         context.SuppressResponseBody = true;
-        http.Response.Headers.Remove(HeaderNames.ContentEncoding);
         http.Response.Headers.Remove(HeaderNames.ContentLength);
 
         if (status == StatusCodes.Status401Unauthorized)
@@ -50,7 +45,6 @@ internal static class UpstreamErrorRewriter
             return;
         }
 
-        body = Redact(body, target.Provider.Credential);
         http.Response.ContentType = "application/json";
         http.Response.ContentLength = body.Length;
         await http.Response.Body.WriteAsync(body, context.CancellationToken);
@@ -72,34 +66,15 @@ internal static class UpstreamErrorRewriter
         }
     }
 
-    /// <summary>Replaces the credential, and its first 8 characters (masked echoes keep a prefix), with a marker.</summary>
-    internal static byte[] Redact(byte[] body, string? credential)
-    {
-        if (string.IsNullOrEmpty(credential))
-        {
-            return body;
-        }
-
-        var text = Encoding.UTF8.GetString(body);
-        var redacted = text.Replace(credential, Redacted, StringComparison.Ordinal);
-        if (credential.Length >= 12)
-        {
-            redacted = redacted.Replace(credential[..8], Redacted, StringComparison.Ordinal);
-        }
-
-        return ReferenceEquals(redacted, text) ? body : Encoding.UTF8.GetBytes(redacted);
-    }
-
     private static async Task<byte[]?> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
     {
         try
         {
-            await using var raw = await content.ReadAsStreamAsync(cancellationToken);
-            await using var decoded = Decode(raw, content.Headers.ContentEncoding);
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
             using var buffer = new MemoryStream();
             var chunk = new byte[8192];
             int read;
-            while ((read = await decoded.ReadAsync(chunk, cancellationToken)) > 0)
+            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
             {
                 if (buffer.Length + read > MaxErrorBodyBytes)
                 {
@@ -115,22 +90,5 @@ internal static class UpstreamErrorRewriter
         {
             return null;
         }
-    }
-
-    private static Stream Decode(Stream raw, ICollection<string> encodings)
-    {
-        var stream = raw;
-        foreach (var encoding in encodings.Reverse())
-        {
-            stream = encoding.ToLowerInvariant() switch
-            {
-                "gzip" => new GZipStream(stream, CompressionMode.Decompress),
-                "deflate" => new ZLibStream(stream, CompressionMode.Decompress),
-                "br" => new BrotliStream(stream, CompressionMode.Decompress),
-                _ => stream,
-            };
-        }
-
-        return stream;
     }
 }

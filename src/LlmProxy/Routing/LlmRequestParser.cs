@@ -5,10 +5,19 @@ namespace LlmProxy.Routing;
 
 /// <summary>
 /// Reads only <c>model</c> and <c>stream</c> from a request body with <see cref="Utf8JsonReader"/> (no DOM),
-/// while checking that the whole body is one well-formed JSON object.
+/// while checking that the whole body is one well-formed JSON object that every later stage can read: valid UTF-8,
+/// no lone surrogate escapes, at most <see cref="MaxDepth"/> levels deep, and no property the gateway reads given twice.
 /// </summary>
 public static class LlmRequestParser
 {
+    /// <summary>
+    /// The deepest nesting accepted. It is System.Text.Json's default, so every later reader of the body or of a part
+    /// of it (schemas, token counting, the simulated provider) can read whatever this parser accepted.
+    /// </summary>
+    public const int MaxDepth = 64;
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = MaxDepth };
+
     /// <summary>Why a body was rejected.</summary>
     public enum Failure
     {
@@ -26,15 +35,44 @@ public static class LlmRequestParser
 
         /// <summary><c>stream</c> is neither a boolean nor null.</summary>
         InvalidStream,
+
+        /// <summary>A top-level property the gateway reads appears twice (the gateway and the provider could read different values).</summary>
+        DuplicateProperty,
+    }
+
+    // The top-level properties some stage of the gateway reads (routing, streaming, validation, token estimates).
+    [Flags]
+    private enum Field
+    {
+        None = 0,
+        Model = 1 << 0,
+        Stream = 1 << 1,
+        StreamOptions = 1 << 2,
+        ResponseFormat = 1 << 3,
+        Tools = 1 << 4,
+        Messages = 1 << 5,
+        Prompt = 1 << 6,
+        Input = 1 << 7,
+        Instructions = 1 << 8,
+        Functions = 1 << 9,
+        MaxTokens = 1 << 10,
+        MaxCompletionTokens = 1 << 11,
+        MaxOutputTokens = 1 << 12,
+        N = 1 << 13,
     }
 
     /// <summary>Parses the body; on failure <paramref name="info"/> is default.</summary>
-    public static Failure TryParse(ReadOnlySpan<byte> body, out LlmRequestInfo info)
+    public static Failure TryParse(ReadOnlySpan<byte> body, out LlmRequestInfo info) => TryParse(body, out info, out _);
+
+    /// <summary>Parses the body; on failure <paramref name="info"/> is default and <paramref name="param"/> names the property at fault, if one is.</summary>
+    public static Failure TryParse(ReadOnlySpan<byte> body, out LlmRequestInfo info, out string? param)
     {
         info = default;
+        param = null;
 
-        // The reader checks UTF-8 only in values it decodes; the provider would reject the rest (vectorized, cheap).
-        if (!Utf8.IsValid(body))
+        // The reader checks UTF-8 only in values it decodes, and unescapes strings only when asked: text that cannot be
+        // decoded would make a later stage throw. Both checks are vectorized and cheap.
+        if (!Utf8.IsValid(body) || JsonEscapes.HasLoneSurrogate(body))
         {
             return Failure.MalformedJson;
         }
@@ -45,7 +83,8 @@ public static class LlmRequestParser
         var streamOptions = StreamOptions.Absent;
         var rootEnd = 0;
         Range? responseFormat = null, tools = null;
-        var reader = new Utf8JsonReader(body, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 128 });
+        var seen = Field.None;
+        var reader = new Utf8JsonReader(body, ReaderOptions);
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -55,12 +94,21 @@ public static class LlmRequestParser
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals("model"u8))
+                var field = FieldOf(ref reader);
+                if ((seen & field) != 0)
+                {
+                    // The gateway reads one value and the provider may read the other: refuse it rather than guess.
+                    param = reader.GetString();
+                    SkipToEnd(ref reader);
+                    return field == Field.Model ? Failure.InvalidModel : Failure.DuplicateProperty;
+                }
+
+                seen |= field;
+                if (field == Field.Model)
                 {
                     reader.Read();
-                    if (model is not null || reader.TokenType != JsonTokenType.String)
+                    if (reader.TokenType != JsonTokenType.String)
                     {
-                        // A second "model" would reach the provider unchanged: refuse it rather than guess.
                         reader.Skip();
                         SkipToEnd(ref reader);
                         return Failure.InvalidModel;
@@ -70,7 +118,7 @@ public static class LlmRequestParser
                     modelStart = (int)reader.TokenStartIndex;
                     modelLength = reader.ValueSpan.Length + 2;
                 }
-                else if (reader.ValueTextEquals("stream"u8))
+                else if (field == Field.Stream)
                 {
                     reader.Read();
                     switch (reader.TokenType)
@@ -87,15 +135,15 @@ public static class LlmRequestParser
                             return Failure.InvalidStream;
                     }
                 }
-                else if (reader.ValueTextEquals("stream_options"u8))
+                else if (field == Field.StreamOptions)
                 {
                     reader.Read();
                     streamOptions = ReadStreamOptions(ref reader);
                 }
-                else if (reader.ValueTextEquals("response_format"u8) || reader.ValueTextEquals("tools"u8))
+                else if (field is Field.ResponseFormat or Field.Tools)
                 {
                     // Where the structured-output stage finds the schemas; it reads them only when they are there.
-                    var isTools = reader.ValueTextEquals("tools"u8);
+                    var isTools = field == Field.Tools;
                     reader.Read();
                     var start = (int)reader.TokenStartIndex;
                     reader.Skip();
@@ -155,6 +203,43 @@ public static class LlmRequestParser
         };
         return Failure.None;
     }
+
+    // Which of the properties the gateway reads this name is (an escaped name is unescaped first: "mod\u0065l" is model too).
+    private static Field FieldOf(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return FieldOf(reader.ValueSpan);
+        }
+
+        // Every known name fits in 128 bytes even with each character escaped (21 × 6); unescaping never lengthens.
+        if (reader.ValueSpan.Length > 128)
+        {
+            return Field.None;
+        }
+
+        Span<byte> name = stackalloc byte[128];
+        return FieldOf(name[..reader.CopyString(name)]);
+    }
+
+    private static Field FieldOf(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        1 when name.SequenceEqual("n"u8) => Field.N,
+        5 when name.SequenceEqual("model"u8) => Field.Model,
+        5 when name.SequenceEqual("input"u8) => Field.Input,
+        5 when name.SequenceEqual("tools"u8) => Field.Tools,
+        6 when name.SequenceEqual("stream"u8) => Field.Stream,
+        6 when name.SequenceEqual("prompt"u8) => Field.Prompt,
+        8 when name.SequenceEqual("messages"u8) => Field.Messages,
+        9 when name.SequenceEqual("functions"u8) => Field.Functions,
+        10 when name.SequenceEqual("max_tokens"u8) => Field.MaxTokens,
+        12 when name.SequenceEqual("instructions"u8) => Field.Instructions,
+        14 when name.SequenceEqual("stream_options"u8) => Field.StreamOptions,
+        15 when name.SequenceEqual("response_format"u8) => Field.ResponseFormat,
+        17 when name.SequenceEqual("max_output_tokens"u8) => Field.MaxOutputTokens,
+        21 when name.SequenceEqual("max_completion_tokens"u8) => Field.MaxCompletionTokens,
+        _ => Field.None,
+    };
 
     // stream_options: only include_usage matters (the gateway asks for usage when the client did not).
     private static StreamOptions ReadStreamOptions(ref Utf8JsonReader reader)

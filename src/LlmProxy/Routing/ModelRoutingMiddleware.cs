@@ -25,13 +25,13 @@ internal sealed class ModelRoutingMiddleware
         var requested = feature.Request.Model;
         if (!feature.Snapshot.Models.TryGetValue(requested, out var model) || !feature.Key.MayUse(model.Name))
         {
-            return ErrorWriter.WriteAsync(context, LlmError.ModelNotFound, $"The model `{requested}` does not exist or you do not have access to it.");
+            return ErrorWriter.WriteAsync(context, LlmError.ModelNotFound, $"The model `{ErrorText.Clip(requested)}` does not exist or you do not have access to it.");
         }
 
         if (!_lookup.TryGetCluster(model.ClusterId, out var cluster))
         {
             // A model added by a reload that YARP has not applied yet.
-            return ErrorWriter.WriteAsync(context, LlmError.NoAvailableTarget, $"The model `{requested}` is being configured; retry shortly.");
+            return ErrorWriter.WriteAsync(context, LlmError.NoAvailableTarget, $"The model `{ErrorText.Clip(requested)}` is being configured; retry shortly.");
         }
 
         feature.Model = model;

@@ -41,7 +41,7 @@ internal static class ModelsEndpoints
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         if (!feature.Snapshot.Models.TryGetValue(id, out var model) || !feature.Key.MayUse(model.Name))
         {
-            await ErrorWriter.WriteAsync(context, LlmError.ModelNotFound, $"The model `{id}` does not exist or you do not have access to it.");
+            await ErrorWriter.WriteAsync(context, LlmError.ModelNotFound, $"The model `{ErrorText.Clip(id)}` does not exist or you do not have access to it.");
             return;
         }
 

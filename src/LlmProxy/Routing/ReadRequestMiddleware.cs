@@ -76,10 +76,10 @@ internal sealed class ReadRequestMiddleware
                 return;
             }
 
-            var failure = LlmRequestParser.TryParse(buffer.AsSpan(0, length), out var info);
+            var failure = LlmRequestParser.TryParse(buffer.AsSpan(0, length), out var info, out var param);
             if (failure != LlmRequestParser.Failure.None)
             {
-                await WriteParseError(context, failure);
+                await WriteParseError(context, failure, param);
                 return;
             }
 
@@ -105,6 +105,11 @@ internal sealed class ReadRequestMiddleware
         {
             await ErrorWriter.WriteAsync(context, ex.StatusCode == 413 ? LlmError.RequestTooLarge : LlmError.InvalidJson, "The request body could not be read.");
         }
+        catch (IOException)
+        {
+            // Kestrel reports some malformed framings (a chunk size that overflows) as an IOException, not a bad request.
+            await ErrorWriter.WriteAsync(context, LlmError.InvalidJson, "The request body could not be read: its HTTP framing is malformed.");
+        }
         finally
         {
             if (returnBuffer)
@@ -128,11 +133,15 @@ internal sealed class ReadRequestMiddleware
     private static Task RejectTooLarge(HttpContext context, long limit)
         => ErrorWriter.WriteAsync(context, LlmError.RequestTooLarge, $"The request body is larger than this gateway's limit of {limit} bytes.");
 
-    private static Task WriteParseError(HttpContext context, LlmRequestParser.Failure failure) => failure switch
+    private static Task WriteParseError(HttpContext context, LlmRequestParser.Failure failure, string? param) => failure switch
     {
         LlmRequestParser.Failure.MissingModel => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, "you must provide a model parameter", "model"),
         LlmRequestParser.Failure.InvalidModel => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, "'model' must be a non-empty string and appear once.", "model"),
         LlmRequestParser.Failure.InvalidStream => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, "'stream' must be a boolean.", "stream"),
-        _ => ErrorWriter.WriteAsync(context, LlmError.InvalidJson, "We could not parse the JSON body of your request. The gateway expects a JSON object with a 'model' field."),
+        LlmRequestParser.Failure.DuplicateProperty => ErrorWriter.WriteAsync(context, LlmError.InvalidRequest,
+            $"'{ErrorText.Clip(param)}' appears more than once in the request body; send each property once.", ErrorText.Clip(param)),
+        _ => ErrorWriter.WriteAsync(context, LlmError.InvalidJson,
+            "We could not parse the JSON body of your request. The gateway expects a JSON object with a 'model' field, "
+            + $"valid UTF-8 text without lone surrogate escapes, nested at most {LlmRequestParser.MaxDepth} levels deep."),
     };
 }

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using Yarp.ReverseProxy.Forwarder;
-using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.StructuredOutput;
 
@@ -47,20 +46,17 @@ internal static class RetrySender
             Version = System.Net.HttpVersion.Version11,
         };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var context = new RequestTransformContext
-        {
-            HttpContext = http,
-            ProxyRequest = message,
-            DestinationPrefix = target.Provider.Address,
-            Query = new QueryTransformContext(http.Request),
-            CancellationToken = cancellationToken,
-        };
-        target.Provider.Adapter.ApplyRequest(context, target, feature.OperationPath);
-        message.RequestUri = RequestUtilities.MakeDestinationAddress(context.DestinationPrefix, context.Path, context.Query.QueryString);
+        var adapter = target.Provider.Adapter;
+        var path = adapter.PathOf(target, feature.OperationPath);
+        message.RequestUri = RequestUtilities.MakeDestinationAddress(target.Provider.Address, path.Path, path.Query);
+        adapter.AddCredential(message.Headers, target.Provider);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(feature.Model?.Timeout ?? TimeSpan.FromMinutes(10));
         using var response = await http.GetReverseProxyFeature().Cluster.HttpClient.SendAsync(message, timeout.Token);
-        return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(timeout.Token));
+        var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
+        // The answer may go to the client: the provider's credential is overwritten as in every forwarded answer.
+        target.Provider.Redactor?.Redact(body, atEnd: true);
+        return ((int)response.StatusCode, body);
     }
 
     // The client's body with the upstream model name, plus the repair turn when asked for.

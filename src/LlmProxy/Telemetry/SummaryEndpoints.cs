@@ -12,11 +12,13 @@ internal static class SummaryEndpoints
             .WithSummary("Per-model latency percentiles, time to first token, time per token, tokens, cost and errors over a sliding window.")
             .Produces<SummaryDocument>();
 
-    private static async Task Handle(HttpContext context, SummaryStore store, int? window)
+    // The query value is read as text: a minimal-API int binding answers "window=abc" with an empty 400.
+    private static async Task Handle(HttpContext context, SummaryStore store, string? window)
     {
         var windows = store.Windows;
-        var minutes = window ?? windows[0];
-        if (!windows.Contains(minutes))
+        var minutes = windows[0];
+        if (window is not null && (!int.TryParse(window, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out minutes)
+            || !windows.Contains(minutes)))
         {
             await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest,
                 $"window must be one of the configured windows: {string.Join(", ", windows)} (minutes)", "window");

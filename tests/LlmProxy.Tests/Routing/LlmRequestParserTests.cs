@@ -75,4 +75,51 @@ public sealed class LlmRequestParserTests
 
         Assert.Equal(LlmRequestParser.Failure.MalformedJson, LlmRequestParser.TryParse(body, out _));
     }
+
+    [Theory]
+    [InlineData(63, LlmRequestParser.Failure.None)]
+    [InlineData(64, LlmRequestParser.Failure.MalformedJson)]
+    public void TryParse_NestingAtTheLimit_ParsesAndOneMoreIsMalformed(int arrays, LlmRequestParser.Failure expected)
+    {
+        // The root object is one level: 63 arrays inside it make 64.
+        var body = Encoding.UTF8.GetBytes("{\"model\":\"m\",\"x\":" + new string('[', arrays) + new string(']', arrays) + "}");
+
+        Assert.Equal(expected, LlmRequestParser.TryParse(body, out _));
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m\udc00"}""")]
+    [InlineData("""{"model":"m","k\ud800":1}""")]
+    [InlineData("""{"model":"m","x":"\ud800\u0041"}""")]
+    [InlineData("""{"model":"m","x":["\\\udfff"]}""")]
+    public void TryParse_LoneSurrogateEscape_IsMalformed(string body)
+    {
+        Assert.Equal(LlmRequestParser.Failure.MalformedJson, LlmRequestParser.TryParse(Encoding.UTF8.GetBytes(body), out _));
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","x":"\ud83d\ude00"}""")]
+    [InlineData("""{"model":"m","x":"\\udc00"}""")]
+    [InlineData("""{"model":"m","x":"\\\\ud800"}""")]
+    public void TryParse_PairedOrEscapedBackslash_Parses(string body)
+    {
+        Assert.Equal(LlmRequestParser.Failure.None, LlmRequestParser.TryParse(Encoding.UTF8.GetBytes(body), out _));
+    }
+
+    [Theory]
+    [InlineData("""{"model":"m","stream":true,"stream":false}""", "stream")]
+    [InlineData("""{"model":"m","tools":[],"tools":[]}""", "tools")]
+    [InlineData("""{"model":"m","n":1,"\u006e":2}""", "n")]
+    [InlineData("""{"model":"m","max_completion_tokens":1,"max_completion_tokens":2}""", "max_completion_tokens")]
+    public void TryParse_ReadPropertyTwice_IsDuplicateNamingIt(string body, string name)
+    {
+        Assert.Equal(LlmRequestParser.Failure.DuplicateProperty, LlmRequestParser.TryParse(Encoding.UTF8.GetBytes(body), out _, out var param));
+        Assert.Equal(name, param);
+    }
+
+    [Fact]
+    public void TryParse_UnreadPropertyTwice_IsLeftToTheProvider()
+    {
+        Assert.Equal(LlmRequestParser.Failure.None, LlmRequestParser.TryParse("""{"model":"m","user":"a","user":"b"}"""u8, out _));
+    }
 }

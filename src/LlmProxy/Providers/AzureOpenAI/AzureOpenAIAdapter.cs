@@ -1,5 +1,5 @@
+using System.Net.Http.Headers;
 using LlmProxy.Configuration;
-using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers.AzureOpenAI;
 
@@ -21,24 +21,26 @@ internal sealed class AzureOpenAIAdapter : IProviderAdapter
         => provider.BaseUrl!.TrimEnd('/');
 
     /// <inheritdoc/>
-    public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
+    public UpstreamPath PathOf(ModelTarget target, string operationPath)
     {
         var provider = target.Provider;
         if (string.Equals(provider.ApiVersion, V1, StringComparison.OrdinalIgnoreCase))
         {
-            context.Path = "/openai/v1" + operationPath;
-        }
-        else
-        {
-            context.Path = UsesDeploymentPath(operationPath)
-                ? "/openai/deployments/" + Uri.EscapeDataString(target.UpstreamModel) + operationPath
-                : "/openai" + operationPath;
-            context.Query.Collection["api-version"] = provider.ApiVersion;
+            return new UpstreamPath("/openai/v1" + operationPath, QueryString.Empty);
         }
 
+        var path = UsesDeploymentPath(operationPath)
+            ? "/openai/deployments/" + Uri.EscapeDataString(target.UpstreamModel) + operationPath
+            : "/openai" + operationPath;
+        return new UpstreamPath(path, QueryString.Create("api-version", provider.ApiVersion ?? ""));
+    }
+
+    /// <inheritdoc/>
+    public void AddCredential(HttpRequestHeaders headers, ProviderRuntime provider)
+    {
         if (provider.Credential is not null)
         {
-            context.ProxyRequest.Headers.TryAddWithoutValidation("api-key", provider.Credential);
+            headers.TryAddWithoutValidation("api-key", provider.Credential);
         }
     }
 

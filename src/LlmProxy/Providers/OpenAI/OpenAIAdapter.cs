@@ -1,5 +1,5 @@
+using System.Net.Http.Headers;
 using LlmProxy.Configuration;
-using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers.OpenAI;
 
@@ -17,18 +17,17 @@ internal sealed class OpenAIAdapter : IProviderAdapter
         => provider.BaseUrl ?? DefaultBaseUrl;
 
     /// <inheritdoc/>
-    public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
-    {
-        context.Path = operationPath;
-        SetBearer(context, target.Provider);
-    }
+    public UpstreamPath PathOf(ModelTarget target, string operationPath) => new(operationPath, QueryString.Empty);
+
+    /// <inheritdoc/>
+    public void AddCredential(HttpRequestHeaders headers, ProviderRuntime provider) => AddBearer(headers, provider);
 
     /// <summary>Sends the provider credential as a bearer token (nothing when there is none).</summary>
-    internal static void SetBearer(RequestTransformContext context, ProviderRuntime provider)
+    internal static void AddBearer(HttpRequestHeaders headers, ProviderRuntime provider)
     {
         if (provider.BearerValue is { } bearer)
         {
-            context.ProxyRequest.Headers.TryAddWithoutValidation("Authorization", bearer);
+            headers.TryAddWithoutValidation("Authorization", bearer);
         }
     }
 }

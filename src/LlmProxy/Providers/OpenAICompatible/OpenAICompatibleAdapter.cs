@@ -1,6 +1,6 @@
+using System.Net.Http.Headers;
 using LlmProxy.Configuration;
 using LlmProxy.Providers.OpenAI;
-using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers.OpenAICompatible;
 
@@ -14,9 +14,8 @@ internal sealed class OpenAICompatibleAdapter : IProviderAdapter
     public string GetAddress(string providerName, ProviderConfig provider, GatewayConfig config) => provider.BaseUrl!;
 
     /// <inheritdoc/>
-    public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
-    {
-        context.Path = operationPath;
-        OpenAIAdapter.SetBearer(context, target.Provider);
-    }
+    public UpstreamPath PathOf(ModelTarget target, string operationPath) => new(operationPath, QueryString.Empty);
+
+    /// <inheritdoc/>
+    public void AddCredential(HttpRequestHeaders headers, ProviderRuntime provider) => OpenAIAdapter.AddBearer(headers, provider);
 }

@@ -1,5 +1,5 @@
+using System.Net.Http.Headers;
 using LlmProxy.Configuration;
-using Yarp.ReverseProxy.Transforms;
 
 namespace LlmProxy.Providers.Simulated;
 
@@ -19,6 +19,10 @@ internal sealed class SimulatedAdapter : IProviderAdapter
         => _server.EnsureStarted(config.Server.SimulatorPort) + "/" + Uri.EscapeDataString(providerName) + "/v1";
 
     /// <inheritdoc/>
-    public void ApplyRequest(RequestTransformContext context, ModelTarget target, string operationPath)
-        => context.Path = operationPath;
+    public UpstreamPath PathOf(ModelTarget target, string operationPath) => new(operationPath, QueryString.Empty);
+
+    /// <inheritdoc/>
+    public void AddCredential(HttpRequestHeaders headers, ProviderRuntime provider)
+    {
+    }
 }

@@ -13,6 +13,9 @@ namespace LlmProxy.Providers.Simulated;
 /// </summary>
 internal static class SimulatorEndpoints
 {
+    /// <summary>Most inputs one embeddings request may carry (OpenAI's limit).</summary>
+    public const int MaxEmbeddingInputs = 2048;
+
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
     /// <summary>Maps the endpoints under <c>/{provider}/v1</c>.</summary>
@@ -224,6 +227,14 @@ internal static class SimulatorEndpoints
                 return;
         }
 
+        if (inputs.Count > MaxEmbeddingInputs)
+        {
+            // OpenAI's own cap: without it 120 KB of short inputs would become a 60 MB answer.
+            await WriteError(context, 400, "invalid_request_error", null,
+                $"'input' must have at most {MaxEmbeddingInputs} items; it has {inputs.Count}.", "input");
+            return;
+        }
+
         var dimensions = request["dimensions"]?.GetValueKind() == JsonValueKind.Number ? (int)request["dimensions"]! : settings.EmbeddingDimensions;
         var base64 = (string?)request["encoding_format"] == "base64";
         await Task.Delay(TimeSpan.FromMilliseconds(settings.TtftMs), time, context.RequestAborted);
@@ -413,11 +424,11 @@ internal static class SimulatorEndpoints
         return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
-    private static Task WriteError(HttpContext context, int status, string type, string? code, string message)
+    private static Task WriteError(HttpContext context, int status, string type, string? code, string message, string? param = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = ErrorWriter.Serialize(message, type, null, code);
+        var body = ErrorWriter.Serialize(message, type, param, code);
         return context.Response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
     }
 }
