@@ -35,13 +35,18 @@ internal sealed class EventStreamGuard : PassThroughContent
         _validation = validation;
     }
 
-    /// <summary>The SSE error event sent when the provider fails mid-stream.</summary>
-    internal static byte[] ErrorEvent(bool timedOut, bool needsTerminator)
+    /// <summary>
+    /// The SSE error event that ends a stream the provider did not finish: it failed (connection reset), stalled
+    /// (<paramref name="timedOut"/>), or closed cleanly without a finish reason (<paramref name="truncated"/>).
+    /// </summary>
+    internal static byte[] ErrorEvent(bool timedOut, bool needsTerminator, bool truncated = false)
     {
-        var error = timedOut ? LlmError.UpstreamTimeout : LlmError.UpstreamUnreachable;
-        var message = timedOut
-            ? "The provider stopped sending before the stream finished (timeout)."
-            : "The provider's connection failed before the stream finished.";
+        var error = truncated ? LlmError.UpstreamError : timedOut ? LlmError.UpstreamTimeout : LlmError.UpstreamUnreachable;
+        var message = truncated
+            ? "The provider ended the stream before the answer was finished (no finish reason); the answer is incomplete."
+            : timedOut
+                ? "The provider stopped sending before the stream finished (timeout)."
+                : "The provider's connection failed before the stream finished.";
         var json = ErrorWriter.Serialize(message, ErrorWriter.TypeOf(error), null, ErrorWriter.CodeOf(error));
         var prefix = needsTerminator ? "\n\ndata: "u8 : "data: "u8;
         var bytes = new byte[prefix.Length + json.Length + 2];
@@ -79,6 +84,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         private bool _unbuffered;
         private byte[]? _spill;
         private IReadOnlyList<Violation>? _retryPending;
+        private readonly StreamCompletion _completion = new();
 
         // Events held at most (the same cap as a non-streamed answer checked whole).
         private const int MaxHeldBytes = 16 * 1024 * 1024;
@@ -119,8 +125,7 @@ internal sealed class EventStreamGuard : PassThroughContent
                 var start = TakeCarry(buffer.Span);
                 if (start == buffer.Length)
                 {
-                    _midEvent = true;
-                    KeepBigTail(buffer.Span[..start]);
+                    StartBigEvent(buffer.Span[..start]);
                     return start;
                 }
 
@@ -157,21 +162,12 @@ internal sealed class EventStreamGuard : PassThroughContent
                         return TakeCarry(buffer.Span);
                     }
 
-                    if (meter is not null || validation is not null)
+                    if (meter is not null)
                     {
-                        if (meter is not null)
-                        {
-                            meter.UpstreamEnd = time.GetTimestamp();
-                        }
-
-                        if (start > 0 && !_midEvent)
-                        {
-                            // A last event without its blank line still counts.
-                            ObserveEvent(buffer.Span[..start]);
-                        }
+                        meter.UpstreamEnd = time.GetTimestamp();
                     }
 
-                    return start;
+                    return EndCleanly(buffer.Span, start);
                 }
 
                 var total = start + read;
@@ -214,8 +210,7 @@ internal sealed class EventStreamGuard : PassThroughContent
                 if (total == buffer.Length)
                 {
                     // One event larger than the buffer: let it through, keeping its tail for the usage it may end with.
-                    _midEvent = true;
-                    KeepBigTail(buffer.Span[..total]);
+                    StartBigEvent(buffer.Span[..total]);
                     return total;
                 }
 
@@ -409,10 +404,61 @@ internal sealed class EventStreamGuard : PassThroughContent
             }
 
             var held = Buffering ? _held?.ToArray() ?? [] : Array.Empty<byte>();
-            Hold([.. held, .. pass, .. end, .. (done >= 0 && !ends ? "data: [DONE]\n\n"u8 : [])]);
+            Hold([.. held, .. pass, .. end, .. (ends ? [] : done >= 0 ? "data: [DONE]\n\n"u8 : Closing())]);
             _ending = true;
             return TakeCarry(buffer);
         }
+
+        // The provider closed the stream cleanly. A last event without its blank line still counts (and gets one);
+        // then a stream that said it was finished is finalised with [DONE] where its API has one, and one that did
+        // not is truncated: it ends with an error event, never as if it were complete.
+        private int EndCleanly(Span<byte> buffer, int start)
+        {
+            // What is held may start with whole events already read (a verdict, [DONE]); only what follows the last
+            // blank line is an event the provider did not finish.
+            var held = buffer[..start];
+            var boundary = _midEvent ? 0 : EndOfLastEvent(held);
+            var last = held[boundary..];
+            byte[] pass = [.. held[..boundary]];
+            if (_midEvent)
+            {
+                // A big event passed through unheld and never got its blank line.
+                ObserveBigEvent(last);
+                pass = [.. last, .. "\n\n"u8];
+            }
+            else if (last.Trim(" \t\r\n"u8).Length > 0 && ObserveEvent(last.TrimEnd("\r\n"u8)))
+            {
+                pass = [.. pass, .. last.TrimEnd("\r\n"u8), .. "\n\n"u8];
+            }
+
+            Hold([.. pass, .. Closing()]);
+            _ending = true;
+            return TakeCarry(buffer);
+        }
+
+        // What ends a stream the provider closed cleanly: [DONE] when a finish reason came without it (chat and
+        // completions streams end with one), nothing when it came or the stream ended on an error, else the error event.
+        private byte[] Closing()
+        {
+            if (_completion.SawDone || _completion.SawError)
+            {
+                return [];
+            }
+
+            if (_completion.SawFinish)
+            {
+                var operation = client.Features.Get<LlmRequestFeature>()?.OperationPath;
+                return operation is "/chat/completions" or "/completions" ? "data: [DONE]\n\n"u8.ToArray() : [];
+            }
+
+            if (meter is not null)
+            {
+                meter.StreamFailure = ErrorCategory.UpstreamError;
+            }
+
+            return ErrorEvent(timedOut: false, needsTerminator: false, truncated: true);
+        }
+
 
         // Where a "data: [DONE]" line starts in the bytes, or -1.
         private static int IndexOfDone(ReadOnlySpan<byte> bytes)
@@ -461,15 +507,22 @@ internal sealed class EventStreamGuard : PassThroughContent
             Hold(held);
         }
 
+        // The first bytes of an event too large to hold: its type (a Responses API event) is at its start.
+        private void StartBigEvent(ReadOnlySpan<byte> bytes)
+        {
+            if (!_midEvent)
+            {
+                _completion.Observe(DataOf(bytes));
+            }
+
+            _midEvent = true;
+            KeepBigTail(bytes);
+        }
+
         // Keeps the last BigEventTail bytes of an event that is passing through unheld.
         private void KeepBigTail(ReadOnlySpan<byte> bytes)
         {
             validation?.Collector.MarkIncomplete();
-            if (meter is null)
-            {
-                return;
-            }
-
             _bigTail ??= new byte[BigEventTail];
             if (bytes.Length >= BigEventTail)
             {
@@ -487,7 +540,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         // A big event ended (a Responses API response.completed repeating a long output): read its usage from the tail.
         private void ObserveBigEvent(ReadOnlySpan<byte> end)
         {
-            if (meter is null || _bigTail is null)
+            if (_bigTail is null)
             {
                 return;
             }
@@ -496,18 +549,17 @@ internal sealed class EventStreamGuard : PassThroughContent
             _bigTail.AsSpan(0, _bigTailLength).CopyTo(fragment);
             end.CopyTo(fragment.AsSpan(_bigTailLength));
             _bigTailLength = 0;
-            UsageReader.ReadLastUsage(fragment, meter);
+            _completion.ObserveTail(fragment);
+            if (meter is not null)
+            {
+                UsageReader.ReadLastUsage(fragment, meter);
+            }
         }
 
         // Reads each complete event for the meter and drops the usage-only chunk the client did not ask for.
         // Returns the length of what is left at the start of the span.
         private int Observe(Span<byte> events)
         {
-            if (meter is null && validation is null)
-            {
-                return events.Length;
-            }
-
             var write = 0;
             var read = 0;
             while (read < events.Length)
@@ -554,6 +606,11 @@ internal sealed class EventStreamGuard : PassThroughContent
         private bool ObserveEvent(ReadOnlySpan<byte> sseEvent)
         {
             var data = DataOf(sseEvent);
+            if (!data.IsEmpty)
+            {
+                _completion.Observe(data);
+            }
+
             if (data.IsEmpty)
             {
                 if (Buffering && !_verdictSent)

@@ -134,4 +134,53 @@ public sealed class StreamingTests
         Assert.Equal("server_error", error.GetProperty("type").GetString());
         Assert.EndsWith("\n\n", rest, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n")]
+    [InlineData("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}")]
+    public async Task Post_ProviderClosesCleanlyWithoutFinishReason_StreamEndsWithErrorEventNotAsComplete(string sent)
+    {
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync(sent);
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions",
+            new StringContent("""{"model":"test-model","stream":true,"stream_options":{"include_usage":true}}""", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync().WaitAsync(Patience);
+
+        Assert.Equal(200, (int)response.StatusCode);
+        var events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, events.Length);
+        Assert.Contains("\"Hel\"", events[0], StringComparison.Ordinal);
+        Assert.StartsWith("data: {\"error\":", events[1], StringComparison.Ordinal);
+        Assert.Contains("\"code\":\"upstream_error\"", events[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.EndsWith("\n\n", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\n\n")]
+    [InlineData("")]
+    public async Task Post_ProviderFinishesWithoutDone_StreamFinalisedWithDone(string lastBlankLine)
+    {
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n"
+                + "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}" + lastBlankLine);
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions",
+            new StringContent("""{"model":"test-model","stream":true,"stream_options":{"include_usage":true}}""", Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync().WaitAsync(Patience);
+
+        Assert.EndsWith("\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"error\"", text, StringComparison.Ordinal);
+    }
 }

@@ -38,25 +38,73 @@ public sealed class EventStreamGuardTests
     [Fact]
     public async Task Read_EventSplitAcrossReads_HeldUntilItsBlankLine()
     {
-        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\n\nda", "ta: 2", "\n\n"));
+        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\n\nda", "ta: 2", "\n\ndata: [DONE]\n\n"));
 
-        Assert.Equal(["data: 1\n\n", "data: 2\n\n"], reads);
+        Assert.Equal(["data: 1\n\n", "data: 2\n\ndata: [DONE]\n\n"], reads);
     }
 
     [Fact]
     public async Task Read_CrlfEvents_RecognisedAsComplete()
     {
-        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\r\n\r\nda", "ta: 2\r\n\r\n"));
+        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\r\n\r\nda", "ta: [DONE]\r\n\r\n"));
 
-        Assert.Equal(["data: 1\r\n\r\n", "data: 2\r\n\r\n"], reads);
+        Assert.Equal(["data: 1\r\n\r\n", "data: [DONE]\r\n\r\n"], reads);
     }
 
     [Fact]
-    public async Task Read_ProviderEndsWithoutBlankLine_TailStillDelivered()
+    public async Task Read_ProviderEndsWithoutBlankLine_TailStillDeliveredAsAWholeEvent()
     {
-        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\n\ndata: 2"));
+        var (reads, _) = await DrainAsync(new ScriptedStream("data: 1\n\ndata: [DONE]"));
 
-        Assert.Equal("data: 1\n\ndata: 2", string.Concat(reads));
+        Assert.Equal("data: 1\n\ndata: [DONE]\n\n", string.Concat(reads));
+    }
+
+    [Theory]
+    [InlineData("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n")]
+    [InlineData("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}")]
+    [InlineData(": keep-alive\n\n")]
+    [InlineData("")]
+    public async Task Read_CleanCloseWithoutFinishReason_EndsWithATruncationErrorEvent(string sent)
+    {
+        var meter = new RequestMeter("r", 1);
+
+        var (reads, _) = await DrainAsync(new ScriptedStream(sent), meter: meter);
+
+        var text = string.Concat(reads);
+        var events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("data: {\"error\"", events[^1], StringComparison.Ordinal);
+        var error = JsonDocument.Parse(events[^1][6..]).RootElement.GetProperty("error");
+        Assert.Equal("upstream_error", error.GetProperty("code").GetString());
+        Assert.Equal("server_error", error.GetProperty("type").GetString());
+        Assert.EndsWith("\n\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.Equal(ErrorCategory.UpstreamError, meter.StreamFailure);
+    }
+
+    [Theory]
+    [InlineData("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")]
+    [InlineData("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{}}\n\n")]
+    [InlineData("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{}}")]
+    [InlineData("data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n")]
+    public async Task Read_StreamThatSaidItWasFinished_NoErrorEventAdded(string sent)
+    {
+        var meter = new RequestMeter("r", 1);
+
+        var (reads, _) = await DrainAsync(new ScriptedStream(sent), meter: meter);
+
+        var text = string.Concat(reads);
+        Assert.Equal(sent.EndsWith("\n\n", StringComparison.Ordinal) ? sent : sent + "\n\n", text);
+        Assert.Equal(ErrorCategory.None, meter.StreamFailure);
+    }
+
+    [Fact]
+    public async Task Read_BigEventEndingWithFinishReason_CountsAsFinished()
+    {
+        var big = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + new string('x', 100) + "\"},\"finish_reason\":\"length\"}]}";
+
+        var (reads, _) = await DrainAsync(new ScriptedStream(big), bufferSize: 32);
+
+        Assert.Equal(big + "\n\n", string.Concat(reads));
     }
 
     [Theory]
