@@ -47,7 +47,8 @@ public static class LlmProxyEndpointRouteBuilderExtensions
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapMetricsSummary();
         app.MapDashboard();
-        app.MapOpenApi();
+        // One document, at one fixed path: any other name falls through to the OpenAI-shaped 404.
+        app.MapOpenApi("/openapi/v1.json");
         app.MapScalarApiReference("/docs");
         // "{**path}", not MapFallback's default "{*path:nonfile}": /.env and /v1/foo.json get the same OpenAI-shaped 404.
         app.MapFallback("{**path}", static context => ErrorWriter.WriteAsync(context, LlmError.UnknownPath,

@@ -137,6 +137,7 @@ public sealed class HostileInputTests : IDisposable
     [InlineData("GET", "/v1/foo.json")]
     [InlineData("GET", "/.env")]
     [InlineData("POST", "/v1/chat/completions.json")]
+    [InlineData("GET", "/openapi/v2.json")]
     public async Task Request_FileLikePath_Returns404InOpenAIShape(string method, string path)
     {
         await using var app = TestConfig.SingleModel(_upstream.Url! + "/v1").Start();
