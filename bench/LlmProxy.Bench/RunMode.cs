@@ -305,6 +305,7 @@ internal static class RunMode
         {
             ["LLMPROXY_CONFIG"] = configPath,
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            [ProviderKeyVariable] = ProviderKey,
         };
         // On failure the caller's finally block kills it (ChildProcess.KillAll).
         var child = ChildProcess.Start(name, dotnet, [llmProxyDll, "--urls", $"http://127.0.0.1:{port}"],
@@ -735,6 +736,10 @@ internal static class RunMode
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
     }
 
+    // The provider has a credential, as a real one does: the gateway sends it and redacts it from every answer.
+    private const string ProviderKeyVariable = "LLMPROXY_BENCH_PROVIDER_KEY";
+    private const string ProviderKey = "sk-bench-provider-0123456789abcdef";
+
     /// <summary>
     /// The gateway's route config in one of its modes. The target has its own price, so metering computes a cost, and
     /// the key has a team, which is a metric label. In <see cref="GatewayMode.RedisLimits"/> the key and the model each
@@ -750,7 +755,7 @@ internal static class RunMode
         var redis = mode == GatewayMode.RedisLimits ? $$""", "redis": { "connection": "127.0.0.1:{{redisPort}}" }""" : "";
         return $$"""
             {
-              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1" } },
+              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1", "api_key": "env:{{ProviderKeyVariable}}" } },
               "models": {
                 "{{Payloads.PublicModel}}": {
                   "targets": [ {
