@@ -1,4 +1,5 @@
 using System.Text;
+using LlmProxy.Routing;
 
 namespace LlmProxy.Providers;
 
@@ -131,7 +132,7 @@ internal sealed class CredentialRedactor
     }
 
     // Whether a byte can sit inside an unfinished match: a character of the credential or of an escape.
-    private bool CanContinue(byte b) => _credential.AsSpan().Contains(b) || b == '\\' || b == 'u' || HexValue(b) >= 0;
+    private bool CanContinue(byte b) => _credential.AsSpan().Contains(b) || b == '\\' || b == 'u' || JsonEscapes.HexValue(b) >= 0;
 
     private static void Overwrite(Span<byte> match, ReadOnlySpan<byte> marker)
     {
@@ -193,7 +194,7 @@ internal sealed class CredentialRedactor
                         return Outcome.Partial;
                     }
 
-                    var digit = HexValue(bytes[k]);
+                    var digit = JsonEscapes.HexValue(bytes[k]);
                     if (digit < 0)
                     {
                         return Outcome.None;
@@ -222,12 +223,4 @@ internal sealed class CredentialRedactor
         end = p;
         return Outcome.Match;
     }
-
-    private static int HexValue(byte b) => b switch
-    {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-        _ => -1,
-    };
 }

@@ -1,5 +1,4 @@
 using LlmProxy.Routing;
-using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 
@@ -33,7 +32,7 @@ internal sealed class ProviderRequestTransform : RequestTransform
         foreach (var name in ForwardedHeaders)
         {
             var value = incoming[name];
-            if (value.Count > 0 && (connection.Count == 0 || !NamedIn(connection, name)))
+            if (value.Count > 0 && (connection.Count == 0 || !HopByHop.IsNamed(connection, name)))
             {
                 if (value.Count == 1)
                 {
@@ -68,22 +67,5 @@ internal sealed class ProviderRequestTransform : RequestTransform
         }
 
         return default;
-    }
-
-    // A header the client named in Connection is hop-by-hop: it is for the gateway, not for the next hop.
-    internal static bool NamedIn(StringValues connection, string name)
-    {
-        foreach (var value in connection)
-        {
-            foreach (var range in value.AsSpan().Split(','))
-            {
-                if (value.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 }

@@ -106,7 +106,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             var name = header.Key;
             var isRequestId = name.Equals(MeteringMiddleware.RequestIdHeader, StringComparison.OrdinalIgnoreCase);
-            if ((!isRequestId && !IsForwarded(name, gatewayLimits)) || (connection is not null && NamedIn(connection, name)))
+            if ((!isRequestId && !IsForwarded(name, gatewayLimits)) || (connection is not null && HopByHop.IsNamed(connection, name)))
             {
                 continue;
             }
@@ -128,19 +128,6 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             headers.ContentLength = length;
         }
-    }
-
-    private static bool NamedIn(string connection, string name)
-    {
-        foreach (var range in connection.AsSpan().Split(','))
-        {
-            if (connection.AsSpan()[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     // A streamed chat answer whose request carried schemas is collected and validated as it passes.

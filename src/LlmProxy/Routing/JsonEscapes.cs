@@ -78,7 +78,8 @@ internal static class JsonEscapes
         return true;
     }
 
-    private static int HexValue(byte b) => b switch
+    /// <summary>The value of a hex digit, or -1.</summary>
+    public static int HexValue(byte b) => b switch
     {
         >= (byte)'0' and <= (byte)'9' => b - '0',
         >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,

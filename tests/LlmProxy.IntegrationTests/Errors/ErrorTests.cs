@@ -105,6 +105,10 @@ public sealed class ErrorTests : IDisposable
     [InlineData("GET", "/v1/chat/completions")]
     [InlineData("GET", "/")]
     [InlineData("DELETE", "/v1/models")]
+    [InlineData("GET", "/v1/foo.json")]
+    [InlineData("GET", "/.env")]
+    [InlineData("POST", "/v1/chat/completions.json")]
+    [InlineData("GET", "/openapi/v2.json")]
     public async Task Request_UnknownPath_Returns404InvalidUrl(string method, string path)
     {
         await using var app = TestConfig.SingleModel(_upstream.Url! + "/v1").Start();

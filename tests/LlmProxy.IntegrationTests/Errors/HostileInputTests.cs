@@ -134,22 +134,6 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Theory]
-    [InlineData("GET", "/v1/foo.json")]
-    [InlineData("GET", "/.env")]
-    [InlineData("POST", "/v1/chat/completions.json")]
-    [InlineData("GET", "/openapi/v2.json")]
-    public async Task Request_FileLikePath_Returns404InOpenAIShape(string method, string path)
-    {
-        await using var app = TestConfig.SingleModel(_upstream.Url! + "/v1").Start();
-        using var client = app.CreateClient();
-
-        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
-
-        var error = await OpenAIError.AssertAsync(response, 404, "invalid_request_error", null);
-        Assert.Contains(path, error.GetProperty("message").GetString(), StringComparison.Ordinal);
-    }
-
-    [Theory]
     [InlineData("abc")]
     [InlineData("-5")]
     [InlineData("99999999999999")]
