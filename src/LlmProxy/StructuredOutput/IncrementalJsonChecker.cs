@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -378,13 +380,14 @@ public sealed class IncrementalJsonChecker
 
     private string Path() => _stack.Count == 0 ? "" : _stack.Peek().Pointer;
 
-    // Follows local $refs; a schema that combines others (anyOf…) is not decided early: null.
+    // Follows local $refs; a schema that combines others (anyOf…) is not decided early: null. Neither is an embedded
+    // resource (a subschema with its own $id), whose references resolve against another base.
     private JsonElement? Resolve(JsonElement? schema)
     {
         for (var hops = 0; schema is { ValueKind: JsonValueKind.Object } current && hops < 32; hops++)
         {
             if (current.TryGetProperty("anyOf", out _) || current.TryGetProperty("oneOf", out _) || current.TryGetProperty("allOf", out _)
-                || current.TryGetProperty("not", out _) || current.TryGetProperty("if", out _))
+                || current.TryGetProperty("not", out _) || current.TryGetProperty("if", out _) || (current.TryGetProperty("$id", out _) && !IsRoot(current)))
             {
                 return null;
             }
@@ -400,6 +403,9 @@ public sealed class IncrementalJsonChecker
         return null;
     }
 
+
+    private bool IsRoot(JsonElement schema) => _root is { } root
+        && Unsafe.AreSame(ref MemoryMarshal.GetReference(JsonMarshal.GetRawUtf8Value(root)), ref MemoryMarshal.GetReference(JsonMarshal.GetRawUtf8Value(schema)));
 
     private void CheckType(JsonElement? schema, string kind)
     {

@@ -9,8 +9,11 @@ namespace LlmProxy.StructuredOutput;
 
 /// <summary>
 /// Compiles the JSON Schemas requests carry (JsonSchema.Net, draft 2020-12, format validation on) and keeps them by a
-/// hash of their text, bounded. A schema that cannot be used — bad JSON Schema, a bad regex, a <c>$ref</c> that does
-/// not resolve inside the schema (nothing is ever fetched) — is the client's error.
+/// hash of their text, bounded. Their regexes are translated from ECMA-262 (<see cref="SchemaRewriter"/>) and get a
+/// match time limit (<see cref="RegexTimeouts"/>). A schema that cannot be used — bad JSON Schema, a regex .NET cannot
+/// express, a <c>$ref</c> or <c>$dynamicRef</c> that does not resolve inside the schema or to a shipped meta-schema
+/// (nothing is ever fetched), a reference loop that never moves into the value (<see cref="SchemaReferences"/>) — is
+/// the client's error.
 /// </summary>
 public static class SchemaCache
 {
@@ -55,65 +58,39 @@ public static class SchemaCache
         {
             using (var document = JsonDocument.Parse(text))
             {
-                if (FirstUnresolvableRef(document.RootElement, document.RootElement) is { } reference)
+                if (SchemaRewriter.Rewrite(text, document.RootElement, out error) is not { } rewritten)
                 {
-                    error = $"$ref '{reference}' does not resolve inside the schema (only local references such as '#/$defs/name' are allowed)";
                     return null;
                 }
+
+                text = rewritten;
             }
 
-            // A registry of its own per schema (the global one rejects a repeated $id), and it never fetches.
+            // A registry of its own per schema (the global one rejects a repeated $id); it never fetches, and falls back to
+            // the global one, which holds only the meta-schemas JsonSchema.Net ships.
             var registry = new SchemaRegistry { Fetch = static (_, _) => null };
-            return JsonSchema.FromText(text, new BuildOptions { Dialect = Dialect.Draft202012, SchemaRegistry = registry });
+            var schema = JsonSchema.FromText(text, new BuildOptions { Dialect = Dialect.Draft202012, SchemaRegistry = registry });
+            var nodes = SchemaNodes.Of(schema, registry);
+            error = SchemaReferences.FirstProblem(schema, nodes);
+            if (error is not null)
+            {
+                return null;
+            }
+
+            RegexTimeouts.Apply(nodes);
+            return schema;
         }
-        catch (Exception ex) when (ex is JsonException or JsonSchemaException or RegexParseException or ArgumentException or RefResolutionException)
+        catch (Exception ex) when (ex is JsonException or JsonSchemaException or RegexParseException or ArgumentException or RefResolutionException or UriFormatException)
         {
             error = ex.Message;
             return null;
         }
     }
 
-    // Every $ref must be a local JSON Pointer ("#", "#/...") that exists in the document.
-    private static string? FirstUnresolvableRef(JsonElement root, JsonElement node)
-    {
-        switch (node.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var property in node.EnumerateObject())
-                {
-                    if (property.NameEquals("$ref") && property.Value.ValueKind == JsonValueKind.String)
-                    {
-                        var reference = property.Value.GetString()!;
-                        if (Resolve(root, reference) is null)
-                        {
-                            return reference;
-                        }
-                    }
-                    else if (FirstUnresolvableRef(root, property.Value) is { } bad)
-                    {
-                        return bad;
-                    }
-                }
-
-                return null;
-            case JsonValueKind.Array:
-                foreach (var item in node.EnumerateArray())
-                {
-                    if (FirstUnresolvableRef(root, item) is { } bad)
-                    {
-                        return bad;
-                    }
-                }
-
-                return null;
-            default:
-                return null;
-        }
-    }
-
     /// <summary>
     /// The element a local <c>$ref</c> (<c>#</c>, <c>#/$defs/name</c>, escaped tokens and array indexes) points at in
-    /// <paramref name="root"/>, or null when it does not resolve there.
+    /// <paramref name="root"/>, or null when it does not resolve there or leads into an embedded resource (a subschema
+    /// with its own <c>$id</c>, where pointers mean something else).
     /// </summary>
     internal static JsonElement? Resolve(JsonElement root, string reference)
     {
@@ -134,6 +111,10 @@ public static class SchemaCache
             if (current.ValueKind == JsonValueKind.Object && current.TryGetProperty(token, out var next))
             {
                 current = next;
+                if (current.ValueKind == JsonValueKind.Object && current.TryGetProperty("$id", out _))
+                {
+                    return null;
+                }
             }
             else if (current.ValueKind == JsonValueKind.Array && int.TryParse(token, out var index) && index >= 0 && index < current.GetArrayLength())
             {

@@ -264,6 +264,9 @@ public sealed class StructuredOutputTests : IDisposable
     [Theory]
     [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"(["}}}""")]
     [InlineData("""{"type":"object","properties":{"a":{"$ref":"https://evil.example/schema.json"}}}""")]
+    [InlineData("""{"type":"object","properties":{"a":{"$dynamicRef":"#nowhere"}}}""")]
+    [InlineData("""{"type":"object","allOf":[{"$ref":"#"}]}""")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"\\p{Script=Greek}"}}}""")]
     public async Task InvalidSchema_400BeforeAnyProviderCall(string schema)
     {
         Answer("""{}""");
@@ -275,6 +278,21 @@ public sealed class StructuredOutputTests : IDisposable
         var error = await OpenAIError.AssertAsync(response, 400, "invalid_request_error", null);
         Assert.Equal("response_format.json_schema.schema", error.GetProperty("param").GetString());
         Assert.Empty(_upstream.LogEntries);
+    }
+
+    [Fact]
+    public async Task Reject_PatternRunsPastItsLimit_422NotPassedUnchecked()
+    {
+        Answer("{\"name\":\"" + new string('a', 40) + "!\",\"age\":1}");
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+        var schema = """{"type":"object","properties":{"name":{"type":"string","pattern":"^(a+)+$"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}""";
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", Request(schema));
+
+        var error = await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Contains("/choices/0/message/content pattern:", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal("failed", response.Headers.GetValues("x-llmproxy-validation").Single());
     }
 
     [Theory]

@@ -170,4 +170,25 @@ public sealed class AnswerValidatorTests
         Assert.Contains(mention, error, StringComparison.Ordinal);
         Assert.Equal("response_format.json_schema.schema", param);
     }
+
+    [Fact]
+    public void Validate_PatternRunsPastItsLimit_FailedNamingThePattern()
+    {
+        var expectation = Expect("""{"type":"object","properties":{"s":{"type":"string","pattern":"^(a+)+$"}}}""");
+
+        var verdict = Check(expectation, Answer("{\"s\":\"" + new string('a', 40) + "!\"}"));
+
+        Assert.Equal("failed", verdict.Result);
+        var violation = Assert.Single(verdict.Violations);
+        Assert.Equal(("/choices/0/message/content", "pattern"), (violation.Path, violation.Keyword));
+        Assert.Contains("250 ms", violation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_PatternInsideConst_DataLeftAsWritten()
+    {
+        var expectation = Expect("""{"type":"object","properties":{"p":{"const":{"pattern":"^a$"}}}}""");
+
+        Assert.Equal("passed", Check(expectation, Answer("""{"p":{"pattern":"^a$"}}""")).Result);
+    }
 }

@@ -72,4 +72,18 @@ public sealed class IncrementalJsonCheckerTests
 
         Assert.False(checker.Add(","));
     }
+
+    [Fact]
+    public void Add_RefInsideAnEmbeddedResource_NotDecidedEarly()
+    {
+        // "#" inside the resource with its own $id is that resource, not the root that forbids "x".
+        using var document = JsonDocument.Parse("""
+            {"type":"object","additionalProperties":false,"properties":{"tree":{"$ref":"#/$defs/tree"}},
+             "$defs":{"tree":{"$id":"http://example.com/tree","type":"object","properties":{"x":{"type":"integer"},"child":{"$ref":"#"}}}}}
+            """);
+        var checker = new IncrementalJsonChecker(document.RootElement.Clone());
+
+        Assert.True(checker.Add("""{"tree":{"child":{"x":1}}}"""), checker.Violation?.ToString());
+    }
 }
+
