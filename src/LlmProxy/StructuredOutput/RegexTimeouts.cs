@@ -14,7 +14,9 @@ internal static class RegexTimeouts
     /// <summary>How long one schema regex may run against one value.</summary>
     public static readonly TimeSpan Limit = TimeSpan.FromMilliseconds(250);
 
-    private const RegexOptions Options = RegexOptions.Compiled | RegexOptions.ECMAScript;
+    // Interpreted, not compiled: schemas come from clients, and compiling each distinct regex to IL costs far more than
+    // matching the short strings of an answer.
+    private const RegexOptions Options = RegexOptions.ECMAScript;
 
     /// <summary>Replaces the regexes JsonSchema.Net built (with the default time limit) by equal ones with <see cref="Limit"/>.</summary>
     public static void Apply(List<JsonSchemaNode> nodes)
