@@ -148,6 +148,12 @@ public static class AnswerValidator
                 return;
             }
 
+            if (NumberRange.FirstUncheckable(document.RootElement) is { } number)
+            {
+                violations.Add(new Violation(at, "number", $"the number {number}… is too large to check (at most {NumberRange.MaxLength} characters and an exponent of ±{NumberRange.MaxExponent})"));
+                return;
+            }
+
             EvaluationResults details;
             try
             {
@@ -163,6 +169,12 @@ public static class AnswerValidator
             {
                 violations.Add(new Violation(at, "pattern", string.Create(CultureInfo.InvariantCulture,
                     $"the schema's pattern '{ex.Pattern}' ran past its {ex.MatchTimeout.TotalMilliseconds} ms limit, so the value could not be checked")));
+                return;
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException)
+            {
+                // JsonSchema.Net compares const, enum and uniqueItems numbers as decimals: one beyond ±7.9e28 cannot be compared.
+                violations.Add(new Violation(at, "number", "a number could not be compared exactly (beyond ±7.9e28), so the value could not be checked"));
                 return;
             }
             catch (Exception ex) when (ex is RefResolutionException or JsonSchemaException)

@@ -279,10 +279,16 @@ public sealed class IncrementalJsonChecker
     private void EndNumber()
     {
         var text = _token.ToString();
-        if (!decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || text.EndsWith('.') || text.StartsWith("-.", StringComparison.Ordinal)
-            || (text.Length > 1 && text[0] == '0' && char.IsAsciiDigit(text[1])))
+        if (!IsJsonNumber(text))
         {
-            Fail("json", $"'{text}' is not a JSON number");
+            Fail("json", $"'{ErrorTextOf(text)}' is not a JSON number");
+            return;
+        }
+
+        if (!decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+        {
+            // A valid number beyond decimal's range: nothing is decided early; the whole answer is checked at the end.
+            EndValue();
             return;
         }
 
@@ -295,6 +301,55 @@ public sealed class IncrementalJsonChecker
         CheckValue(_pending, JsonValueKind.Number, null, number);
         EndValue();
     }
+
+    // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    private static bool IsJsonNumber(ReadOnlySpan<char> text)
+    {
+        var i = text.Length > 0 && text[0] == '-' ? 1 : 0;
+        var integer = Digits(text, ref i);
+        if (integer == 0 || (integer > 1 && text[i - integer] == '0'))
+        {
+            return false;
+        }
+
+        if (i < text.Length && text[i] == '.')
+        {
+            i++;
+            if (Digits(text, ref i) == 0)
+            {
+                return false;
+            }
+        }
+
+        if (i < text.Length && text[i] is 'e' or 'E')
+        {
+            i++;
+            if (i < text.Length && text[i] is '+' or '-')
+            {
+                i++;
+            }
+
+            if (Digits(text, ref i) == 0)
+            {
+                return false;
+            }
+        }
+
+        return i == text.Length;
+    }
+
+    private static int Digits(ReadOnlySpan<char> text, ref int i)
+    {
+        var start = i;
+        while (i < text.Length && char.IsAsciiDigit(text[i]))
+        {
+            i++;
+        }
+
+        return i - start;
+    }
+
+    private static string ErrorTextOf(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     private void EndKey(string key)
     {

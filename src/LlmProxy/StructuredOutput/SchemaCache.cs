@@ -58,6 +58,12 @@ public static class SchemaCache
         {
             using (var document = JsonDocument.Parse(text))
             {
+                if (NumberRange.FirstUncheckable(document.RootElement) is { } number)
+                {
+                    error = $"the number {number}… is too large to check with (at most {NumberRange.MaxLength} characters and an exponent of ±{NumberRange.MaxExponent})";
+                    return null;
+                }
+
                 if (SchemaRewriter.Rewrite(text, document.RootElement, out error) is not { } rewritten)
                 {
                     return null;

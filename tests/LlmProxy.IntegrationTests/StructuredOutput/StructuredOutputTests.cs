@@ -267,6 +267,7 @@ public sealed class StructuredOutputTests : IDisposable
     [InlineData("""{"type":"object","properties":{"a":{"$dynamicRef":"#nowhere"}}}""")]
     [InlineData("""{"type":"object","allOf":[{"$ref":"#"}]}""")]
     [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"\\p{Script=Greek}"}}}""")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"number","multipleOf":1e-9999999}}}""")]
     public async Task InvalidSchema_400BeforeAnyProviderCall(string schema)
     {
         Answer("""{}""");
@@ -293,6 +294,23 @@ public sealed class StructuredOutputTests : IDisposable
         var error = await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
         Assert.Contains("/choices/0/message/content pattern:", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal("failed", response.Headers.GetValues("x-llmproxy-validation").Single());
+    }
+
+    [Fact]
+    public async Task Reject_AnswerNumberTooLargeToCheck_422AndTheGatewayStillServes()
+    {
+        // Evaluated, multipleOf on this number would overflow the stack: the process would die.
+        Answer("""{"name":"Ada","age":1e9999999}""");
+        await using var app = Start("reject");
+        using var client = app.CreateClient();
+        var schema = """{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"number","multipleOf":0.5}},"required":["name","age"],"additionalProperties":false}""";
+
+        using var first = await client.PostJsonAsync("/v1/chat/completions", Request(schema));
+        using var second = await client.PostJsonAsync("/v1/chat/completions", Request(schema));
+
+        var error = await OpenAIError.AssertAsync(first, 422, "invalid_response_error", "structured_output_invalid");
+        Assert.Contains("too large to check", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(422, (int)second.StatusCode);
     }
 
     [Theory]

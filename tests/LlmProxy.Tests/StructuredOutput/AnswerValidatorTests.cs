@@ -191,4 +191,42 @@ public sealed class AnswerValidatorTests
 
         Assert.Equal("passed", Check(expectation, Answer("""{"p":{"pattern":"^a$"}}""")).Result);
     }
+
+    [Theory]
+    [InlineData("""{"type":"number","multipleOf":0.5}""", "1e9999999")]
+    [InlineData("""{"type":"number","multipleOf":0.5}""", "-1.5e-9999999")]
+    [InlineData("""{"type":"object","properties":{"n":{"multipleOf":3}}}""", "{\"n\":1e4000}")]
+    public void Validate_NumberTooLargeToCheck_FailedWithoutEvaluating(string schema, string content)
+    {
+        // Evaluating multipleOf on such a number would overflow the stack and end the process.
+        var verdict = Check(Expect(schema), Answer(content));
+
+        Assert.Equal("failed", verdict.Result);
+        Assert.Equal("number", Assert.Single(verdict.Violations).Keyword);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"n":{"const":1}}}""", "{\"n\":1e308}")]
+    [InlineData("""{"type":"object","properties":{"n":{"enum":[1,2]}}}""", "{\"n\":123456789012345678901234567890123}")]
+    public void Validate_NumberBeyondExactComparison_FailedNotThrown(string schema, string content)
+    {
+        var verdict = Check(Expect(schema), Answer(content));
+
+        Assert.Equal("failed", verdict.Result);
+        Assert.Equal("number", Assert.Single(verdict.Violations).Keyword);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"number","multipleOf":1e-9999999}""")]
+    [InlineData("""{"type":"number","maximum":1e99999}""")]
+    public void Read_SchemaNumberTooLargeToCheckWith_ErrorForTheClient(string schema)
+    {
+        var body = Encoding.UTF8.GetBytes("{\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":" + schema + "}}}");
+        LlmProxy.Routing.LlmRequestParser.TryParse(body, out var info);
+
+        var expectation = OutputExpectation.Read(body, info.ResponseFormat, info.Tools, "annotate", out var error, out _);
+
+        Assert.Null(expectation);
+        Assert.Contains("too large", error, StringComparison.Ordinal);
+    }
 }

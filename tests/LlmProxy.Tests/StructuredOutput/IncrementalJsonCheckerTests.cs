@@ -30,6 +30,8 @@ public sealed class IncrementalJsonCheckerTests
     [InlineData("{\"any\":{\"whatever\":true")]
     [InlineData("{\"v\":2,\"age\":-1}")]
     [InlineData("{\"any\":null")]
+    [InlineData("{\"any\":1e400,")]
+    [InlineData("{\"any\":123456789012345678901234567890123,")]
     public void Add_PrefixThatCanStillBecomeValid_Viable(string prefix)
     {
         var checker = Checker();
