@@ -183,6 +183,12 @@ public static class AnswerValidator
                 violations.Add(new Violation(at, "$ref", "the schema could not be evaluated: " + ex.Message));
                 return;
             }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or NotSupportedException or IndexOutOfRangeException or NullReferenceException)
+            {
+                // Client schema, provider answer: whatever else the library throws on them, the answer was not checked and does not pass.
+                violations.Add(new Violation(at, "schema", "the answer could not be checked against the schema (" + ex.GetType().Name + ")"));
+                return;
+            }
 
             foreach (var node in details.Details ?? [])
             {
