@@ -64,11 +64,6 @@ public sealed class RedisLimitStore : ILimitStore
     public static LimitDecision ReadAdmission(LimitPlan plan, RedisResult reply)
     {
         var result = (RedisResult[])reply!;
-        if ((long)result[0] == 0)
-        {
-            return LimitDecision.Reject((int)(long)result[1] - 1, (long)result[2], (long)result[3]);
-        }
-
         var remaining = new long[plan.Buckets];
         var reset = new long[plan.Buckets];
         for (var i = 0; i < plan.Buckets; i++)
@@ -77,7 +72,9 @@ public sealed class RedisLimitStore : ILimitStore
             reset[i] = (long)result[5 + (2 * i)];
         }
 
-        return LimitDecision.Admit(remaining, reset);
+        return (long)result[0] == 0
+            ? LimitDecision.Reject((int)(long)result[1] - 1, (long)result[2], (long)result[3], remaining, reset)
+            : LimitDecision.Admit(remaining, reset);
     }
 
     /// <summary>
