@@ -85,7 +85,10 @@ public sealed record RedisSettings
     /// <summary><c>fail-open</c> (default): admit and count locally while Redis is unreachable; <c>fail-closed</c>: answer 503.</summary>
     public string OnFailure { get; init; } = RedisFailurePolicies.FailOpen;
 
-    /// <summary>Longest wait for Redis on a request, in milliseconds.</summary>
+    /// <summary>
+    /// Longest wait, in milliseconds, for a Redis in doubt (the connection being made, a probe of the open circuit).
+    /// While Redis answers, a request waits for its reply up to this or 250 ms, whichever is longer.
+    /// </summary>
     public int TimeoutMs { get; init; } = 250;
 
     /// <summary>Replicas sharing the limits: while failing open, each replica enforces limit / replicas on its own.</summary>

@@ -101,6 +101,7 @@ internal sealed class AdmissionMiddleware
         _metrics.RateLimitDecision("rejected", rule.Scope, rule.Kind.ToString().ToLowerInvariant());
         var retryMs = rule.Kind == LimitKind.Concurrency ? 1000 : Math.Max(1, decision.RetryAfterMs);
         var headers = context.Response.Headers;
+        RateLimitHeaders.Write(headers, plan, decision, divisor);
         headers.RetryAfter = Math.Max(1, (retryMs + 999) / 1000).ToString(CultureInfo.InvariantCulture);
         headers["retry-after-ms"] = retryMs.ToString(CultureInfo.InvariantCulture);
         if (rule.Kind == LimitKind.Concurrency)

@@ -1,8 +1,9 @@
 namespace LlmProxy.RateLimiting;
 
 /// <summary>
-/// What a store decided for one request. Admitted: the remaining amount and the time until full of every bucket
-/// (in plan order). Rejected: which rule refused, how much of it is used, and when the request would fit.
+/// What a store decided for one request: the remaining amount and the time until full of every bucket (in plan order),
+/// after the request when it was admitted and as they stand without it when it was rejected; and, rejected, which rule
+/// refused, how much of it is used, and when the request would fit.
 /// </summary>
 public sealed class LimitDecision
 {
@@ -28,7 +29,7 @@ public sealed class LimitDecision
     /// <summary>When the request would fit, in milliseconds (0 when unknown, for concurrency).</summary>
     public long RetryAfterMs { get; }
 
-    /// <summary>Per bucket (plan order): what is left after this request.</summary>
+    /// <summary>Per bucket (plan order): what is left (after this request when admitted; without it when rejected).</summary>
     public long[] Remaining { get; }
 
     /// <summary>Per bucket (plan order): milliseconds until the bucket is full again.</summary>
@@ -37,6 +38,7 @@ public sealed class LimitDecision
     /// <summary>An admission.</summary>
     public static LimitDecision Admit(long[] remaining, long[] resetMs) => new(true, -1, 0, 0, remaining, resetMs);
 
-    /// <summary>A rejection.</summary>
-    public static LimitDecision Reject(int rule, long used, long retryAfterMs) => new(false, rule, used, retryAfterMs, [], []);
+    /// <summary>A rejection; nothing was counted, so the buckets are reported as they stand.</summary>
+    public static LimitDecision Reject(int rule, long used, long retryAfterMs, long[] remaining, long[] resetMs)
+        => new(false, rule, used, retryAfterMs, remaining, resetMs);
 }

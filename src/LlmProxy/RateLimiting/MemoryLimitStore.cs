@@ -55,37 +55,53 @@ public sealed class MemoryLimitStore : ILimitStore
                 Sweep(now);
             }
 
+            // What each bucket holds without this request; the first that cannot take it refuses.
             var inUse = new double[plan.Buckets];
+            var refused = -1;
+            var used = 0L;
+            var retryAfterMs = 0L;
             for (var i = 0; i < plan.Buckets; i++)
             {
                 var rule = plan.Rules[i];
                 var capacity = Capacity(rule, divisor);
-                var used = Used(rule.StoreKey, capacity, rule.WindowMs, now);
+                inUse[i] = Used(rule.StoreKey, capacity, rule.WindowMs, now);
                 var cost = rule.Kind == LimitKind.Tokens ? tokens : 1;
-                if (used + cost > capacity)
+                if (refused < 0 && inUse[i] + cost > capacity)
                 {
-                    return LimitDecision.Reject(i, (long)Math.Ceiling(used), (long)Math.Ceiling((used + cost - capacity) * rule.WindowMs / capacity));
+                    (refused, used, retryAfterMs) = (i, (long)Math.Ceiling(inUse[i]), (long)Math.Ceiling((inUse[i] + cost - capacity) * rule.WindowMs / capacity));
                 }
-
-                inUse[i] = used + cost;
             }
 
-            for (var i = plan.Buckets; i < plan.Rules.Length; i++)
+            for (var i = plan.Buckets; refused < 0 && i < plan.Rules.Length; i++)
             {
                 var rule = plan.Rules[i];
                 var count = Leases(rule.StoreKey, now).Count;
                 if (count >= Capacity(rule, divisor))
                 {
-                    return LimitDecision.Reject(i, count, 0);
+                    (refused, used) = (i, count);
                 }
             }
 
             var remaining = new long[plan.Buckets];
             var reset = new long[plan.Buckets];
+            if (refused >= 0)
+            {
+                for (var i = 0; i < plan.Buckets; i++)
+                {
+                    var rule = plan.Rules[i];
+                    var capacity = Capacity(rule, divisor);
+                    remaining[i] = (long)Math.Floor(capacity - inUse[i]);
+                    reset[i] = (long)Math.Ceiling(inUse[i] * rule.WindowMs / capacity);
+                }
+
+                return LimitDecision.Reject(refused, used, retryAfterMs, remaining, reset);
+            }
+
             for (var i = 0; i < plan.Buckets; i++)
             {
                 var rule = plan.Rules[i];
                 var capacity = Capacity(rule, divisor);
+                inUse[i] += rule.Kind == LimitKind.Tokens ? tokens : 1;
                 _buckets[rule.StoreKey] = new Bucket(inUse[i], now);
                 remaining[i] = (long)Math.Floor(capacity - inUse[i]);
                 reset[i] = (long)Math.Ceiling(inUse[i] * rule.WindowMs / capacity);

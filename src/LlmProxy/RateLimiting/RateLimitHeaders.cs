@@ -7,7 +7,9 @@ namespace LlmProxy.RateLimiting;
 /// OpenAI's rate-limit headers for the tightest applicable limits: <c>x-ratelimit-limit-requests</c>,
 /// <c>x-ratelimit-remaining-requests</c>, <c>x-ratelimit-reset-requests</c> and the <c>-tokens</c> variants. The
 /// tightest limit of a kind is the one with the least remaining; the reset is the time until it is full again,
-/// written as a Go duration (<c>1s</c>, <c>6m0s</c>, <c>12ms</c>) as OpenAI does.
+/// written as a Go duration (<c>1s</c>, <c>6m0s</c>, <c>12ms</c>) as OpenAI does. On a 429 they describe the buckets
+/// as the rejection left them (nothing counted): remaining is the whole amount left, rounded down, so it is 0 for an
+/// exhausted request limit and, for a token limit, what is left even when the request needs more than that.
 /// </summary>
 public static class RateLimitHeaders
 {
@@ -18,7 +20,7 @@ public static class RateLimitHeaders
     private static readonly string[] RequestNames = [Prefix + "limit-requests", Prefix + "remaining-requests", Prefix + "reset-requests"];
     private static readonly string[] TokenNames = [Prefix + "limit-tokens", Prefix + "remaining-tokens", Prefix + "reset-tokens"];
 
-    /// <summary>Writes the headers of an admitted request.</summary>
+    /// <summary>Writes the headers of a decision (an admission, or a rejection by the store).</summary>
     public static void Write(IHeaderDictionary headers, LimitPlan plan, LimitDecision decision, int divisor)
     {
         int requests = -1, tokens = -1;

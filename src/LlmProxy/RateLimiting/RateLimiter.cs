@@ -5,9 +5,12 @@ using StackExchange.Redis;
 namespace LlmProxy.RateLimiting;
 
 /// <summary>
-/// Decides admission with the right store: Redis when configured and reachable (one script call, bounded by
-/// <c>redis.timeout_ms</c>), memory when no Redis is configured, and the <c>redis.on_failure</c> policy otherwise:
-/// fail-open admits against limit / replicas in memory, fail-closed refuses.
+/// Decides admission with the right store: Redis when configured, connected and answering (one script call), memory
+/// when no Redis is configured, and the <c>redis.on_failure</c> policy otherwise: fail-open admits against
+/// limit / replicas in memory, fail-closed refuses. Whether Redis answers is its connection's
+/// <see cref="RedisCircuit"/>, not one reply: while it is closed a request waits for its own reply up to
+/// <see cref="RedisConnection.ReplyWait"/>, so a reply slowed by a burst still decides, exactly; a request with no reply
+/// by then, or any request while the circuit is open, takes the policy.
 /// </summary>
 public sealed partial class RateLimiter : IDisposable
 {
@@ -46,29 +49,38 @@ public sealed partial class RateLimiter : IDisposable
 
         var settings = snapshot.Config.Redis;
         var store = await _redis.StoreAsync(connection, settings.TimeoutMs);
-        if (store is not null)
+        var pass = store?.Circuit.Enter() ?? CircuitState.Open;
+        if (store is null)
         {
-            var admission = store.AdmitAsync(plan, tokens, leaseId, leaseTtl, 1);
+            LogFallback(settings, "not connected");
+        }
+        else if (pass == CircuitState.Open)
+        {
+            LogFallback(settings, "not answering; circuit open");
+        }
+        else
+        {
+            // A probe asks a Redis in doubt, so it waits timeout_ms; otherwise a late reply is still worth waiting for.
+            var wait = pass == CircuitState.HalfOpen ? TimeSpan.FromMilliseconds(settings.TimeoutMs) : RedisConnection.ReplyWait(settings.TimeoutMs);
+            var reply = store.SendAdmissionAsync(plan, tokens, leaseId, leaseTtl, 1);
             try
             {
-                var decision = await admission.WaitAsync(TimeSpan.FromMilliseconds(settings.TimeoutMs), _time);
+                var decision = RedisLimitStore.ReadAdmission(plan, await ReplyAsync(reply, wait));
+                store.Circuit.Succeeded();
                 return new Outcome(decision, store, 1);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
             {
+                store.Circuit.Failed();
                 LogFallback(settings, ex.GetType().Name);
                 if (ex is TimeoutException)
                 {
                     // The script may still run: if it admitted, give back what it took, or its lease would hold a slot.
-                    _ = admission.ContinueWith(
-                        t => UndoLateAdmission(store, plan, tokens, leaseId, t.Result),
+                    _ = reply.ContinueWith(
+                        t => UndoLateAdmission(store, plan, tokens, leaseId, RedisLimitStore.ReadAdmission(plan, t.Result)),
                         CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
                 }
             }
-        }
-        else
-        {
-            LogFallback(settings, "not connected");
         }
 
         if (settings.OnFailure == RedisFailurePolicies.FailClosed)
@@ -79,6 +91,28 @@ public sealed partial class RateLimiter : IDisposable
 
         _metrics.RateLimitDecision("fail_open", null, null);
         return new Outcome(await _memory.AdmitAsync(plan, tokens, leaseId, leaseTtl, settings.Replicas), _memory, settings.Replicas);
+    }
+
+    // Waits for Redis's reply at most `wait`. The client reads replies on threads of its own, but a reply's task completes
+    // on the thread pool, and on a pool backlogged by a burst the timer can fire first. So a reply that is not there yet
+    // gets one more lap to the back of the pool's queue, behind any completion queued before the timer fired; on a pool
+    // that keeps up the lap costs microseconds.
+    private async Task<RedisResult> ReplyAsync(Task<RedisResult> reply, TimeSpan wait)
+    {
+        try
+        {
+            return await reply.WaitAsync(wait, _time);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        if (!reply.IsCompleted)
+        {
+            await Task.Yield();
+        }
+
+        return reply.IsCompleted ? await reply : throw new TimeoutException($"Redis did not answer within {wait.TotalMilliseconds} ms");
     }
 
     private void UndoLateAdmission(ILimitStore store, LimitPlan plan, long tokens, string leaseId, LimitDecision decision)

@@ -4,7 +4,8 @@ namespace LlmProxy.RateLimiting;
 
 /// <summary>
 /// Limits shared by every replica: one Lua script call decides admission for all the rules of a request, one more
-/// settles it. Keys share one hash tag (<c>{prefix}</c>), so a script's keys sit in one Redis Cluster slot.
+/// settles it. Keys share one hash tag (<c>{prefix}</c>), so a script's keys sit in one Redis Cluster slot. The
+/// store's <see cref="Circuit"/> tracks whether this connection's Redis is answering.
 /// </summary>
 public sealed class RedisLimitStore : ILimitStore
 {
@@ -15,14 +16,25 @@ public sealed class RedisLimitStore : ILimitStore
     private readonly RateLimitClock _clock;
 
     /// <summary>Creates a store on one database.</summary>
-    public RedisLimitStore(IDatabase database, RateLimitClock clock)
+    public RedisLimitStore(IDatabase database, RateLimitClock clock, RedisCircuit circuit)
     {
         _database = database;
         _clock = clock;
+        Circuit = circuit;
     }
+
+    /// <summary>Whether Redis is answering on this connection (requests report their replies to it).</summary>
+    public RedisCircuit Circuit { get; }
 
     /// <inheritdoc/>
     public async Task<LimitDecision> AdmitAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
+        => ReadAdmission(plan, await SendAdmissionAsync(plan, tokens, leaseId, leaseTtl, divisor));
+
+    /// <summary>
+    /// Sends the admission script of <see cref="AdmitAsync"/>; the task completes when the client has read Redis's reply
+    /// (its continuations may run later, on a busy thread pool). <see cref="ReadAdmission"/> turns the reply into the decision.
+    /// </summary>
+    public Task<RedisResult> SendAdmissionAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
     {
         var rules = plan.Rules;
         var keys = new RedisKey[rules.Length];
@@ -45,12 +57,13 @@ public sealed class RedisLimitStore : ILimitStore
         }
 
         // Buckets first, then the caps, as the script expects: rules are ordered that way.
-        var result = (RedisResult[])(await _database.ScriptEvaluateAsync(AdmitScript, keys, values))!;
-        if ((long)result[0] == 0)
-        {
-            return LimitDecision.Reject((int)(long)result[1] - 1, (long)result[2], (long)result[3]);
-        }
+        return _database.ScriptEvaluateAsync(AdmitScript, keys, values);
+    }
 
+    /// <summary>The decision in a reply of the admission script.</summary>
+    public static LimitDecision ReadAdmission(LimitPlan plan, RedisResult reply)
+    {
+        var result = (RedisResult[])reply!;
         var remaining = new long[plan.Buckets];
         var reset = new long[plan.Buckets];
         for (var i = 0; i < plan.Buckets; i++)
@@ -59,8 +72,39 @@ public sealed class RedisLimitStore : ILimitStore
             reset[i] = (long)result[5 + (2 * i)];
         }
 
-        return LimitDecision.Admit(remaining, reset);
+        return (long)result[0] == 0
+            ? LimitDecision.Reject((int)(long)result[1] - 1, (long)result[2], (long)result[3], remaining, reset)
+            : LimitDecision.Admit(remaining, reset);
     }
+
+    /// <summary>
+    /// Loads the scripts on every primary the connection reaches, so that even the first burst of a fresh replica sends
+    /// each script by its hash: until the client knows a script is loaded, every call sends it in full, twice. A primary
+    /// that cannot be reached is left to load them on first use.
+    /// </summary>
+    public static async Task LoadScriptsAsync(IConnectionMultiplexer multiplexer)
+    {
+        foreach (var endpoint in multiplexer.GetEndPoints())
+        {
+            var server = multiplexer.GetServer(endpoint);
+            if (!server.IsConnected || server.IsReplica)
+            {
+                continue;
+            }
+
+            try
+            {
+                await server.ScriptLoadAsync(AdmitScript);
+                await server.ScriptLoadAsync(SettleScript);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+            }
+        }
+    }
+
+    /// <summary>One round trip that changes nothing (the circuit's probe when no request is there to be one).</summary>
+    public Task PingAsync() => _database.PingAsync();
 
     /// <inheritdoc/>
     public async Task SettleAsync(IReadOnlyList<BucketRefund> refunds, IReadOnlyList<LimitRule> leases, string leaseId)

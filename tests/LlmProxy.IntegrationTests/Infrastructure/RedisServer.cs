@@ -87,12 +87,24 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Makes Redis slow but healthy: it holds every client's commands (this one's after the pause included) for
+    /// <paramref name="milliseconds"/>, then answers them all. The connections stay up.
+    /// </summary>
+    public Task PauseAsync(int milliseconds) => Database.ExecuteAsync("CLIENT", "PAUSE", milliseconds, "ALL");
+
+    /// <summary>Freezes the process (SIGSTOP): connections stay open and nothing answers until <see cref="Thaw"/>.</summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Resumes a frozen process (SIGCONT); harmless when it is not frozen.</summary>
+    public void Thaw() => Signal("CONT");
+
     /// <summary>A client for inspecting keys.</summary>
     public IDatabase Database
     {
         get
         {
-            _client ??= ConnectionMultiplexer.Connect($"{ConnectionString},abortConnect=false");
+            _client ??= ConnectionMultiplexer.Connect($"{ConnectionString},abortConnect=false,allowAdmin=true");
             return _client.GetDatabase();
         }
     }
@@ -104,9 +116,19 @@ public sealed class RedisServer : IAsyncDisposable
         return value is null ? null : double.Parse(value[..value.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    private void Signal(string signal)
+    {
+        if (_process is { HasExited: false } process)
+        {
+            using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+    }
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
+        Thaw();
         _client?.Dispose();
         await StopAsync();
         _process?.Dispose();

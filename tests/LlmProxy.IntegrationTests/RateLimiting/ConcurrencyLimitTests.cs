@@ -94,9 +94,31 @@ public sealed class ConcurrencyLimitTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
     }
 
-    private async Task<GatewayApp> StartAsync()
+    [Fact]
+    public async Task Concurrent_RefusedUnderARequestLimit_429CarriesTheRequestHeaders()
     {
-        var app = GatewayApp.Start(LimitTestConfig.With(_upstream.Address + "/v1", new() { ["concurrent"] = 1 }, _redis.ConnectionString).ToJsonString(),
+        await using var app = await StartAsync(new() { ["concurrent"] = 1, ["requests_per_minute"] = 10 });
+        using var client = app.CreateClient();
+
+        var first = client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest);
+        await _arrived.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        using (var second = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest))
+        {
+            await OpenAIError.AssertAsync(second, 429, "requests", "rate_limit_exceeded");
+            // The request in flight was counted; the refused one was not.
+            Assert.Equal("10", second.Headers.GetValues("x-ratelimit-limit-requests").Single());
+            Assert.Equal("9", second.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+            Assert.Matches("^[0-9.]+s$", second.Headers.GetValues("x-ratelimit-reset-requests").Single());
+        }
+
+        _release.TrySetResult();
+        using var finished = await first;
+        Assert.Equal(HttpStatusCode.OK, finished.StatusCode);
+    }
+
+    private async Task<GatewayApp> StartAsync(System.Text.Json.Nodes.JsonObject? limits = null)
+    {
+        var app = GatewayApp.Start(LimitTestConfig.With(_upstream.Address + "/v1", limits ?? new() { ["concurrent"] = 1 }, _redis.ConnectionString).ToJsonString(),
             services => services.AddSingleton<IUsageSink>(_sink));
         await app.WaitUntilReadyIsAsync();
         return app;

@@ -36,7 +36,14 @@ public sealed class RedisOutageTests : IAsyncLifetime
         // Locally each of the 3 replicas may admit 6 / 3 = 2.
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(client));
-        Assert.Equal(HttpStatusCode.TooManyRequests, await StatusAsync(client));
+        using (var refused = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest).WaitAsync(NoHang))
+        {
+            // The local refusal carries this replica's share and what is left of it.
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Equal("2", refused.Headers.GetValues("x-ratelimit-limit-requests").Single());
+            Assert.Equal("0", refused.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        }
+
         Assert.Contains(app.Logs.GetSnapshot(), static r => r.Id.Id == 4004 && r.Message.Contains("fail-open", StringComparison.Ordinal));
         using (var ready = await app.CreateClient(key: null).GetAsync("/health/ready"))
         {

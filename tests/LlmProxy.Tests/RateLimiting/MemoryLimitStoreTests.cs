@@ -43,6 +43,38 @@ public sealed class MemoryLimitStoreTests
     }
 
     [Fact]
+    public async Task Admit_BucketRefuses_ReportsEveryBucketAsItStandsAndCountsNothing()
+    {
+        var store = new MemoryLimitStore(_time);
+        var plan = new LimitPlan([Rule(LimitKind.Requests, 10, "r"), Rule(LimitKind.Tokens, 100, "t")]);
+        Assert.True((await store.AdmitAsync(plan, 60, "a", TimeSpan.FromMinutes(1), 1)).Admitted);
+
+        var refused = await store.AdmitAsync(plan, 50, "b", TimeSpan.FromMinutes(1), 1);
+
+        Assert.False(refused.Admitted);
+        Assert.Equal(1, refused.RejectedRule);
+        // Without the refused request: 9 requests and 40 tokens left, full again in 6 s and 36 s.
+        Assert.Equal([9, 40], refused.Remaining);
+        Assert.Equal([6_000, 36_000], refused.ResetMs);
+        var admitted = await store.AdmitAsync(plan, 40, "c", TimeSpan.FromMinutes(1), 1);
+        Assert.Equal([8, 0], admitted.Remaining);
+    }
+
+    [Fact]
+    public async Task Admit_ConcurrencyRefuses_ReportsTheBucketsUncharged()
+    {
+        var store = new MemoryLimitStore(_time);
+        var plan = new LimitPlan([Rule(LimitKind.Requests, 10, "r"), Rule(LimitKind.Concurrency, 1, "c")]);
+        Assert.True((await store.AdmitAsync(plan, 0, "a", TimeSpan.FromMinutes(1), 1)).Admitted);
+
+        var refused = await store.AdmitAsync(plan, 0, "b", TimeSpan.FromMinutes(1), 1);
+
+        Assert.Equal(1, refused.RejectedRule);
+        Assert.Equal([9], refused.Remaining);
+        Assert.Equal([6_000], refused.ResetMs);
+    }
+
+    [Fact]
     public async Task Admit_Empty_RetryAfterFromTheRefillRate()
     {
         var store = new MemoryLimitStore(_time);

@@ -8,31 +8,47 @@
 -- ARGV[4]         lease lifetime in ms
 -- ARGV[5..4+3n]   per bucket: capacity, window ms, cost
 -- ARGV[5+3n..]    per concurrency cap: capacity
--- Returns {1, 0, 0, 0, remaining_1, reset_ms_1, ...} or {0, index, used, retry_after_ms}.
+-- Returns {1, 0, 0, 0, remaining_1, reset_ms_1, ...} after this request, or, storing nothing,
+-- {0, index, used, retry_after_ms, remaining_1, reset_ms_1, ...} as the buckets stand without it.
 local now = decision_time(ARGV[1])
 
 local n = tonumber(ARGV[2])
-local used = {}
+local current = {}
+local refused = {}
 for i = 1, n do
   local at = 4 + (i - 1) * 3
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local cost = tonumber(ARGV[at + 3])
-  local current = in_use(KEYS[i], capacity, window, now)
-  if current + cost > capacity then
-    return {0, i, math.ceil(current), math.ceil((current + cost - capacity) * window / capacity)}
+  current[i] = in_use(KEYS[i], capacity, window, now)
+  if not refused[1] and current[i] + cost > capacity then
+    refused = {i, math.ceil(current[i]), math.ceil((current[i] + cost - capacity) * window / capacity)}
   end
-  used[i] = current + cost
 end
 
-local first = 5 + 3 * n
-for j = n + 1, #KEYS do
-  local capacity = tonumber(ARGV[first + j - n - 1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[j], '-inf', now)
-  local count = redis.call('ZCARD', KEYS[j])
-  if count >= capacity then
-    return {0, j, count, 0}
+if not refused[1] then
+  local first = 5 + 3 * n
+  for j = n + 1, #KEYS do
+    local capacity = tonumber(ARGV[first + j - n - 1])
+    redis.call('ZREMRANGEBYSCORE', KEYS[j], '-inf', now)
+    local count = redis.call('ZCARD', KEYS[j])
+    if count >= capacity then
+      refused = {j, count, 0}
+      break
+    end
   end
+end
+
+if refused[1] then
+  local result = {0, refused[1], refused[2], refused[3]}
+  for i = 1, n do
+    local at = 4 + (i - 1) * 3
+    local capacity = tonumber(ARGV[at + 1])
+    local window = tonumber(ARGV[at + 2])
+    result[#result + 1] = math.floor(capacity - current[i])
+    result[#result + 1] = math.ceil(current[i] * window / capacity)
+  end
+  return result
 end
 
 local result = {1, 0, 0, 0}
@@ -40,8 +56,10 @@ for i = 1, n do
   local at = 4 + (i - 1) * 3
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
-  local drained = store(KEYS[i], used[i], capacity, window, now)
-  result[#result + 1] = math.floor(capacity - used[i])
+  local cost = tonumber(ARGV[at + 3])
+  local used = current[i] + cost
+  local drained = store(KEYS[i], used, capacity, window, now)
+  result[#result + 1] = math.floor(capacity - used)
   result[#result + 1] = drained
 end
 
