@@ -239,9 +239,9 @@ public static partial class ConfigValidator
             errors.Add($"{path}.simulation.default_max_tokens: must be between 1 and 100000");
         }
 
-        if (simulation.EmbeddingDimensions is < 1 or > 8192)
+        if (simulation.EmbeddingDimensions is < 1 or > Providers.Simulated.SimulatorEndpoints.MaxEmbeddingDimensions)
         {
-            errors.Add($"{path}.simulation.embedding_dimensions: must be between 1 and 8192");
+            errors.Add($"{path}.simulation.embedding_dimensions: must be between 1 and {Providers.Simulated.SimulatorEndpoints.MaxEmbeddingDimensions}");
         }
     }
 

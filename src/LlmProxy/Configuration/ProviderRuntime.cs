@@ -30,11 +30,14 @@ public sealed class ProviderRuntime
         {
             field = value;
             BearerValue = value is null ? null : "Bearer " + value;
-            Redactor = string.IsNullOrEmpty(value) ? null : new CredentialRedactor(value);
+            Redactor = value is { Length: >= CredentialRedactor.MinimumLength } ? new CredentialRedactor(value) : null;
         }
     }
 
-    /// <summary>Overwrites the credential wherever the provider echoes it back (null when there is no credential).</summary>
+    /// <summary>
+    /// Overwrites the credential wherever the provider echoes it back; null when there is none, or when it is shorter than
+    /// <see cref="CredentialRedactor.MinimumLength"/> (a placeholder such as <c>unused</c>, which would garble ordinary text).
+    /// </summary>
     internal CredentialRedactor? Redactor { get; private init; }
 
     /// <summary><c>Bearer {credential}</c>, built once so the hot path does not concatenate.</summary>

@@ -55,6 +55,12 @@ internal sealed class SnapshotBuilder
                 }
             }
 
+            if (credential is { Length: > 0 and < CredentialRedactor.MinimumLength })
+            {
+                warnings.Add($"providers.{name}.api_key: shorter than {CredentialRedactor.MinimumLength} characters, so it is taken for a placeholder "
+                    + "(such as 'unused' for a local server) and not redacted from answers: redacting it would garble ordinary text");
+            }
+
             var adapter = _adapters.Get(provider.Type);
             providers[name] = new ProviderRuntime
             {

@@ -11,12 +11,16 @@ namespace LlmProxy.Providers;
 /// </summary>
 internal sealed class CredentialRedactor
 {
+    /// <summary>Shorter credentials are placeholders (a local server's <c>unused</c>): they are not redacted.</summary>
+    public const int MinimumLength = 16;
+
     private const int MaskedPrefixLength = 8;
     private static readonly byte[] Marker = "[redacted]"u8.ToArray();
 
     private readonly byte[] _credential;
     private readonly byte[]? _maskedEcho;
     private readonly byte _first;
+    private readonly string _prefix;
     private readonly bool _escapableOther;
 
     /// <summary>Creates the redactor of one credential (escaped forms are matched for its ASCII characters).</summary>
@@ -24,6 +28,7 @@ internal sealed class CredentialRedactor
     {
         _credential = Encoding.UTF8.GetBytes(credential);
         _first = _credential[0];
+        _prefix = credential[..Math.Min(MaskedPrefixLength, credential.Length)];
         if (credential.Length >= 12)
         {
             _maskedEcho = [.. _credential.AsSpan(0, MaskedPrefixLength), (byte)'*'];
@@ -91,7 +96,8 @@ internal sealed class CredentialRedactor
     /// <summary>The text with every match overwritten (the same instance when there is none).</summary>
     public string Redact(string text)
     {
-        if (text.Length == 0 || (!text.Contains((char)_first) && !text.Contains('\\')))
+        // Every form of a match holds the first 8 characters, written plainly or with an escape.
+        if (!text.Contains('\\') && !text.Contains(_prefix, StringComparison.Ordinal))
         {
             return text;
         }

@@ -13,12 +13,41 @@ internal sealed class ProviderContent : PassThroughContent
     private readonly CredentialRedactor? _redactor;
     private readonly string[] _encodings;
 
-    /// <summary>Wraps <paramref name="inner"/>; <paramref name="encodings"/> are its Content-Encoding values, outermost last.</summary>
-    public ProviderContent(HttpContent inner, CredentialRedactor? redactor, string[] encodings)
+    /// <summary>Wraps <paramref name="inner"/>; <paramref name="codings"/> are its content codings (see <see cref="Codings"/>), outermost last.</summary>
+    public ProviderContent(HttpContent inner, CredentialRedactor? redactor, string[] codings)
         : base(inner)
     {
         _redactor = redactor;
-        _encodings = encodings;
+        _encodings = codings;
+    }
+
+    /// <summary>
+    /// The content codings of a <c>Content-Encoding</c> header, each value split at its commas and <c>identity</c> left
+    /// out; null when one of them is a coding the gateway cannot decode (its body could not be read or redacted).
+    /// </summary>
+    public static string[]? Codings(IEnumerable<string> values)
+    {
+        var codings = new List<string>();
+        foreach (var value in values)
+        {
+            foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var coding = part.ToLowerInvariant();
+                if (coding is "identity")
+                {
+                    continue;
+                }
+
+                if (coding is not ("gzip" or "x-gzip" or "deflate" or "br"))
+                {
+                    return null;
+                }
+
+                codings.Add(coding);
+            }
+        }
+
+        return [.. codings];
     }
 
     /// <inheritdoc/>
@@ -27,12 +56,11 @@ internal sealed class ProviderContent : PassThroughContent
         var stream = providerBody;
         for (var i = _encodings.Length - 1; i >= 0; i--)
         {
-            stream = _encodings[i].Trim().ToLowerInvariant() switch
+            stream = _encodings[i] switch
             {
                 "gzip" or "x-gzip" => new GZipStream(stream, CompressionMode.Decompress),
                 "deflate" => new ZLibStream(stream, CompressionMode.Decompress),
-                "br" => new BrotliStream(stream, CompressionMode.Decompress),
-                _ => stream,
+                _ => new BrotliStream(stream, CompressionMode.Decompress),
             };
         }
 
@@ -68,9 +96,11 @@ internal sealed class ProviderContent : PassThroughContent
                 return await Inner.ReadAsync(buffer, cancellationToken);
             }
 
-            // The caller's buffer is normally far larger than what is held; a tiny one gets the bytes through a scratch buffer.
-            var useScratch = buffer.Length < _heldLength + 256;
-            var work = useScratch ? (_scratch ??= new byte[redactor.MaxEncodedLength + 16 * 1024]).AsMemory() : buffer;
+            // The caller's buffer is normally far larger than what is held. One without room for a whole match beyond it
+            // (a guard holding most of a large event passes what is left of its buffer) reads through a scratch buffer,
+            // so a read never lands in an empty slice, which would look like the end of the body.
+            var useScratch = buffer.Length < _heldLength + redactor.MaxEncodedLength + 256;
+            var work = useScratch ? (_scratch ??= new byte[(2 * redactor.MaxEncodedLength) + (16 * 1024)]).AsMemory() : buffer;
             while (true)
             {
                 _held.AsSpan(0, _heldLength).CopyTo(work.Span);

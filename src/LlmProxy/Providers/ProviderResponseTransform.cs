@@ -1,11 +1,13 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using LlmProxy.Errors;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
 using LlmProxy.Streaming;
 using LlmProxy.StructuredOutput;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 using Yarp.ReverseProxy.Transforms;
 
@@ -46,14 +48,36 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             return;
         }
 
-        var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
-        var meter = context.HttpContext.Features.Get<RequestMeter>();
+        var http = context.HttpContext;
+        var feature = http.Features.Get<LlmRequestFeature>();
+        var meter = http.Features.Get<RequestMeter>();
         var redactor = feature?.Target?.Provider.Redactor;
+
+        // YARP copied the provider's reason phrase, which is free text like any header value: the status code's own is sent.
+        if (http.Features.Get<IHttpResponseFeature>() is { } response)
+        {
+            response.ReasonPhrase = null;
+        }
+
         var encodings = proxyResponse.Content.Headers.NonValidated.TryGetValues(HeaderNames.ContentEncoding, out var encoding)
-            ? [.. encoding] : Array.Empty<string>();
+            ? ProviderContent.Codings(encoding) : [];
+        if (encodings is null)
+        {
+            // A coding the gateway cannot decode: the body can be neither read nor redacted, so it does not go out.
+            context.SuppressResponseBody = true;
+            if (meter is not null)
+            {
+                meter.UpstreamStatus = (int)proxyResponse.StatusCode;
+            }
+
+            await ErrorWriter.WriteAsync(http, LlmError.UpstreamError,
+                $"The provider answered in a content encoding the gateway cannot read ({ErrorText.Clip(encoding.ToString())}).");
+            return;
+        }
+
         // Read before the body is wrapped: the wrapper has no headers of its own.
         var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;
-        var headers = context.HttpContext.Response.Headers;
+        var headers = http.Response.Headers;
         CopyForwardedHeaders(proxyResponse, headers, redactor, gatewayLimits: feature?.Limits is not null, decoded: encodings.Length > 0);
         if (redactor is not null || encodings.Length > 0)
         {
@@ -106,8 +130,10 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             var name = header.Key;
             var isRequestId = name.Equals(MeteringMiddleware.RequestIdHeader, StringComparison.OrdinalIgnoreCase);
-            if ((!isRequestId && !IsForwarded(name, gatewayLimits)) || (connection is not null && HopByHop.IsNamed(connection, name)))
+            if ((!isRequestId && !IsForwarded(name, gatewayLimits)) || (connection is not null && HopByHop.IsNamed(connection, name))
+                || (redactor is not null && !ReferenceEquals(redactor.Redact(name), name)))
             {
+                // Not for the client, or a name (x-ratelimit-<anything>) that carries the credential itself.
                 continue;
             }
 

@@ -60,8 +60,9 @@ public sealed partial class RateLimiter : IDisposable
         }
         else
         {
-            // A probe asks a Redis in doubt, so it waits timeout_ms; otherwise a late reply is still worth waiting for.
-            var wait = pass == CircuitState.HalfOpen ? TimeSpan.FromMilliseconds(settings.TimeoutMs) : RedisConnection.ReplyWait(settings.TimeoutMs);
+            // A probe waits as long as any request: a Redis that answers within that closes the circuit again, even when
+            // timeout_ms is shorter than its replies (otherwise the circuit could stay open while Redis answers).
+            var wait = RedisConnection.ReplyWait(settings.TimeoutMs);
             var reply = store.SendAdmissionAsync(plan, tokens, leaseId, leaseTtl, 1);
             try
             {

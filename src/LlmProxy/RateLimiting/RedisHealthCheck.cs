@@ -41,7 +41,7 @@ internal sealed class RedisHealthCheck(ConfigStore store, RedisConnection redis,
 
         try
         {
-            await limits.PingAsync().WaitAsync(TimeSpan.FromMilliseconds(timeoutMs), time);
+            await limits.PingAsync().WaitAsync(RedisConnection.ReplyWait(timeoutMs), time);
             limits.Circuit.Succeeded();
             return true;
         }

@@ -171,6 +171,16 @@ internal sealed class EventStreamGuard : PassThroughContent
                 }
 
                 var total = start + read;
+                if (_midEvent && StraddledEnd(buffer.Span[..total]) is var straddle and > 0)
+                {
+                    // The big event's blank line began in what already went out ("\n") and ends here.
+                    _midEvent = false;
+                    ObserveBigEvent(buffer.Span[..straddle]);
+                    var after = EndOfLastEvent(buffer.Span[straddle..total]);
+                    Hold(buffer.Span[(straddle + after)..total]);
+                    return straddle + Observe(buffer.Span[straddle..(straddle + after)]);
+                }
+
                 var boundary = EndOfLastEvent(buffer.Span[..total]);
                 if (_midEvent)
                 {
@@ -505,6 +515,25 @@ internal sealed class EventStreamGuard : PassThroughContent
             Hold(first);
             Hold(second);
             Hold(held);
+        }
+
+        // How many bytes at the start of this read finish a big event whose blank line began in the bytes already passed
+        // on (they ended with "\n" or "\n\r"); 0 when it does not end here.
+        private int StraddledEnd(ReadOnlySpan<byte> bytes)
+        {
+            if (_bigTail is null || _bigTailLength == 0 || bytes.IsEmpty)
+            {
+                return 0;
+            }
+
+            var last = _bigTail[_bigTailLength - 1];
+            var beforeLast = _bigTailLength > 1 ? _bigTail[_bigTailLength - 2] : (byte)0;
+            if (last == '\n')
+            {
+                return bytes[0] == '\n' ? 1 : bytes.StartsWith("\r\n"u8) ? 2 : 0;
+            }
+
+            return last == '\r' && beforeLast == '\n' && bytes[0] == '\n' ? 1 : 0;
         }
 
         // The first bytes of an event too large to hold: its type (a Responses API event) is at its start.

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace LlmProxy.Streaming;
 
 /// <summary>
@@ -29,7 +31,7 @@ internal sealed class StreamCompletion
         }
 
         var json = data.TrimStart(" \t"u8);
-        if (json.StartsWith("{\"error\""u8))
+        if (json.StartsWith("{\"error\""u8) || json.StartsWith("{\"type\":\"error\""u8))
         {
             SawError = true;
             return;
@@ -42,10 +44,15 @@ internal sealed class StreamCompletion
             return;
         }
 
-        if (json.StartsWith("{\"type\":\"error\""u8))
+        // The fast paths above cover OpenAI's own key order; other servers put "type" or "error" anywhere among the
+        // top-level keys, with or without spaces: read those keys (only events that name one of them pay for it).
+        if (json.IndexOf("\"type\""u8) >= 0 || json.IndexOf("\"error\""u8) >= 0)
         {
-            SawError = true;
-            return;
+            ReadTopLevel(json);
+            if (SawError || SawFinish)
+            {
+                return;
+            }
         }
 
         if (!SawFinish && HasFinishReason(json))
@@ -54,12 +61,58 @@ internal sealed class StreamCompletion
         }
     }
 
-    /// <summary>Reads the end of an event too large to hold whole (its finish reason, if any, is near its end).</summary>
+    /// <summary>
+    /// Reads the end of an event too large to hold whole: its finish reason, if any, is near its end, and so is the
+    /// type of a terminal Responses API event whose server writes <c>type</c> last.
+    /// </summary>
     public void ObserveTail(ReadOnlySpan<byte> tail)
     {
-        if (!SawFinish && HasFinishReason(tail))
+        if (!SawFinish && (HasFinishReason(tail) || tail.IndexOf("\"type\":\"response.completed\""u8) >= 0
+            || tail.IndexOf("\"type\":\"response.incomplete\""u8) >= 0 || tail.IndexOf("\"type\":\"response.failed\""u8) >= 0))
         {
             SawFinish = true;
+        }
+    }
+
+    // The top-level "type" and "error" of an event's JSON.
+    private void ReadTopLevel(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("error"u8))
+                {
+                    reader.Read();
+                    SawError |= reader.TokenType is JsonTokenType.StartObject or JsonTokenType.String;
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        SawError |= reader.ValueTextEquals("error"u8);
+                        SawFinish |= reader.ValueTextEquals("response.completed"u8) || reader.ValueTextEquals("response.incomplete"u8)
+                            || reader.ValueTextEquals("response.failed"u8);
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON (or cut): nothing it says counts.
         }
     }
 

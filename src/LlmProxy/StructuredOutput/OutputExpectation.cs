@@ -76,7 +76,7 @@ public sealed class OutputExpectation
                     contentSchema = SchemaCache.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
                     if (contentSchema is null)
                     {
-                        error = "Invalid schema for response_format: " + why;
+                        error = "Invalid schema for response_format: " + Errors.ErrorText.Clip(why);
                         param = "response_format.json_schema.schema";
                         return null;
                     }
@@ -102,7 +102,7 @@ public sealed class OutputExpectation
                             parameters = SchemaCache.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
                             if (parameters is null)
                             {
-                                error = $"Invalid schema for function '{name.GetString()}': " + why;
+                                error = $"Invalid schema for function '{Errors.ErrorText.Clip(name.GetString())}': " + Errors.ErrorText.Clip(why);
                                 param = $"tools[{index}].function.parameters";
                                 return null;
                             }

@@ -65,7 +65,7 @@ internal static class RetrySender
         var info = feature.Request;
         var spliced = new byte[feature.Body.Count - info.ModelTokenLength + target.UpstreamModelJson.Length];
         Providers.TargetMiddleware.Splice(feature.Body, info, target.UpstreamModelJson, [], spliced);
-        if (invalidAnswer is null || JsonNode.Parse(spliced) is not JsonObject request || request["messages"] is not JsonArray messages)
+        if (invalidAnswer is null || MessagesOf(spliced) is not var (request, messages))
         {
             return spliced;
         }
@@ -81,6 +81,20 @@ internal static class RetrySender
             ["content"] = "Your previous answer did not match the required JSON schema: " + verdict.Describe() + ". Answer again, matching the schema exactly.",
         });
         return JsonSerializer.SerializeToUtf8Bytes(request);
+    }
+
+    // The request as a node tree and its messages, or null when it cannot be one (JsonObject throws on first use when a
+    // property the gateway does not read is given twice): then the request is resent as it was, without the repair turn.
+    private static (JsonObject Request, JsonArray Messages)? MessagesOf(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) is JsonObject request && request["messages"] is JsonArray messages ? (request, messages) : null;
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private static string? AnswerContent(byte[] answer)

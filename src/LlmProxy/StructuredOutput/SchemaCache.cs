@@ -10,7 +10,7 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>
 /// Compiles the JSON Schemas requests carry (JsonSchema.Net, draft 2020-12, format validation on) and keeps them by a
 /// hash of their text, bounded. Their regexes are translated from ECMA-262 (<see cref="SchemaRewriter"/>) and get a
-/// match time limit (<see cref="RegexTimeouts"/>). A schema that cannot be used — bad JSON Schema, a regex .NET cannot
+/// linear-time engine where it fits, else a match time limit (<see cref="SchemaRegexes"/>). A schema that cannot be used — bad JSON Schema, a regex .NET cannot
 /// express, a <c>$ref</c> or <c>$dynamicRef</c> that does not resolve inside the schema or to a shipped meta-schema
 /// (nothing is ever fetched), a reference loop that never moves into the value (<see cref="SchemaReferences"/>) — is
 /// the client's error.
@@ -83,7 +83,7 @@ public static class SchemaCache
                 return null;
             }
 
-            RegexTimeouts.Apply(nodes);
+            SchemaRegexes.Apply(nodes);
             return schema;
         }
         catch (Exception ex) when (ex is JsonException or JsonSchemaException or RegexParseException or ArgumentException or RefResolutionException or UriFormatException)

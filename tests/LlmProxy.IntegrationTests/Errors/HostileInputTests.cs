@@ -213,6 +213,21 @@ public sealed class HostileInputTests : IDisposable
         Assert.Equal(200, (int)atCap.StatusCode);
     }
 
+    [Fact]
+    public async Task Embeddings_SimulatedProviderAskedForMoreDimensionsThanOpenAIsLargest_Returns400()
+    {
+        await using var app = TestConfig.Simulated().Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/embeddings", """{"model":"sim-chat","input":["a","b"],"dimensions":8192}""");
+        using var largest = await client.PostJsonAsync("/v1/embeddings", """{"model":"sim-chat","input":["a","b"],"dimensions":3072}""");
+
+        var error = await OpenAIError.AssertAsync(response, 400, "invalid_request_error", null);
+        Assert.Equal("dimensions", error.GetProperty("param").GetString());
+        using var answer = JsonDocument.Parse(await largest.Content.ReadAsStringAsync());
+        Assert.Equal(3072, answer.RootElement.GetProperty("data")[1].GetProperty("embedding").GetArrayLength());
+    }
+
     /// <summary>HTTP/1.1 over a plain socket, for framings HttpClient will not send.</summary>
     private static class RawHttp
     {

@@ -127,4 +127,108 @@ public sealed class ResponseBoundaryTests
         Assert.DoesNotContain(TestKeys.ProviderSecret, System.Text.RegularExpressions.Regex.Unescape(text), StringComparison.Ordinal);
         Assert.Contains("[redacted]", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Post_ProviderHeaderNameCarriesItsKey_HeaderDropped()
+    {
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.Headers["anthropic-ratelimit-" + TestKeys.ProviderSecret] = "1";
+            context.Response.Headers["x-ratelimit-" + TestKeys.ProviderSecret] = "1";
+            context.Response.Headers["x-ratelimit-remaining-requests"] = "9";
+            await context.Response.WriteAsync("""{"id":"c1","object":"chat.completion","choices":[]}""");
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(Chat, Encoding.UTF8, "application/json"));
+
+        Assert.DoesNotContain(response.Headers, h => h.Key.Contains(TestKeys.ProviderSecret, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal("9", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+    }
+
+    [Theory]
+    [InlineData(200)]
+    [InlineData(400)]
+    [InlineData(401)]
+    [InlineData(429)]
+    public async Task Post_ProviderReasonPhraseCarriesItsKey_ClientGetsTheStandardPhrase(int status)
+    {
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.StatusCode = status;
+            context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>()!.ReasonPhrase = "Bad key " + TestKeys.ProviderSecret;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(status == 200
+                ? """{"id":"c1","object":"chat.completion","choices":[]}"""
+                : """{"error":{"message":"x","type":"invalid_request_error","param":null,"code":null}}""");
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(Chat, Encoding.UTF8, "application/json"));
+
+        Assert.DoesNotContain(TestKeys.ProviderSecret, response.ReasonPhrase ?? "", StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gzip", 200)]
+    [InlineData("gzip, identity", 200)]
+    [InlineData("identity, gzip", 200)]
+    [InlineData("zstd", 502)]
+    public async Task Post_ProviderCompressesAnyway_DecodedAndRedactedOrRefused(string encoding, int status)
+    {
+        using var compressed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes("{\"id\":\"c1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\""
+                + TestKeys.ProviderSecret + "\"},\"finish_reason\":\"stop\"}]}"));
+        }
+
+        var bytes = compressed.ToArray();
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "application/json";
+            context.Response.Headers.ContentEncoding = encoding;
+            await context.Response.Body.WriteAsync(bytes);
+        });
+        await using var app = TestConfig.SingleModel(upstream.Address + "/v1").Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(Chat, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Empty(response.Content.Headers.ContentEncoding);
+        if (status == 200)
+        {
+            Assert.Contains("[redacted]", text, StringComparison.Ordinal);
+        }
+        else
+        {
+            await OpenAIError.AssertAsync(response, 502, "server_error", "upstream_error");
+        }
+    }
+
+    [Fact]
+    public async Task Post_PlaceholderKeyOfALocalServer_AnswersLeftAsTheyAre()
+    {
+        Environment.SetEnvironmentVariable("LLMPROXY_TEST_PLACEHOLDER_KEY", "unused");
+        const string answer = """{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Remove the unused import."},"finish_reason":"stop"}]}""";
+        await using var upstream = await TestUpstream.StartAsync(async context =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(answer);
+        });
+        var config = TestConfig.SingleModel(upstream.Address + "/v1");
+        config["providers"]!["up"]!["api_key"] = "env:LLMPROXY_TEST_PLACEHOLDER_KEY";
+        await using var app = config.Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(Chat, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(answer, await response.Content.ReadAsStringAsync());
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Message.Contains("providers.up.api_key: shorter than 16", StringComparison.Ordinal));
+    }
 }

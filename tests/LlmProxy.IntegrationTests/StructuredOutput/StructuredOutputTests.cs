@@ -205,6 +205,23 @@ public sealed class StructuredOutputTests : IDisposable
     }
 
     [Fact]
+    public async Task Retry_BodyRepeatsAPropertyTheGatewayDoesNotRead_AskedAgainWithoutTheRepairTurn()
+    {
+        Answers("""{"name":"Ada"}""", """{"name":"Ada","age":36}""");
+        await using var app = Start("retry");
+        using var client = app.CreateClient();
+        var request = Request().Replace("{\"model\":\"test-model\",", "{\"model\":\"test-model\",\"temperature\":1,\"temperature\":1,", StringComparison.Ordinal);
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("passed", response.Headers.GetValues("x-llmproxy-validation").Single());
+        var requests = _upstream.LogEntries.Select(static e => e.RequestMessage!.Body!).ToArray();
+        Assert.Equal(2, requests.Length);
+        Assert.Equal(requests[0], requests[1]);
+    }
+
+    [Fact]
     public async Task Retry_EveryAttemptInvalid_422AfterMaxAttempts()
     {
         Answers("""{"name":"Ada"}""", """{"age":36}""");
@@ -287,7 +304,7 @@ public sealed class StructuredOutputTests : IDisposable
         Answer("{\"name\":\"" + new string('a', 40) + "!\",\"age\":1}");
         await using var app = Start("reject");
         using var client = app.CreateClient();
-        var schema = """{"type":"object","properties":{"name":{"type":"string","pattern":"^(a+)+$"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}""";
+        var schema = """{"type":"object","properties":{"name":{"type":"string","pattern":"^(?=(a+)+$)"},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}""";
 
         using var response = await client.PostJsonAsync("/v1/chat/completions", Request(schema));
 

@@ -147,7 +147,7 @@ public sealed class ConfigSchemaTests
     [InlineData("azure v1 form", """{ "/providers/az/api_version": "v1" }""")]
     [InlineData("simulated without simulation settings", """{ "/providers/sim/simulation": null }""")]
     [InlineData("simulated marked optional", """{ "/providers/sim/optional": true }""")]
-    [InlineData("all simulation settings", """{ "/providers/sim/simulation": { "ttft_ms": 10, "inter_token_ms": 1, "error_rate": 1, "error_status": 429, "retry_after_seconds": 0, "default_max_tokens": 100000, "embedding_dimensions": 8192 } }""")]
+    [InlineData("all simulation settings", """{ "/providers/sim/simulation": { "ttft_ms": 10, "inter_token_ms": 1, "error_rate": 1, "error_status": 429, "retry_after_seconds": 0, "default_max_tokens": 100000, "embedding_dimensions": 3072 } }""")]
     [InlineData("target with only a provider", """{ "/models/chat/targets/0": { "provider": "sim" } }""")]
     [InlineData("a weight-0 target next to a weighted one", """{ "/models/chat/targets/1": { "provider": "oai", "model": "gpt-4o-mini", "weight": 0 } }""")]
     [InlineData("per-model timeout", """{ "/models/chat/timeout_seconds": 0.5 }""")]

@@ -85,6 +85,48 @@ public sealed class CredentialRedactorTests
     }
 
     [Fact]
+    public async Task ProviderContent_ReaderBufferFullOfAnEscapedKeyStart_ReadsOnWithoutEndingOrLeaking()
+    {
+        // 360 bytes escaped: a 300-byte read buffer is all the start of the key and cannot hold the rest.
+        var key = "sk-proj-" + new string('x', 52);
+        var escaped = string.Concat(key.Select(c => $"\\u{(int)c:x4}"));
+        var body = Encoding.UTF8.GetBytes("{\"m\":\"" + escaped + "\",\"after\":\"tail\"}");
+        using var inner = new StreamContent(new ChunkedStream(body[..6], body[6..]));
+        using var content = new ProviderContent(inner, new CredentialRedactor(key), []);
+        await using var stream = await content.ReadAsStreamAsync();
+        var output = new MemoryStream();
+        var buffer = new byte[300];
+        int read;
+
+        while ((read = await stream.ReadAsync(buffer)) > 0)
+        {
+            output.Write(buffer, 0, read);
+        }
+
+        var text = Encoding.UTF8.GetString(output.ToArray());
+        Assert.Equal(body.Length, output.Length);
+        Assert.DoesNotContain(escaped[..60], text, StringComparison.Ordinal);
+        Assert.EndsWith("\"after\":\"tail\"}", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gzip, identity", new[] { "gzip" })]
+    [InlineData("identity", new string[0])]
+    [InlineData("deflate,br", new[] { "deflate", "br" })]
+    public void Codings_ContentEncodingValues_SplitAndIdentityLeftOut(string header, string[] expected)
+    {
+        Assert.Equal(expected, ProviderContent.Codings([header]));
+    }
+
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("gzip, compress")]
+    public void Codings_UnknownCoding_Null(string header)
+    {
+        Assert.Null(ProviderContent.Codings([header]));
+    }
+
+    [Fact]
     public async Task ProviderContent_GzipBody_DecodedThenRedacted()
     {
         using var compressed = new MemoryStream();

@@ -98,6 +98,31 @@ public sealed class EventStreamGuardTests
     }
 
     [Fact]
+    public async Task Read_BigEventWhoseBlankLineIsSplitAcrossReads_DoneObservedOnce()
+    {
+        var big = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + new string('x', 100) + "\"},\"finish_reason\":\"stop\"}]}\n";
+
+        var (reads, _) = await DrainAsync(new ScriptedStream(big, "\ndata: [DONE]\n\n"), bufferSize: 32);
+
+        var text = string.Concat(reads);
+        Assert.Equal(big + "\ndata: [DONE]\n\n", text);
+    }
+
+    [Theory]
+    [InlineData("{\"sequence_number\":9,\"type\":\"response.completed\",\"response\":{\"id\":\"r1\"}}")]
+    [InlineData("{ \"type\": \"response.completed\", \"response\":{\"id\":\"r1\"}}")]
+    [InlineData("{\"sequence_number\":3,\"type\":\"error\",\"message\":\"overloaded\"}")]
+    [InlineData("{\"id\":\"c\", \"error\": {\"message\":\"overloaded\"}}")]
+    public async Task Read_TerminalEventWithTypeOrErrorAnywhere_RecognisedAsFinished(string json)
+    {
+        var sent = "data: {\"type\":\"response.output_text.delta\",\"delta\":\"Hi\"}\n\nevent: response.completed\ndata: " + json + "\n\n";
+
+        var (reads, _) = await DrainAsync(new ScriptedStream(sent));
+
+        Assert.Equal(sent, string.Concat(reads));
+    }
+
+    [Fact]
     public async Task Read_BigEventEndingWithFinishReason_CountsAsFinished()
     {
         var big = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + new string('x', 100) + "\"},\"finish_reason\":\"length\"}]}";

@@ -21,12 +21,35 @@ public sealed class EcmaPatternTests
     [InlineData(@"^a[]", "a", false)]
     [InlineData(@"^\$\.[$.]$", "$..", true)]
     [InlineData(@"^\d+$", "١٢", false)]
+    [InlineData(@"^[\d_]+$", "١_", false)]
+    [InlineData(@"^\w+$", "é", false)]
+    [InlineData(@"^[^\w]$", "é", true)]
+    [InlineData(@"^\W\D$", "é-", true)]
+    [InlineData(@"\bcat\b", "a cat!", true)]
+    [InlineData(@"^(?=a)\w$", "a", true)]
     public void Translate_EcmaPattern_MatchesAsEcma262Does(string pattern, string input, bool matches)
     {
         var translated = EcmaPattern.Translate(pattern, out var error);
 
         Assert.True(translated is not null, error);
         Assert.Equal(matches, new Regex(translated, RegexOptions.ECMAScript).IsMatch(input));
+        Assert.Equal(matches, SchemaRegexes.Create(translated).IsMatch(input));
+    }
+
+    [Theory]
+    [InlineData(@"^(a+)+$", true)]
+    [InlineData(@"^[\d\w.-]+@x$", true)]
+    [InlineData(@"^(\w+\s?)*$", true)]
+    [InlineData(@"^(?=(a+)+$)", false)]
+    [InlineData(@"^(a)\1$", false)]
+    [InlineData(@"\bcat", false)]
+    [InlineData(@"^[\W]$", false)]
+    public void Create_Pattern_LinearEngineWhereverItMeansTheSame(string pattern, bool linear)
+    {
+        var regex = SchemaRegexes.Create(EcmaPattern.Translate(pattern, out _)!);
+
+        Assert.Equal(linear, regex.Options.HasFlag(RegexOptions.NonBacktracking));
+        Assert.Equal(SchemaRegexes.Limit, regex.MatchTimeout);
     }
 
     [Theory]

@@ -16,6 +16,9 @@ internal static class SimulatorEndpoints
     /// <summary>Most inputs one embeddings request may carry (OpenAI's limit).</summary>
     public const int MaxEmbeddingInputs = 2048;
 
+    /// <summary>The longest embedding vector (OpenAI's largest, text-embedding-3-large).</summary>
+    public const int MaxEmbeddingDimensions = 3072;
+
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
     /// <summary>Maps the endpoints under <c>/{provider}/v1</c>.</summary>
@@ -236,29 +239,60 @@ internal static class SimulatorEndpoints
         }
 
         var dimensions = request["dimensions"]?.GetValueKind() == JsonValueKind.Number ? (int)request["dimensions"]! : settings.EmbeddingDimensions;
+        if (dimensions is < 1 or > MaxEmbeddingDimensions)
+        {
+            await WriteError(context, 400, "invalid_request_error", null,
+                $"'dimensions' must be between 1 and {MaxEmbeddingDimensions}.", "dimensions");
+            return;
+        }
+
         var base64 = (string?)request["encoding_format"] == "base64";
         await Task.Delay(TimeSpan.FromMilliseconds(settings.TtftMs), time, context.RequestAborted);
-        var data = new JsonArray();
+
+        // Written as it is made, a vector at a time: the largest answer (2,048 × 3,072 floats) never sits in memory whole.
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteString("object", "list");
+        writer.WriteStartArray("data");
         var promptTokens = 0;
         for (var i = 0; i < inputs.Count; i++)
         {
-            var vector = SimulatedText.Embedding(inputs[i], Math.Clamp(dimensions, 1, 8192));
+            var vector = SimulatedText.Embedding(inputs[i], dimensions);
             promptTokens += SimulatedText.CountTokens(inputs[i]);
-            data.Add(new JsonObject
+            writer.WriteStartObject();
+            writer.WriteString("object", "embedding");
+            writer.WriteNumber("index", i);
+            if (base64)
             {
-                ["object"] = "embedding",
-                ["index"] = i,
-                ["embedding"] = base64 ? SimulatedText.ToBase64(vector) : new JsonArray([.. vector.Select(v => (JsonNode)v)]),
-            });
+                writer.WriteString("embedding", SimulatedText.ToBase64(vector));
+            }
+            else
+            {
+                writer.WriteStartArray("embedding");
+                foreach (var value in vector)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+            if (writer.BytesPending > 64 * 1024)
+            {
+                await writer.FlushAsync(context.RequestAborted);
+            }
         }
 
-        await WriteJson(context, new JsonObject
-        {
-            ["object"] = "list",
-            ["data"] = data,
-            ["model"] = (string?)request["model"] ?? "simulated",
-            ["usage"] = new JsonObject { ["prompt_tokens"] = promptTokens, ["total_tokens"] = promptTokens },
-        });
+        writer.WriteEndArray();
+        writer.WriteString("model", (string?)request["model"] ?? "simulated");
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("prompt_tokens", promptTokens);
+        writer.WriteNumber("total_tokens", promptTokens);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        await writer.FlushAsync(context.RequestAborted);
     }
 
     private static async Task ResponsesAsync(HttpContext context, JsonObject request, SimulationSettings settings, TimeProvider time)
