@@ -5,17 +5,23 @@ namespace LlmProxy.StructuredOutput;
 
 /// <summary>
 /// Rewrites a JSON Schema regex (ECMA-262, as <c>pattern</c> and <c>patternProperties</c> are defined) into .NET syntax
-/// with the same meaning, for .NET's <c>RegexOptions.ECMAScript</c> mode (where <c>\d</c> and <c>\w</c> are already
-/// ASCII as in ECMA-262): Unicode General_Category escapes by their long names or as <c>gc=</c>/<c>General_Category=</c>
-/// become .NET's short names; <c>$</c> matches only at the very end (.NET's also matches before a final <c>\n</c>);
+/// with the same meaning: Unicode General_Category escapes by their long names or as <c>gc=</c>/<c>General_Category=</c>
+/// become .NET's short names; <c>\d</c>, <c>\w</c> (and <c>\D</c>, <c>\W</c> outside a class) are spelled out as the
+/// ASCII classes they are in ECMA-262; <c>$</c> matches only at the very end (.NET's also matches before a final <c>\n</c>);
 /// <c>.</c> excludes every ECMA-262 line terminator; <c>\s</c>/<c>\S</c> take ECMA-262's Unicode white space. Only
-/// <c>\S</c> inside a character class keeps .NET's meaning (ASCII white space). A property .NET has no equivalent for
+/// <c>\S</c> inside a character class keeps .NET's meaning (ASCII white space). What cannot be spelled out — <c>\b</c>,
+/// <c>\B</c>, and <c>\D</c>/<c>\W</c> inside a class — keeps its ECMA-262 meaning only in .NET's
+/// <c>RegexOptions.ECMAScript</c> mode. A property .NET has no equivalent for
 /// (scripts, binary properties) is an error, never a guess.
 /// </summary>
 internal static class EcmaPattern
 {
     // ECMA-262 WhiteSpace and LineTerminator, as class members (Zs covers U+0020, U+00A0, U+1680, U+2000-200A, U+202F, U+205F, U+3000).
     private const string SpaceMembers = @"\t\n\v\f\r\u2028\u2029\uFEFF\p{Zs}";
+
+    // ECMA-262's \d and \w are ASCII; spelled out they mean the same on either .NET engine (see SchemaRegexes).
+    private const string DigitMembers = "0-9";
+    private const string WordMembers = "a-zA-Z0-9_";
 
     private static readonly FrozenDictionary<string, string> Categories = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -67,17 +73,26 @@ internal static class EcmaPattern
                     continue;
                 }
 
-                if (next == 's')
+                var spelled = (next, inClass) switch
                 {
-                    result.Append(inClass ? SpaceMembers : "[" + SpaceMembers + "]");
-                }
-                else if (next == 'S' && !inClass)
+                    ('s', true) => SpaceMembers,
+                    ('s', false) => "[" + SpaceMembers + "]",
+                    ('S', false) => "[^" + SpaceMembers + "]",
+                    ('d', true) => DigitMembers,
+                    ('d', false) => "[" + DigitMembers + "]",
+                    ('D', false) => "[^" + DigitMembers + "]",
+                    ('w', true) => WordMembers,
+                    ('w', false) => "[" + WordMembers + "]",
+                    ('W', false) => "[^" + WordMembers + "]",
+                    _ => null,
+                };
+                if (spelled is null)
                 {
-                    result.Append("[^").Append(SpaceMembers).Append(']');
+                    result.Append(c).Append(next);
                 }
                 else
                 {
-                    result.Append(c).Append(next);
+                    result.Append(spelled);
                 }
 
                 i++;

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using Json.Schema;
 using Json.Schema.Keywords;
@@ -8,9 +7,9 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>
 /// The engine every <c>pattern</c> and <c>patternProperties</c> regex of a compiled schema runs on. Clients write these
 /// regexes and models write the strings they match, so a backtracking regex could take seconds per answer. Where .NET's
-/// linear-time engine (<see cref="RegexOptions.NonBacktracking"/>) can express the pattern — no backreferences,
-/// lookarounds or atomic groups, and no <c>\b</c>, <c>\B</c>, <c>\D</c> or <c>\W</c> inside a class whose ECMA-262
-/// meaning it would change — it runs there, in time proportional to the string. Any other pattern runs backtracking in
+/// linear-time engine (<see cref="RegexOptions.NonBacktracking"/>) can express the pattern with its ECMA-262 meaning —
+/// no backreferences, lookarounds or atomic groups, and none of what <see cref="EcmaPattern"/> leaves to ECMAScript mode
+/// (<c>\b</c>, <c>\B</c>, <c>\D</c>/<c>\W</c> inside a class) — it runs there, in time proportional to the string. Any other pattern runs backtracking in
 /// ECMAScript mode with a match time limit of <see cref="Limit"/> per value: a match that runs out throws
 /// <see cref="RegexMatchTimeoutException"/>, which validation turns into a failed verdict (the answer could not be checked).
 /// </summary>
@@ -48,11 +47,11 @@ internal static class SchemaRegexes
     /// <summary>The regex for a pattern already in .NET syntax (see <see cref="EcmaPattern"/>).</summary>
     internal static Regex Create(string pattern)
     {
-        if (Linear(pattern) is { } linear)
+        if (!NeedsEcmaScriptMode(pattern))
         {
             try
             {
-                return new Regex(linear, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Limit);
+                return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Limit);
             }
             catch (NotSupportedException)
             {
@@ -63,64 +62,9 @@ internal static class SchemaRegexes
         return new Regex(pattern, Backtracking, Limit);
     }
 
-    /// <summary>
-    /// The pattern with ECMAScript mode's ASCII <c>\d</c> and <c>\w</c> spelled out, so it means the same without that
-    /// mode; null when it uses what cannot be spelled out that way (<c>\b</c>, <c>\B</c>, or <c>\D</c>/<c>\W</c> in a class).
-    /// </summary>
-    internal static string? Linear(string pattern)
-    {
-        if (pattern.AsSpan().IndexOfAny(@"\") < 0)
-        {
-            return pattern;
-        }
-
-        var result = new StringBuilder(pattern.Length + 16);
-        var inClass = false;
-        for (var i = 0; i < pattern.Length; i++)
-        {
-            var c = pattern[i];
-            if (c == '\\' && i + 1 < pattern.Length)
-            {
-                var next = pattern[i + 1];
-                i++;
-                var spelled = (next, inClass) switch
-                {
-                    ('d', false) => "[0-9]",
-                    ('d', true) => "0-9",
-                    ('D', false) => "[^0-9]",
-                    ('w', false) => "[a-zA-Z0-9_]",
-                    ('w', true) => "a-zA-Z0-9_",
-                    ('W', false) => "[^a-zA-Z0-9_]",
-                    ('D' or 'W', true) or ('b' or 'B', false) => null,
-                    _ => "\\" + next,
-                };
-                if (spelled is null)
-                {
-                    return null;
-                }
-
-                result.Append(spelled);
-                continue;
-            }
-
-            if (inClass)
-            {
-                inClass = c != ']';
-            }
-            else if (c == '[')
-            {
-                inClass = true;
-                if (i + 1 < pattern.Length && pattern[i + 1] == '^')
-                {
-                    result.Append("[^");
-                    i++;
-                    continue;
-                }
-            }
-
-            result.Append(c);
-        }
-
-        return result.ToString();
-    }
+    // What EcmaPattern leaves for ECMAScript mode to read as ECMA-262 does: \b, \B, and \D or \W inside a class. Seen in
+    // the text at all (an escaped backslash before a 'b' included), the pattern stays on the engine where it means that.
+    private static bool NeedsEcmaScriptMode(string pattern)
+        => pattern.Contains(@"\b", StringComparison.Ordinal) || pattern.Contains(@"\B", StringComparison.Ordinal)
+            || pattern.Contains(@"\D", StringComparison.Ordinal) || pattern.Contains(@"\W", StringComparison.Ordinal);
 }
