@@ -17,9 +17,6 @@ public static partial class ConfigValidator
     /// <summary>Largest allowed target weight.</summary>
     public const int MaxWeight = 1_000_000;
 
-    /// <summary>Largest allowed simulated delay, in milliseconds (one minute).</summary>
-    public const int MaxSimulatedDelayMs = 60_000;
-
     /// <summary>Returns all errors; empty when the config is valid.</summary>
     public static List<string> Validate(GatewayConfig config)
     {
@@ -145,23 +142,15 @@ public static partial class ConfigValidator
             }
 
             var isSimulated = provider.Type == ProviderTypes.Simulated;
-            if (isSimulated)
-            {
-                if (provider.BaseUrl is not null)
-                {
-                    errors.Add($"{path}.base_url: a simulated provider has no base_url (it runs inside the gateway)");
-                }
-
-                ValidateSimulation(path, provider.Simulation ?? new SimulationSettings(), errors);
-            }
-            else
+            if (!isSimulated)
             {
                 if (provider.Simulation is not null)
                 {
                     errors.Add($"{path}.simulation: only a simulated provider takes simulation settings");
                 }
 
-                var needsUrl = provider.Type != ProviderTypes.OpenAI;
+                // OpenAI and Anthropic have a well-known address; the others are wherever they were deployed.
+                var needsUrl = provider.Type is not (ProviderTypes.OpenAI or ProviderTypes.Anthropic);
                 if (provider.BaseUrl is null)
                 {
                     if (needsUrl)
@@ -178,70 +167,48 @@ public static partial class ConfigValidator
 
             if (provider.ApiKey is not null)
             {
-                if (isSimulated)
-                {
-                    errors.Add($"{path}.api_key: a simulated provider takes no credential");
-                }
-                else if (!SecretReference.IsReference(provider.ApiKey))
+                if (!isSimulated && !SecretReference.IsReference(provider.ApiKey))
                 {
                     // Never echo the value: it may be a pasted secret.
                     errors.Add($"{path}.api_key: must be a reference 'env:NAME' or 'file:/path', never the secret itself");
                 }
             }
-            else if (provider.Type is ProviderTypes.OpenAI or ProviderTypes.AzureOpenAI)
+            else if (provider.Type is ProviderTypes.OpenAI or ProviderTypes.AzureOpenAI or ProviderTypes.Anthropic)
             {
                 errors.Add($"{path}.api_key: required for type '{provider.Type}' (env:NAME or file:/path)");
             }
 
-            if (provider.Type == ProviderTypes.AzureOpenAI)
-            {
-                if (string.IsNullOrWhiteSpace(provider.ApiVersion))
-                {
-                    errors.Add($"{path}.api_version: required for type 'azure-openai' (for example '2024-10-21', or 'v1' for the /openai/v1 API)");
-                }
-            }
-            else if (provider.ApiVersion is not null)
+            if (provider.ApiVersion is not null && provider.Type != ProviderTypes.AzureOpenAI)
             {
                 errors.Add($"{path}.api_version: only an azure-openai provider takes api_version");
             }
-        }
-    }
 
-    private static void ValidateSimulation(string path, SimulationSettings simulation, List<string> errors)
-    {
-        if (simulation.TtftMs is < 0 or > MaxSimulatedDelayMs)
-        {
-            errors.Add($"{path}.simulation.ttft_ms: must be between 0 and {MaxSimulatedDelayMs}");
-        }
+            if (provider.Type != ProviderTypes.Anthropic)
+            {
+                if (provider.AnthropicVersion is not null)
+                {
+                    errors.Add($"{path}.anthropic_version: only an anthropic provider takes anthropic_version");
+                }
 
-        if (simulation.InterTokenMs is < 0 or > MaxSimulatedDelayMs)
-        {
-            errors.Add($"{path}.simulation.inter_token_ms: must be between 0 and {MaxSimulatedDelayMs}");
-        }
+                if (provider.DefaultMaxTokens is not null)
+                {
+                    errors.Add($"{path}.default_max_tokens: only an anthropic provider takes default_max_tokens (OpenAI-shaped providers need none)");
+                }
+            }
 
-        if (simulation.ErrorRate is < 0 or > 1 || double.IsNaN(simulation.ErrorRate))
-        {
-            errors.Add($"{path}.simulation.error_rate: must be between 0 and 1");
-        }
-
-        if (simulation.ErrorStatus is < 400 or > 599)
-        {
-            errors.Add($"{path}.simulation.error_status: must be an HTTP error status (400-599)");
-        }
-
-        if (simulation.RetryAfterSeconds is < 0 or > (int)MaxTimeoutSeconds)
-        {
-            errors.Add($"{path}.simulation.retry_after_seconds: must be between 0 and {(int)MaxTimeoutSeconds}");
-        }
-
-        if (simulation.DefaultMaxTokens is < 1 or > 100_000)
-        {
-            errors.Add($"{path}.simulation.default_max_tokens: must be between 1 and 100000");
-        }
-
-        if (simulation.EmbeddingDimensions is < 1 or > Providers.Simulated.SimulatorEndpoints.MaxEmbeddingDimensions)
-        {
-            errors.Add($"{path}.simulation.embedding_dimensions: must be between 1 and {Providers.Simulated.SimulatorEndpoints.MaxEmbeddingDimensions}");
+            // The rules of one provider type live with that provider.
+            switch (provider.Type)
+            {
+                case ProviderTypes.AzureOpenAI:
+                    Providers.AzureOpenAI.AzureOpenAIConfigRules.Validate(path, provider, errors);
+                    break;
+                case ProviderTypes.Anthropic:
+                    Providers.Anthropic.AnthropicConfigRules.Validate(path, provider, errors);
+                    break;
+                case ProviderTypes.Simulated:
+                    Providers.Simulated.SimulatedConfigRules.Validate(path, provider, errors);
+                    break;
+            }
         }
     }
 
@@ -319,6 +286,11 @@ public static partial class ConfigValidator
             if (model.TimeoutSeconds is { } timeout && (timeout is <= 0 or > MaxTimeoutSeconds || double.IsNaN(timeout)))
             {
                 errors.Add($"{path}.timeout_seconds: must be greater than 0 and at most {MaxTimeoutSeconds}");
+            }
+
+            if (model.DefaultMaxTokens is < 1 or > Providers.Anthropic.AnthropicConfigRules.MaxDefaultMaxTokens)
+            {
+                errors.Add($"{path}.default_max_tokens: must be between 1 and {Providers.Anthropic.AnthropicConfigRules.MaxDefaultMaxTokens}");
             }
 
             for (var i = 0; i < model.Aliases.Count; i++)

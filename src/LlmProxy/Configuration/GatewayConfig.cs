@@ -116,7 +116,7 @@ public static class AuthModes
 /// <summary>One upstream provider.</summary>
 public sealed record ProviderConfig
 {
-    /// <summary><c>openai</c>, <c>azure-openai</c>, <c>openai-compatible</c> or <c>simulated</c>.</summary>
+    /// <summary><c>openai</c>, <c>azure-openai</c>, <c>openai-compatible</c>, <c>anthropic</c> or <c>simulated</c>.</summary>
     public string Type { get; init; } = "";
 
     /// <summary>The provider's base URL (OpenAI: <c>https://api.openai.com/v1</c>; Azure: the resource endpoint).</summary>
@@ -127,6 +127,15 @@ public sealed record ProviderConfig
 
     /// <summary>Azure OpenAI only: <c>api-version</c> for the classic deployment paths, or <c>v1</c> for the <c>/openai/v1</c> form.</summary>
     public string? ApiVersion { get; init; }
+
+    /// <summary>Anthropic only: the <c>anthropic-version</c> header (default <c>2023-06-01</c>).</summary>
+    public string? AnthropicVersion { get; init; }
+
+    /// <summary>
+    /// Anthropic only: <c>max_tokens</c> sent when the client sends neither <c>max_tokens</c> nor
+    /// <c>max_completion_tokens</c> (the Messages API requires it). A model's own <c>default_max_tokens</c> wins.
+    /// </summary>
+    public int? DefaultMaxTokens { get; init; }
 
     /// <summary>When true, a missing credential disables the provider instead of failing the config.</summary>
     public bool Optional { get; init; }
@@ -183,6 +192,12 @@ public sealed record ModelConfig
 
     /// <summary>Validation of answers against the request's schemas for this model.</summary>
     public StructuredOutputSettings? StructuredOutput { get; init; }
+
+    /// <summary>
+    /// <c>max_tokens</c> sent to this model's Anthropic targets when the client sends none (overrides the provider's
+    /// <c>default_max_tokens</c>). Other provider types need none and get none.
+    /// </summary>
+    public int? DefaultMaxTokens { get; init; }
 }
 
 /// <summary>One way of serving a model.</summary>

@@ -32,6 +32,9 @@ public sealed class ModelTarget
     /// <summary>Relative share of traffic.</summary>
     public int Weight { get; }
 
+    /// <summary>Anthropic: <c>max_tokens</c> sent when the client gives none (the model's setting, else the provider's).</summary>
+    public int? DefaultMaxTokens { get; init; }
+
     /// <summary>USD prices for this target, or null when unknown (cost is then reported as unknown, not zero).</summary>
     public PriceConfig? Price { get; }
 }

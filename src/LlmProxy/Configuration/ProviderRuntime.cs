@@ -16,6 +16,7 @@ public sealed class ProviderRuntime
     {
         ProviderTypes.OpenAI => "openai",
         ProviderTypes.AzureOpenAI => "azure.ai.openai",
+        ProviderTypes.Anthropic => "anthropic",
         _ => Name,
     };
 
@@ -43,8 +44,11 @@ public sealed class ProviderRuntime
     /// <summary><c>Bearer {credential}</c>, built once so the hot path does not concatenate.</summary>
     internal string? BearerValue { get; private init; }
 
-    /// <summary>Azure api-version (or <c>v1</c>).</summary>
+    /// <summary>Azure: api-version (or <c>v1</c>). Anthropic: the <c>anthropic-version</c> header.</summary>
     public string? ApiVersion { get; init; }
+
+    /// <summary>Anthropic: <c>max_tokens</c> when neither the client nor the model gives one.</summary>
+    public int? DefaultMaxTokens { get; init; }
 
     /// <summary>True when the gateway may add <c>stream_options.include_usage</c> for this provider.</summary>
     public bool InjectStreamUsage { get; init; } = true;
@@ -54,6 +58,9 @@ public sealed class ProviderRuntime
 
     /// <summary>Applies the provider's URL and auth rules to an outgoing request.</summary>
     internal IProviderAdapter Adapter { get; init; } = null!;
+
+    /// <summary>Translates the bodies between OpenAI's shape and the provider's (the adapter's translator).</summary>
+    internal IProviderTranslator Translator => Adapter.Translator;
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name} ({Type})";

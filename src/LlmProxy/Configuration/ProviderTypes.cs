@@ -12,9 +12,12 @@ public static class ProviderTypes
     /// <summary>Any OpenAI-compatible server such as vLLM or Ollama (optional Bearer auth).</summary>
     public const string OpenAICompatible = "openai-compatible";
 
+    /// <summary>Anthropic's Messages API (x-api-key auth; requests and answers translated).</summary>
+    public const string Anthropic = "anthropic";
+
     /// <summary>The built-in simulated provider.</summary>
     public const string Simulated = "simulated";
 
     /// <summary>All accepted types, for messages.</summary>
-    public static readonly string[] All = [OpenAI, AzureOpenAI, OpenAICompatible, Simulated];
+    public static readonly string[] All = [OpenAI, AzureOpenAI, OpenAICompatible, Anthropic, Simulated];
 }

@@ -68,8 +68,11 @@ internal sealed class SnapshotBuilder
                 Type = provider.Type,
                 Address = adapter.GetAddress(name, provider, config),
                 Credential = credential,
-                ApiVersion = provider.ApiVersion,
-                InjectStreamUsage = provider.InjectStreamUsage ?? AcceptsStreamOptions(provider),
+                ApiVersion = provider.Type == ProviderTypes.Anthropic ? provider.AnthropicVersion ?? Providers.Anthropic.AnthropicConfigRules.DefaultVersion : provider.ApiVersion,
+                DefaultMaxTokens = provider.Type == ProviderTypes.Anthropic ? provider.DefaultMaxTokens ?? Providers.Anthropic.AnthropicConfigRules.DefaultMaxTokens : null,
+                // Anthropic streams always report usage: there is nothing to ask for.
+                InjectStreamUsage = provider.Type != ProviderTypes.Anthropic
+                    && (provider.InjectStreamUsage ?? (provider.Type != ProviderTypes.AzureOpenAI || Providers.AzureOpenAI.AzureOpenAIConfigRules.AcceptsStreamOptions(provider))),
                 Simulation = provider.Type == ProviderTypes.Simulated ? provider.Simulation ?? new SimulationSettings() : null,
                 Adapter = adapter,
             };
@@ -108,7 +111,10 @@ internal sealed class SnapshotBuilder
                 // The id names provider and address: a request that began under an older snapshot can only
                 // match a target whose credential belongs to the address YARP sends it to.
                 var upstreamModel = target.Model ?? name;
-                var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, upstreamModel, target.Weight, PriceOf(target, runtime.Name, upstreamModel, pricing));
+                var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, upstreamModel, target.Weight, PriceOf(target, runtime, upstreamModel, pricing))
+                {
+                    DefaultMaxTokens = model.DefaultMaxTokens ?? runtime.DefaultMaxTokens,
+                };
                 enabled.Add(modelTarget);
                 targets[modelTarget.DestinationId] = modelTarget;
             }
@@ -161,14 +167,9 @@ internal sealed class SnapshotBuilder
             warnings);
     }
 
-    // Azure rejects stream_options before api-version 2024-09-01 ("Unrecognized request argument").
-    private static bool AcceptsStreamOptions(ProviderConfig provider)
-        => provider.Type != ProviderTypes.AzureOpenAI
-            || string.Equals(provider.ApiVersion, "v1", StringComparison.OrdinalIgnoreCase)
-            || string.CompareOrdinal(provider.ApiVersion, "2024-09-01") >= 0;
-
-    // The target's own price, else the table's "provider/model" entry, else its "model" entry, else unknown.
-    private static PriceConfig? PriceOf(TargetConfig target, string provider, string upstreamModel, PricingConfig? pricing)
+    // The target's own price, else the table's "provider/model" entry (the provider's name, then its type: "anthropic/claude-…"),
+    // else its "model" entry, else unknown.
+    private static PriceConfig? PriceOf(TargetConfig target, ProviderRuntime provider, string upstreamModel, PricingConfig? pricing)
     {
         if (target.Pricing is not null)
         {
@@ -180,7 +181,8 @@ internal sealed class SnapshotBuilder
             return null;
         }
 
-        return pricing.Models.TryGetValue(provider + "/" + upstreamModel, out var specific) ? specific
+        return pricing.Models.TryGetValue(provider.Name + "/" + upstreamModel, out var specific) ? specific
+            : pricing.Models.TryGetValue(provider.Type + "/" + upstreamModel, out var byType) ? byType
             : pricing.Models.GetValueOrDefault(upstreamModel);
     }
 

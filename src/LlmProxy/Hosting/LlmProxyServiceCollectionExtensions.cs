@@ -1,5 +1,6 @@
 using LlmProxy.Configuration;
 using LlmProxy.Providers;
+using LlmProxy.Providers.Anthropic;
 using LlmProxy.Providers.AzureOpenAI;
 using LlmProxy.Providers.OpenAI;
 using LlmProxy.Providers.OpenAICompatible;
@@ -50,6 +51,7 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, OpenAIAdapter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, AzureOpenAIAdapter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, OpenAICompatibleAdapter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, AnthropicAdapter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProviderAdapter, SimulatedAdapter>());
         services.TryAddSingleton<ProviderAdapters>();
         services.TryAddSingleton<SnapshotBuilder>();

@@ -4,8 +4,8 @@ using LlmProxy.Configuration;
 namespace LlmProxy.Providers;
 
 /// <summary>
-/// What differs between provider types on the way out: the destination address, the upstream path and query,
-/// and how the provider's credential is sent. One implementation per type, looked up by type name.
+/// What differs between provider types: the destination address, the upstream path and query, how the provider's
+/// credential is sent, and the translator of the bodies. One implementation per type, looked up by type name.
 /// </summary>
 internal interface IProviderAdapter
 {
@@ -21,6 +21,9 @@ internal interface IProviderAdapter
     /// </summary>
     UpstreamPath PathOf(ModelTarget target, string operationPath);
 
-    /// <summary>Adds the provider's credential (nothing when it has none).</summary>
+    /// <summary>Adds the provider's credential (nothing when it has none) and any header its API requires.</summary>
     void AddCredential(HttpRequestHeaders headers, ProviderRuntime provider);
+
+    /// <summary>How request and answer bodies are translated for this provider type.</summary>
+    IProviderTranslator Translator { get; }
 }

@@ -18,7 +18,9 @@ internal sealed class ProviderRequestTransform : RequestTransform
     /// Via, X-Real-IP: the client's address is not a provider's business), the gateway's x-llmproxy-* controls and SDK
     /// telemetry. Accept-Encoding is not forwarded: the gateway reads every answer, so providers answer uncompressed.
     /// </summary>
-    internal static readonly string[] ForwardedHeaders = ["Accept", "OpenAI-Beta", "traceparent", "tracestate"];
+    internal static readonly string[] ForwardedHeaders = ["Accept", OpenAIBeta, "traceparent", "tracestate"];
+
+    private const string OpenAIBeta = "OpenAI-Beta";
 
     private const string UserAgent = "LlmProxy";
 
@@ -29,8 +31,16 @@ internal sealed class ProviderRequestTransform : RequestTransform
         var proxyRequest = context.ProxyRequest;
         var incoming = request.Headers;
         var connection = incoming.Connection;
+        var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
+        var openAIShaped = feature?.Target?.Provider.Translator.IsIdentity ?? true;
         foreach (var name in ForwardedHeaders)
         {
+            if (!openAIShaped && ReferenceEquals(name, OpenAIBeta))
+            {
+                // OpenAI's feature flags mean nothing to a provider with another API.
+                continue;
+            }
+
             var value = incoming[name];
             if (value.Count > 0 && (connection.Count == 0 || !HopByHop.IsNamed(connection, name)))
             {
@@ -53,7 +63,6 @@ internal sealed class ProviderRequestTransform : RequestTransform
             content.Headers.ContentLength = request.ContentLength;
         }
 
-        var feature = context.HttpContext.Features.Get<LlmRequestFeature>();
         if (feature?.Target is { } target)
         {
             var adapter = target.Provider.Adapter;

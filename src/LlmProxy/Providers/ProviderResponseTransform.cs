@@ -17,8 +17,9 @@ namespace LlmProxy.Providers;
 /// Incoming response. YARP copies no provider header (the transform builder turns that off): the client gets only what
 /// <see cref="IsForwarded"/> allows — content type and length, the provider's ids, rate-limit and retry headers and
 /// processing time — with the provider's credential redacted from their values and from the body (see
-/// <see cref="ProviderContent"/>). Then error responses go to <see cref="UpstreamErrorRewriter"/>, streams to the SSE
-/// guard, and JSON answers to validation or metering.
+/// <see cref="ProviderContent"/>). Then the target's translator turns a provider's own shape into OpenAI's (identity for
+/// OpenAI-shaped providers), and error responses go to <see cref="UpstreamErrorRewriter"/>, streams to the SSE guard, and
+/// JSON answers to validation or metering.
 /// </summary>
 internal sealed class ProviderResponseTransform : ResponseTransform
 {
@@ -34,6 +35,9 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     {
         "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms", "x-should-retry", "request-id", "apim-request-id",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Largest non-streamed answer read for translation (a larger one is a 502).</summary>
+    public const int MaxTranslatedAnswerBytes = 32 * 1024 * 1024;
 
     private readonly TimeProvider _time;
 
@@ -92,26 +96,70 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             headers[OverheadHeader] = Math.Round(_time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds, 3).ToString(CultureInfo.InvariantCulture);
         }
 
+        // Everything after this sees OpenAI-shaped answers: a provider with another shape has its answer translated first.
+        var translator = feature?.Target?.Provider.Translator;
+        var translated = translator is { IsIdentity: false };
         if (status >= 400 && feature?.Target is { } target)
         {
             await UpstreamErrorRewriter.RewriteAsync(context, target);
+            return;
         }
-        else if (status < 300 && mediaType == "text/event-stream")
+
+        if (status >= 300)
+        {
+            return;
+        }
+
+        if (mediaType == "text/event-stream")
         {
             // The guard may drop the usage chunk or add an error event: the provider's length no longer holds.
             headers.ContentLength = null;
+            if (translated)
+            {
+                proxyResponse.Content = new TranslatedStreamContent(proxyResponse.Content, translator!, feature!, _time.GetUtcNow().ToUnixTimeSeconds());
+            }
+
             proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time, StreamValidationOf(context.HttpContext, feature, meter));
+            return;
         }
-        else if (status < 300 && feature?.Output is { } expectation)
+
+        if (translated && !await TranslateAnswerAsync(context, translator!, feature!))
+        {
+            return;
+        }
+
+        if (feature?.Output is { } expectation)
         {
             var services = context.HttpContext.RequestServices;
             await ValidatedJsonResponse.ApplyAsync(context, feature, expectation, meter, _time,
                 services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<ProviderResponseTransform>>());
         }
-        else if (status < 300 && meter is not null)
+        else if (meter is not null)
         {
             proxyResponse.Content = new MeteredJsonContent(proxyResponse.Content, meter, _time);
         }
+    }
+
+    // A non-streamed answer of a provider with another shape: read whole, translated, and sent on as OpenAI JSON. An
+    // answer that cannot be translated (or is too large to read) is a 502 and never reaches the client as it was.
+    private async ValueTask<bool> TranslateAnswerAsync(ResponseTransformContext context, IProviderTranslator translator, LlmRequestFeature feature)
+    {
+        var proxyResponse = context.ProxyResponse!;
+        var body = await UpstreamErrorRewriter.ReadBodyAsync(proxyResponse.Content, MaxTranslatedAnswerBytes, context.CancellationToken);
+        var answer = body is null ? null : translator.TranslateResponse(body, feature, _time.GetUtcNow().ToUnixTimeSeconds());
+        if (answer is null)
+        {
+            context.SuppressResponseBody = true;
+            await ErrorWriter.WriteAsync(context.HttpContext, LlmError.UpstreamError,
+                $"The provider '{ErrorText.Clip(feature.Target!.Provider.Name)}' sent an answer the gateway cannot read.");
+            return false;
+        }
+
+        proxyResponse.Content.Dispose();
+        proxyResponse.Content = new ByteArrayContent(answer);
+        context.HttpContext.Response.ContentType = "application/json";
+        context.HttpContext.Response.ContentLength = answer.Length;
+        return true;
     }
 
     /// <summary>

@@ -10,13 +10,11 @@ using Microsoft.Net.Http.Headers;
 namespace LlmProxy.Providers;
 
 /// <summary>
-/// Stage 5 (after YARP load balancing): records the chosen target and hands YARP the body to send, with the
-/// public model name replaced by the target's upstream model name.
+/// Stage 5 (after YARP load balancing): records the chosen target and hands YARP the body to send, as the target's
+/// translator writes it (for OpenAI-shaped providers the client's body with the upstream model name).
 /// </summary>
 internal sealed class TargetMiddleware
 {
-    private static readonly byte[] IncludeUsage = ""","stream_options":{"include_usage":true}"""u8.ToArray();
-
     private readonly RequestDelegate _next;
     private readonly ConfigStore _store;
     private readonly TimeProvider _time;
@@ -39,38 +37,35 @@ internal sealed class TargetMiddleware
         }
 
         feature.Target = target;
-        var body = feature.Body;
         var info = feature.Request;
         var meter = context.Features.Get<RequestMeter>();
+        var translator = target.Provider.Translator;
+        if (translator.RefuseOperation(feature.OperationPath) is { } refusal)
+        {
+            await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, refusal);
+            return;
+        }
 
         // Streams report usage only when asked: ask on the client's behalf, and strip the extra chunk again.
         var addUsage = meter is not null && info.Stream && info.StreamOptions == StreamOptions.Absent
             && target.Provider.InjectStreamUsage && feature.OperationPath is "/chat/completions" or "/completions";
-        byte[]? rewritten = null;
+        var body = translator.TranslateRequest(feature, target, addUsage);
+        if (body.Error is { } error)
+        {
+            await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, error, body.Param);
+            return;
+        }
+
+        if (meter is not null && info.Stream && (addUsage || (translator.StreamsReportUsage && info.StreamOptions != StreamOptions.IncludeUsage)))
+        {
+            meter.StripUsageChunk = true;
+        }
+
         var request = context.Request;
         try
         {
-            var sameModel = body.AsSpan(info.ModelTokenStart, info.ModelTokenLength).SequenceEqual(target.UpstreamModelJson);
-            if (sameModel && !addUsage)
-            {
-                request.Body = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
-                request.ContentLength = body.Count;
-            }
-            else
-            {
-                var model = sameModel ? body.AsSpan(info.ModelTokenStart, info.ModelTokenLength) : target.UpstreamModelJson;
-                var insertion = addUsage ? IncludeUsage : [];
-                var length = body.Count - info.ModelTokenLength + model.Length + insertion.Length;
-                rewritten = ArrayPool<byte>.Shared.Rent(length);
-                Splice(body, info, model, insertion, rewritten);
-                request.Body = new MemoryStream(rewritten, 0, length, writable: false);
-                request.ContentLength = length;
-                if (addUsage)
-                {
-                    meter!.StripUsageChunk = true;
-                }
-            }
-
+            request.Body = new MemoryStream(body.Bytes.Array!, body.Bytes.Offset, body.Bytes.Count, writable: false);
+            request.ContentLength = body.Bytes.Count;
             if (meter is not null)
             {
                 meter.UpstreamStart = _time.GetTimestamp();
@@ -81,27 +76,11 @@ internal sealed class TargetMiddleware
         }
         finally
         {
-            if (rewritten is not null && context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is null)
+            if (body.Pooled && context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>() is null)
             {
-                ArrayPool<byte>.Shared.Return(rewritten);
+                ArrayPool<byte>.Shared.Return(body.Bytes.Array!);
             }
         }
-    }
-
-    // body[..model] + model + body[model end..root end] + insertion + body[root end..]
-    internal static void Splice(ArraySegment<byte> body, LlmRequestInfo info, ReadOnlySpan<byte> model, ReadOnlySpan<byte> insertion, Span<byte> destination)
-    {
-        var source = body.AsSpan();
-        var modelEnd = info.ModelTokenStart + info.ModelTokenLength;
-        source[..info.ModelTokenStart].CopyTo(destination);
-        var at = info.ModelTokenStart;
-        model.CopyTo(destination[at..]);
-        at += model.Length;
-        source[modelEnd..info.RootEnd].CopyTo(destination[at..]);
-        at += info.RootEnd - modelEnd;
-        insertion.CopyTo(destination[at..]);
-        at += insertion.Length;
-        source[info.RootEnd..].CopyTo(destination[at..]);
     }
 
     // YARP applies a reload a moment after the store swaps snapshots, so the chosen destination may belong to

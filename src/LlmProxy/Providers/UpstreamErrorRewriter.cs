@@ -11,7 +11,8 @@ namespace LlmProxy.Providers;
 /// 502 <c>upstream_auth_error</c> with <c>x-should-retry: false</c> (its virtual key is fine) and never the
 /// provider's body, which echoes a masked key. (A 403 is usually about the model or region, not the key, so
 /// it passes through like other errors.) Other OpenAI-shaped errors pass through with status and body unchanged (the body
-/// arrives decoded and with the provider's key redacted: see <see cref="ProviderContent"/>). Bodies that are not
+/// arrives decoded and with the provider's key redacted: see <see cref="ProviderContent"/>); a provider with its own error
+/// shape (Anthropic) has its error translated by its translator first (status included: 529 becomes 503). Bodies that are not
 /// OpenAI-shaped (an HTML 502 page) become an OpenAI-shaped error with the provider's status.
 /// </summary>
 internal static class UpstreamErrorRewriter
@@ -37,7 +38,21 @@ internal static class UpstreamErrorRewriter
             return;
         }
 
-        var body = await ReadBodyAsync(proxyResponse.Content, context.CancellationToken);
+        var body = await ReadBodyAsync(proxyResponse.Content, MaxErrorBodyBytes, context.CancellationToken);
+        var translator = target.Provider.Translator;
+        if (body is not null && !translator.IsIdentity)
+        {
+            // A provider with its own error shape: the client gets OpenAI's, with the status OpenAI would send.
+            var error = translator.TranslateError(status, body);
+            http.Response.StatusCode = error.Status;
+            if (error.ShouldRetry is { } retry)
+            {
+                http.Response.Headers["x-should-retry"] = retry ? "true" : "false";
+            }
+
+            body = error.Body;
+        }
+
         if (body is null || !IsOpenAIError(body))
         {
             await ErrorWriter.WriteAsync(http, status, LlmError.UpstreamError,
@@ -66,7 +81,8 @@ internal static class UpstreamErrorRewriter
         }
     }
 
-    private static async Task<byte[]?> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
+    /// <summary>The whole body, or null when it is larger than <paramref name="limit"/> or cannot be read.</summary>
+    internal static async Task<byte[]?> ReadBodyAsync(HttpContent content, int limit, CancellationToken cancellationToken)
     {
         try
         {
@@ -76,7 +92,7 @@ internal static class UpstreamErrorRewriter
             int read;
             while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
             {
-                if (buffer.Length + read > MaxErrorBodyBytes)
+                if (buffer.Length + read > limit)
                 {
                     return null;
                 }

@@ -42,4 +42,7 @@ public sealed class LlmRequestFeature
 
     /// <summary>The target chosen by load balancing.</summary>
     public ModelTarget? Target { get; internal set; }
+
+    /// <summary>What the target's translator wrote down with the request for reading the answer (Anthropic: the name of the tool that stands for <c>response_format</c>).</summary>
+    internal object? ProviderState { get; set; }
 }

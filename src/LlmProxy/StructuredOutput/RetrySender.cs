@@ -64,7 +64,7 @@ internal static class RetrySender
     {
         var info = feature.Request;
         var spliced = new byte[feature.Body.Count - info.ModelTokenLength + target.UpstreamModelJson.Length];
-        Providers.TargetMiddleware.Splice(feature.Body, info, target.UpstreamModelJson, [], spliced);
+        Providers.OpenAI.OpenAITranslator.Splice(feature.Body, info, target.UpstreamModelJson, [], spliced);
         if (invalidAnswer is null || MessagesOf(spliced) is not var (request, messages))
         {
             return spliced;

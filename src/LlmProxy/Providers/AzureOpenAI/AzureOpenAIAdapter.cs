@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using LlmProxy.Configuration;
+using LlmProxy.Providers.OpenAI;
 
 namespace LlmProxy.Providers.AzureOpenAI;
 
@@ -12,6 +13,9 @@ internal sealed class AzureOpenAIAdapter : IProviderAdapter
 {
     /// <summary>The api_version value that selects the /openai/v1 API.</summary>
     public const string V1 = "v1";
+
+    /// <inheritdoc/>
+    public IProviderTranslator Translator { get; } = new OpenAITranslator();
 
     /// <inheritdoc/>
     public string Type => ProviderTypes.AzureOpenAI;

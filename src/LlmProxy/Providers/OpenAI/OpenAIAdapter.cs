@@ -10,6 +10,9 @@ internal sealed class OpenAIAdapter : IProviderAdapter
     public const string DefaultBaseUrl = "https://api.openai.com/v1";
 
     /// <inheritdoc/>
+    public IProviderTranslator Translator { get; } = new OpenAITranslator();
+
+    /// <inheritdoc/>
     public string Type => ProviderTypes.OpenAI;
 
     /// <inheritdoc/>

@@ -8,6 +8,9 @@ namespace LlmProxy.Providers.OpenAICompatible;
 internal sealed class OpenAICompatibleAdapter : IProviderAdapter
 {
     /// <inheritdoc/>
+    public IProviderTranslator Translator { get; } = new OpenAITranslator();
+
+    /// <inheritdoc/>
     public string Type => ProviderTypes.OpenAICompatible;
 
     /// <inheritdoc/>

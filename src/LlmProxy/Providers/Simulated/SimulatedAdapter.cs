@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using LlmProxy.Configuration;
+using LlmProxy.Providers.OpenAI;
 
 namespace LlmProxy.Providers.Simulated;
 
@@ -10,6 +11,9 @@ internal sealed class SimulatedAdapter : IProviderAdapter
 
     /// <summary>Creates the adapter over the simulator server.</summary>
     public SimulatedAdapter(SimulatorServer server) => _server = server;
+
+    /// <inheritdoc/>
+    public IProviderTranslator Translator { get; } = new OpenAITranslator();
 
     /// <inheritdoc/>
     public string Type => ProviderTypes.Simulated;
