@@ -38,6 +38,16 @@ public sealed class ConfigValidatorTests
         Assert.Empty(Validate(Valid()));
     }
 
+    [Fact]
+    public void Validate_AnthropicWithDefaults_NoErrors()
+    {
+        var config = Valid();
+        config["providers"]!["an"] = new JsonObject { ["type"] = "anthropic", ["api_key"] = "env:ANTHROPIC_API_KEY" };
+        config["models"]!["c"] = new JsonObject { ["targets"] = new JsonArray(new JsonObject { ["provider"] = "an", ["model"] = "claude-x" }), ["default_max_tokens"] = 2048 };
+
+        Assert.Empty(Validate(config));
+    }
+
     public static TheoryData<string, string, string> Breakages => new()
     {
         { "/providers/up/type", "\"vertex\"", "providers.up.type: unknown provider type 'vertex'" },
@@ -46,6 +56,13 @@ public sealed class ConfigValidatorTests
         { "/providers/oai/api_key", "\"sk-live-1234\"", "providers.oai.api_key: must be a reference 'env:NAME' or 'file:/path', never the secret itself" },
         { "/providers/oai/api_key", "null", "providers.oai.api_key: required for type 'openai'" },
         { "/providers/up/api_version", "\"2024-10-21\"", "providers.up.api_version: only an azure-openai provider takes api_version" },
+        { "/providers/up/anthropic_version", "\"2023-06-01\"", "providers.up.anthropic_version: only an anthropic provider takes anthropic_version" },
+        { "/providers/up/default_max_tokens", "100", "providers.up.default_max_tokens: only an anthropic provider takes default_max_tokens" },
+        { "/providers/an", """{"type":"anthropic"}""", "providers.an.api_key: required for type 'anthropic'" },
+        { "/providers/an", """{"type":"anthropic","api_key":"env:A","anthropic_version":"latest"}""", "providers.an.anthropic_version: must be a date" },
+        { "/providers/an", """{"type":"anthropic","api_key":"env:A","default_max_tokens":0}""", "providers.an.default_max_tokens: must be between 1 and" },
+        { "/providers/an", """{"type":"anthropic","api_key":"env:A","inject_stream_usage":true}""", "providers.an.inject_stream_usage: not for an anthropic provider" },
+        { "/models/m/default_max_tokens", "0", "models.m.default_max_tokens: must be between 1 and" },
         { "/providers/az", """{"type":"azure-openai","base_url":"https://x.openai.azure.com","api_key":"env:A"}""", "providers.az.api_version: required for type 'azure-openai'" },
         { "/providers/sim", """{"type":"simulated","base_url":"http://x"}""", "providers.sim.base_url: a simulated provider has no base_url" },
         { "/providers/sim", """{"type":"simulated","simulation":{"error_rate":1.5}}""", "providers.sim.simulation.error_rate: must be between 0 and 1" },

@@ -12,7 +12,7 @@ public sealed class SnapshotBuilderTests
     private const string Hash = "sha256:c6de1acacd799db7e8a088fc33e5680ac0aea0020af092b2fee8c0ac50b264cf";
 
     internal static SnapshotBuilder Builder(TimeProvider? time = null)
-        => new(new ProviderAdapters([new OpenAIAdapter(), new OpenAICompatibleAdapter(), new AzureOpenAIAdapter()]), time ?? new FakeTimeProvider());
+        => new(new ProviderAdapters([new OpenAIAdapter(), new OpenAICompatibleAdapter(), new AzureOpenAIAdapter(), new LlmProxy.Providers.Anthropic.AnthropicAdapter()]), time ?? new FakeTimeProvider());
 
     internal static GatewayConfig Parse(string json)
         => ConfigFile.Parse(json, out var error) ?? throw new InvalidOperationException(error);
@@ -156,5 +156,27 @@ public sealed class SnapshotBuilderTests
         var snapshot = Builder().Build(Parse(config.ToJsonString()), 1).Snapshot!;
 
         Assert.Equal(expected, snapshot.Providers["p"].InjectStreamUsage);
+    }
+
+    [Fact]
+    public void Build_AnthropicProvider_DefaultsAndModelMaxTokensOverride()
+    {
+        var json = """
+            {"providers":{"a":{"type":"anthropic","api_key":"env:PATH"},"b":{"type":"anthropic","api_key":"env:PATH","base_url":"https://proxy.example/anthropic/","anthropic_version":"2024-01-01","default_max_tokens":900}},
+             "models":{"m":{"targets":[{"provider":"a"}]},"n":{"targets":[{"provider":"b"}],"default_max_tokens":333}},"auth":{"mode":"none"}}
+            """;
+
+        var snapshot = Builder().Build(Parse(json), 1).Snapshot!;
+
+        var a = snapshot.Providers["a"];
+        Assert.Equal("https://api.anthropic.com", a.Address);
+        Assert.Equal("2023-06-01", a.ApiVersion);
+        Assert.False(a.InjectStreamUsage);
+        Assert.False(a.Translator.IsIdentity);
+        Assert.Equal("anthropic", a.GenAiName);
+        Assert.Equal("https://proxy.example/anthropic", snapshot.Providers["b"].Address);
+        Assert.Equal("2024-01-01", snapshot.Providers["b"].ApiVersion);
+        Assert.Equal(4096, snapshot.Models["m"].Targets[0].DefaultMaxTokens);
+        Assert.Equal(333, snapshot.Models["n"].Targets[0].DefaultMaxTokens);
     }
 }

@@ -85,7 +85,7 @@ internal static class AnthropicRequest
         }
 
         using var stream = new MemoryStream(512);
-        using (var writer = new Utf8JsonWriter(stream))
+        using (var writer = new Utf8JsonWriter(stream, AnthropicJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("model", upstreamModel);

@@ -81,7 +81,7 @@ internal static class AnthropicResponse
         }
 
         using var stream = new MemoryStream(256 + text.Length);
-        using (var writer = new Utf8JsonWriter(stream))
+        using (var writer = new Utf8JsonWriter(stream, AnthropicJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("id", root.TryGetProperty("id", out var id) ? id.GetString() : null);

@@ -202,7 +202,7 @@ internal sealed class AnthropicStreamTranslator
     private void WriteChunk(IBufferWriter<byte> output, Action<Utf8JsonWriter>? delta, string? finishReason = null)
     {
         Write(output, "data: "u8);
-        using (var writer = new Utf8JsonWriter(output))
+        using (var writer = new Utf8JsonWriter(output, AnthropicJson.WriterOptions))
         {
             WriteHead(writer);
             writer.WriteStartArray("choices");
@@ -232,7 +232,7 @@ internal sealed class AnthropicStreamTranslator
     private void WriteUsageChunk(IBufferWriter<byte> output)
     {
         Write(output, "data: "u8);
-        using (var writer = new Utf8JsonWriter(output))
+        using (var writer = new Utf8JsonWriter(output, AnthropicJson.WriterOptions))
         {
             WriteHead(writer);
             writer.WriteStartArray("choices");
