@@ -25,6 +25,13 @@ internal static class RetrySender
     {
         var targets = feature.Model?.Targets ?? [];
         var target = expectation.RetryNextTarget && targets.Length > 0 ? targets[(Array.IndexOf(targets, previous) + 1) % targets.Length] : previous;
+        if (!target.Provider.Translator.IsIdentity)
+        {
+            // This sender speaks OpenAI's shape only; a translated provider is asked again once retries go through the
+            // forwarding path with its translator (until then the first answer's verdict stands, as under reject).
+            return (target, null);
+        }
+
         try
         {
             var (status, body) = await SendAsync(http, feature, target, invalidAnswer, verdict, expectation.RepairMessage, http.RequestAborted);

@@ -7,7 +7,7 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>
 /// The engine every <c>pattern</c> and <c>patternProperties</c> regex of a compiled schema runs on. Clients write these
 /// regexes and models write the strings they match, so a backtracking regex could take seconds per answer. Where .NET's
-/// linear-time engine (<see cref="RegexOptions.NonBacktracking"/>) can express the pattern with its ECMA-262 meaning —
+/// linear-time engine (<see cref="RegexOptions.NonBacktracking"/>, no time limit needed) can express the pattern with its ECMA-262 meaning —
 /// no backreferences, lookarounds or atomic groups, and none of what <see cref="EcmaPattern"/> leaves to ECMAScript mode
 /// (<c>\b</c>, <c>\B</c>, <c>\D</c>/<c>\W</c> inside a class) — it runs there, in time proportional to the string. Any other pattern runs backtracking in
 /// ECMAScript mode with a match time limit of <see cref="Limit"/> per value: a match that runs out throws
@@ -51,7 +51,9 @@ internal static class SchemaRegexes
         {
             try
             {
-                return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Limit);
+                // Linear in the string by construction, so no time limit: one would only fail legitimate matches on a busy
+                // machine (the engine builds its automaton lazily, during the first matches, and that counts against it).
+                return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Regex.InfiniteMatchTimeout);
             }
             catch (NotSupportedException)
             {
