@@ -14,6 +14,8 @@ public class HotPathBenchmarks
     private byte[] _request = null!;
     private byte[] _answer = null!;
     private byte[] _uniquePrompt = null!;
+    private readonly TokenEstimator _estimator = new();
+    private readonly ModelNameTable _modelNames = new();
 
     [GlobalSetup]
     public void Setup()
@@ -30,14 +32,14 @@ public class HotPathBenchmarks
     [Benchmark]
     public long ReadUsageFromAnswer()
     {
-        var meter = new RequestMeter("r", 1) { CaptureDetails = false };
+        var meter = new RequestMeter("r", 1) { CaptureDetails = false, ModelNames = _modelNames };
         UsageReader.ReadBodyFast(_answer, meter);
         return meter.OutputTokens ?? 0;
     }
 
     [Benchmark]
-    public long CountPromptTokensCached() => TokenEstimator.Count(_request, TokenEstimator.For("gpt-4o"), true, 4096).Prompt;
+    public long CountPromptTokensCached() => _estimator.Count(_request, "gpt-4o", true, 4096).Prompt;
 
     [Benchmark]
-    public int CountPromptTokensUncached() => TokenEstimator.For("gpt-4o").CountTokens(Encoding.UTF8.GetString(_uniquePrompt));
+    public int CountPromptTokensUncached() => _estimator.For("gpt-4o").CountTokens(Encoding.UTF8.GetString(_uniquePrompt));
 }

@@ -5,9 +5,6 @@ if (HashKeyCommand.TryRun(args))
     return;
 }
 
-// Clients send the regexes of their schemas (pattern, patternProperties): none may run for long on the gateway's threads.
-AppContext.SetData("REGEX_DEFAULT_MATCH_TIMEOUT", TimeSpan.FromMilliseconds(250));
-
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLlmProxy();
 

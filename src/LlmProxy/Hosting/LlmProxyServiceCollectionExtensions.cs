@@ -7,7 +7,9 @@ using LlmProxy.Providers.OpenAICompatible;
 using LlmProxy.Providers.Simulated;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
+using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
+using LlmProxy.Usage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.LoadBalancing;
@@ -19,6 +21,14 @@ public static class LlmProxyServiceCollectionExtensions
 {
     /// <summary>Where the gateway listens when nothing else is configured.</summary>
     public const string DefaultUrl = "http://localhost:8080";
+
+    /// <summary>
+    /// The match time limit of every regex made without one of its own (the <c>REGEX_DEFAULT_MATCH_TIMEOUT</c> AppContext
+    /// setting) when the host did not set it: 250 ms, the limit <see cref="SchemaRegexes"/> gives the schemas' own regexes.
+    /// </summary>
+    public static readonly TimeSpan DefaultRegexMatchTimeout = SchemaRegexes.Limit;
+
+    private const string RegexTimeoutSetting = "REGEX_DEFAULT_MATCH_TIMEOUT";
 
     private static readonly KeyValuePair<string, string?>[] DefaultLogLevels =
     [
@@ -34,6 +44,16 @@ public static class LlmProxyServiceCollectionExtensions
     /// </summary>
     public static WebApplicationBuilder AddLlmProxy(this WebApplicationBuilder builder)
     {
+        // Clients send the regexes of their schemas (pattern, patternProperties), and none may run for long on the
+        // gateway's threads. SchemaRegexes gives each of those an explicit limit, but JsonSchema.Net makes regexes of its
+        // own without one (its regex-based formats, the regex it builds for a pattern before SchemaRegexes replaces it),
+        // and only the process-wide default reaches those. It is read when the first Regex is made, so it is set here,
+        // first, before the gateway's services make any; a host that chose its own value keeps it.
+        if (AppContext.GetData(RegexTimeoutSetting) is null)
+        {
+            AppContext.SetData(RegexTimeoutSetting, DefaultRegexMatchTimeout);
+        }
+
         if (NeedsDefaultUrl(builder.Configuration))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -87,6 +107,11 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddSingleton<RateLimitClock>();
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<RateLimiter>();
+
+        // Caches are bounded singletons of the host, never statics (see each type for its bound).
+        services.TryAddSingleton<TokenEstimator>();
+        services.TryAddSingleton<SchemaCache>();
+        services.TryAddSingleton<ModelNameTable>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])

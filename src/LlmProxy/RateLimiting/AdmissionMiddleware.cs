@@ -14,17 +14,19 @@ namespace LlmProxy.RateLimiting;
 internal sealed class AdmissionMiddleware
 {
     private static readonly TimeSpan LeaseMargin = TimeSpan.FromMinutes(10);
-    private static readonly IdSequence LeaseIds = new("lease_");
 
     private readonly RequestDelegate _next;
     private readonly RateLimiter _limiter;
     private readonly LlmProxyMetrics _metrics;
+    private readonly TokenEstimator _estimator;
+    private readonly IdSequence _leaseIds = new("lease_");
 
-    public AdmissionMiddleware(RequestDelegate next, RateLimiter limiter, LlmProxyMetrics metrics)
+    public AdmissionMiddleware(RequestDelegate next, RateLimiter limiter, LlmProxyMetrics metrics, TokenEstimator estimator)
     {
         _next = next;
         _limiter = limiter;
         _metrics = metrics;
+        _estimator = estimator;
     }
 
     public Task Invoke(HttpContext context)
@@ -41,7 +43,7 @@ internal sealed class AdmissionMiddleware
         long tokens = 0;
         if (plan.HasTokens)
         {
-            var estimate = TokenEstimator.Count(feature.Body, TokenEstimator.For(model.Targets[0].UpstreamModel),
+            var estimate = _estimator.Count(feature.Body, model.Targets[0].UpstreamModel,
                 producesText: feature.OperationPath != "/embeddings", settings.DefaultMaxTokens);
             tokens = LimitLease.Weighted(estimate, settings.TokenWeights);
             foreach (var rule in plan.TokenRules)
@@ -56,7 +58,7 @@ internal sealed class AdmissionMiddleware
         }
 
         // A lease id names the request's place under concurrency caps; without one nothing stores it.
-        var leaseId = plan.HasConcurrency ? LeaseIds.Next() : "";
+        var leaseId = plan.HasConcurrency ? _leaseIds.Next() : "";
         var outcome = await _limiter.AdmitAsync(feature.Snapshot, plan, tokens, leaseId, model.Timeout + LeaseMargin);
         if (outcome.Decision is not { } decision)
         {

@@ -16,30 +16,37 @@ namespace LlmProxy.RateLimiting;
 /// turns of a conversation come back in request after request, and tokenizing costs about 13 µs per KB. Inline
 /// <c>data:</c> URLs (images, audio, files) count a fixed 1,000 tokens each, and a string over 256 KB is estimated at
 /// 4 bytes a token instead of tokenized.
+/// One instance per host, a DI singleton: it owns the two tokenizers (loaded on first use) and the count cache, which
+/// holds at most <see cref="MaxEntries"/> counts and starts again empty when full.
 /// </summary>
-public static class TokenEstimator
+public sealed class TokenEstimator
 {
+    /// <summary>Most string counts kept; when full, the cache starts again empty (concurrent inserts may pass it by a few for a moment).</summary>
+    public const int MaxEntries = 100_000;
+
     private const int TokensPerMessage = 3;
     private const int ReplyPriming = 3;
-    private const int CacheLimit = 100_000;
 
     // Inline images, audio and files (data: URLs) are not text: a fixed estimate each (a high-detail 1024 px image is
     // 765 tokens for GPT-4o); settlement corrects it. Text beyond this many bytes is estimated at 4 bytes a token.
     private const int InlineDataTokens = 1000;
     private const int MaxTokenizedBytes = 256 * 1024;
 
-    private static readonly Lazy<Tokenizer> O200k = new(static () => TiktokenTokenizer.CreateForEncoding("o200k_base"));
-    private static readonly Lazy<Tokenizer> Cl100k = new(static () => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
-    private static readonly ConcurrentDictionary<(ulong Hash, int Length), int> Counts = new();
+    private readonly Lazy<Tokenizer> _o200k = new(static () => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+    private readonly Lazy<Tokenizer> _cl100k = new(static () => TiktokenTokenizer.CreateForEncoding("cl100k_base"));
+    private readonly ConcurrentDictionary<(ulong Hash, int Length), int> _counts = new();
+
+    /// <summary>String counts cached now.</summary>
+    internal int CachedCount => _counts.Count;
 
     /// <summary>The encoding of a model: cl100k_base for GPT-4 / GPT-3.5 / the older embeddings, else o200k_base.</summary>
-    public static Tokenizer For(string model)
+    public Tokenizer For(string model)
     {
         var isCl100k = (model.StartsWith("gpt-4", StringComparison.OrdinalIgnoreCase) && !model.StartsWith("gpt-4o", StringComparison.OrdinalIgnoreCase)
                 && !model.StartsWith("gpt-4.", StringComparison.OrdinalIgnoreCase))
             || model.StartsWith("gpt-3.5", StringComparison.OrdinalIgnoreCase)
             || model.StartsWith("text-embedding-", StringComparison.OrdinalIgnoreCase);
-        return isCl100k ? Cl100k.Value : O200k.Value;
+        return isCl100k ? _cl100k.Value : _o200k.Value;
     }
 
     /// <summary>What one request reserves.</summary>
@@ -47,8 +54,12 @@ public static class TokenEstimator
     /// <param name="MaxOutput">Output tokens it may generate (all choices).</param>
     public readonly record struct Estimate(long Prompt, long MaxOutput);
 
+    /// <summary>Counts the prompt of a request body for <paramref name="model"/>'s encoding (<see cref="For"/>) and reads its output cap.</summary>
+    public Estimate Count(ReadOnlySpan<byte> body, string model, bool producesText, int defaultMaxTokens)
+        => Count(body, For(model), producesText, defaultMaxTokens);
+
     /// <summary>Counts the prompt and reads the output cap of a request body (a JSON object, already validated).</summary>
-    public static Estimate Count(ReadOnlySpan<byte> body, Tokenizer tokenizer, bool producesText, int defaultMaxTokens)
+    public Estimate Count(ReadOnlySpan<byte> body, Tokenizer tokenizer, bool producesText, int defaultMaxTokens)
     {
         long prompt = 0;
         long? maxOutput = null;
@@ -103,7 +114,7 @@ public static class TokenEstimator
         return new Estimate(prompt, output);
     }
 
-    private static long CountMessages(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars)
+    private long CountMessages(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -120,7 +131,7 @@ public static class TokenEstimator
     }
 
     // Every string (and number, for token-id inputs) in the current value; property names do not count.
-    private static long CountValue(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars)
+    private long CountValue(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars)
     {
         if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
         {
@@ -137,14 +148,14 @@ public static class TokenEstimator
         return tokens;
     }
 
-    private static int CountScalar(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars) => reader.TokenType switch
+    private int CountScalar(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars) => reader.TokenType switch
     {
         JsonTokenType.String => CountString(ref reader, tokenizer, ref chars),
         JsonTokenType.Number => 1,
         _ => 0,
     };
 
-    private static int CountString(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars)
+    private int CountString(ref Utf8JsonReader reader, Tokenizer tokenizer, ref char[] chars)
     {
         var length = reader.HasValueSequence ? (int)reader.ValueSequence.Length : reader.ValueSpan.Length;
         if (length == 0)
@@ -168,19 +179,19 @@ public static class TokenEstimator
         }
 
         // The raw (still escaped) bytes and the encoding identify the count.
-        var key = (XxHash3.HashToUInt64(reader.ValueSpan, ReferenceEquals(tokenizer, O200k.Value) ? 1 : 2), length);
-        if (Counts.TryGetValue(key, out var cached))
+        var key = (XxHash3.HashToUInt64(reader.ValueSpan, ReferenceEquals(tokenizer, _o200k.Value) ? 1 : 2), length);
+        if (_counts.TryGetValue(key, out var cached))
         {
             return cached;
         }
 
         var count = Tokenize(ref reader, tokenizer, ref chars, length);
-        if (Counts.Count >= CacheLimit)
+        if (_counts.Count >= MaxEntries)
         {
-            Counts.Clear();
+            _counts.Clear();
         }
 
-        Counts[key] = count;
+        _counts[key] = count;
         return count;
     }
 

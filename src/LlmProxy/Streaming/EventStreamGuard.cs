@@ -481,7 +481,7 @@ internal sealed class EventStreamGuard : PassThroughContent
         {
             var feature = client.Features.Get<LlmRequestFeature>();
             var cap = feature is null ? 0
-                : TokenEstimator.Count(feature.Body, TokenEstimator.For(feature.Target?.UpstreamModel ?? feature.Request.Model), producesText: true,
+                : client.RequestServices.GetRequiredService<TokenEstimator>().Count(feature.Body, feature.Target?.UpstreamModel ?? feature.Request.Model, producesText: true,
                     feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
             var generated = meter is not null ? (meter.GeneratedTextBytes + 3) / 4 : _generatedBytes / 16;
             if (Buffering)

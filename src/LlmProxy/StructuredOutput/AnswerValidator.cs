@@ -15,8 +15,11 @@ namespace LlmProxy.StructuredOutput;
 /// </summary>
 public static class AnswerValidator
 {
-    private static readonly EvaluationOptions Flag = new() { OutputFormat = OutputFormat.Flag, RequireFormatValidation = true, FormatRegistry = StrictFormats.Registry };
-    private static readonly EvaluationOptions List = new() { OutputFormat = OutputFormat.List, RequireFormatValidation = true, FormatRegistry = StrictFormats.Registry };
+    // Immutable in use: written only here, and JsonSchema.Net only reads its options and format registry while it
+    // evaluates (nothing is cached in them); no other code can reach either.
+    private static readonly FormatRegistry Formats = StrictFormats.Create();
+    private static readonly EvaluationOptions Flag = new() { OutputFormat = OutputFormat.Flag, RequireFormatValidation = true, FormatRegistry = Formats };
+    private static readonly EvaluationOptions List = new() { OutputFormat = OutputFormat.List, RequireFormatValidation = true, FormatRegistry = Formats };
 
     /// <summary>Validates one response body.</summary>
     public static Verdict Validate(ReadOnlySpan<byte> body, OutputExpectation expectation)

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 
 namespace LlmProxy.StructuredOutput;
@@ -17,7 +18,7 @@ internal static class IdnaLabel
     private const int TMax = 26;
 
     // Viramas (Canonical_Combining_Class 9), for the ZERO WIDTH (NON-)JOINER rules.
-    private static readonly HashSet<int> Viramas =
+    private static readonly FrozenSet<int> Viramas =
     [
         0x094D, 0x09CD, 0x0A4D, 0x0ACD, 0x0B4D, 0x0BCD, 0x0C4D, 0x0CCD, 0x0D3B, 0x0D3C, 0x0D4D, 0x0DCA, 0x0E3A, 0x0EBA, 0x0F84,
         0x1039, 0x103A, 0x1714, 0x1715, 0x1734, 0x17D2, 0x1A60, 0x1B44, 0x1BAA, 0x1BAB, 0x1BF2, 0x1BF3, 0x2D7F, 0xA806, 0xA82C,
@@ -27,7 +28,7 @@ internal static class IdnaLabel
     ];
 
     // Arabic-script letters that join only on their right side (Joining_Type R); the others of those blocks are dual-joining.
-    private static readonly HashSet<int> RightJoining =
+    private static readonly FrozenSet<int> RightJoining =
     [
         0x0622, 0x0623, 0x0624, 0x0625, 0x0627, 0x0629, 0x062F, 0x0630, 0x0631, 0x0632, 0x0648, 0x0671, 0x0672, 0x0673, 0x0675,
         0x0676, 0x0677, 0x0688, 0x0689, 0x068A, 0x068B, 0x068C, 0x068D, 0x068E, 0x068F, 0x0690, 0x0691, 0x0692, 0x0693, 0x0694,

@@ -43,10 +43,10 @@ public sealed class OutputExpectation
     public bool IsEmpty => !ContentIsJson && Tools.Count == 0;
 
     /// <summary>
-    /// Reads <c>response_format</c> and <c>tools</c> from the request body. Returns null and the reason (with the
-    /// parameter) when a schema cannot be used.
+    /// Reads <c>response_format</c> and <c>tools</c> from the request body, their schemas compiled through
+    /// <paramref name="schemas"/>. Returns null and the reason (with the parameter) when a schema cannot be used.
     /// </summary>
-    public static OutputExpectation? Read(ReadOnlySpan<byte> body, Range? responseFormat, Range? tools, string policy, out string? error, out string? param)
+    public static OutputExpectation? Read(SchemaCache schemas, ReadOnlySpan<byte> body, Range? responseFormat, Range? tools, string policy, out string? error, out string? param)
     {
         error = null;
         param = null;
@@ -73,7 +73,7 @@ public sealed class OutputExpectation
                     && jsonSchema.TryGetProperty("schema", out var schema))
                 {
                     contentSchemaJson = schema.Clone();
-                    contentSchema = SchemaCache.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
+                    contentSchema = schemas.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
                     if (contentSchema is null)
                     {
                         error = "Invalid schema for response_format: " + Errors.ErrorText.Clip(why);
@@ -99,7 +99,7 @@ public sealed class OutputExpectation
                         JsonSchema? parameters = null;
                         if (function.TryGetProperty("parameters", out var schema))
                         {
-                            parameters = SchemaCache.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
+                            parameters = schemas.Get(JsonMarshal.GetRawUtf8Value(schema), out var why);
                             if (parameters is null)
                             {
                                 error = $"Invalid schema for function '{Errors.ErrorText.Clip(name.GetString())}': " + Errors.ErrorText.Clip(why);

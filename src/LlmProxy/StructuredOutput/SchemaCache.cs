@@ -14,24 +14,25 @@ namespace LlmProxy.StructuredOutput;
 /// express, a <c>$ref</c> or <c>$dynamicRef</c> that does not resolve inside the schema or to a shipped meta-schema
 /// (nothing is ever fetched), a reference loop that never moves into the value (<see cref="SchemaReferences"/>) — is
 /// the client's error.
+/// One instance per host, a DI singleton: it holds at most <see cref="MaxEntries"/> compiled schemas and starts again
+/// empty when full.
 /// </summary>
-public static class SchemaCache
+public sealed class SchemaCache
 {
-    private const int Limit = 1000;
-    private static readonly ConcurrentDictionary<(ulong Hash, int Length), JsonSchema> Compiled = new();
-
     /// <summary>Most compiled schemas kept; when full, the cache starts again empty (concurrent inserts may pass it by a few for a moment).</summary>
-    public const int MaxEntries = Limit;
+    public const int MaxEntries = 1000;
+
+    private readonly ConcurrentDictionary<(ulong Hash, int Length), JsonSchema> _compiled = new();
 
     /// <summary>Compiled schemas kept now.</summary>
-    internal static int Count => Compiled.Count;
+    internal int Count => _compiled.Count;
 
     /// <summary>Compiles (or finds) a schema; returns null and why when it cannot be used.</summary>
-    public static JsonSchema? Get(ReadOnlySpan<byte> schemaJson, out string? error)
+    public JsonSchema? Get(ReadOnlySpan<byte> schemaJson, out string? error)
     {
         error = null;
         var key = (XxHash3.HashToUInt64(schemaJson), schemaJson.Length);
-        if (Compiled.TryGetValue(key, out var cached))
+        if (_compiled.TryGetValue(key, out var cached))
         {
             return cached;
         }
@@ -42,12 +43,12 @@ public static class SchemaCache
             return null;
         }
 
-        if (Compiled.Count >= Limit)
+        if (_compiled.Count >= MaxEntries)
         {
-            Compiled.Clear();
+            _compiled.Clear();
         }
 
-        Compiled[key] = schema;
+        _compiled[key] = schema;
         return schema;
     }
 

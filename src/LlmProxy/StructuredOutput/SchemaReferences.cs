@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Json.Schema;
 using Json.Schema.Keywords;
 using Json.Schema.Keywords.Draft201909;
@@ -14,10 +15,10 @@ namespace LlmProxy.StructuredOutput;
 internal static class SchemaReferences
 {
     // Keywords that apply their subschemas to the same value; every other applicator moves into a child value.
-    private static readonly HashSet<string> InPlace = new(StringComparer.Ordinal)
+    private static readonly FrozenSet<string> InPlace = new[]
     {
         "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "dependencies", "$ref", "$dynamicRef", "$recursiveRef",
-    };
+    }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The first problem found, or null when the schema can be evaluated safely.</summary>
     public static string? FirstProblem(JsonSchema schema, List<JsonSchemaNode> nodes)

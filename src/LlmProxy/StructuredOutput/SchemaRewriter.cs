@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 
@@ -13,18 +14,18 @@ namespace LlmProxy.StructuredOutput;
 /// </summary>
 internal static class SchemaRewriter
 {
-    private static readonly HashSet<string> OneSchema = new(StringComparer.Ordinal)
+    private static readonly FrozenSet<string> OneSchema = new[]
     {
         "additionalProperties", "items", "contains", "propertyNames", "not", "if", "then", "else", "unevaluatedItems",
         "unevaluatedProperties", "additionalItems", "contentSchema",
-    };
+    }.ToFrozenSet(StringComparer.Ordinal);
 
-    private static readonly HashSet<string> SchemaArray = new(StringComparer.Ordinal) { "allOf", "anyOf", "oneOf", "prefixItems", "items" };
+    private static readonly FrozenSet<string> SchemaArray = new[] { "allOf", "anyOf", "oneOf", "prefixItems", "items" }.ToFrozenSet(StringComparer.Ordinal);
 
-    private static readonly HashSet<string> SchemaMap = new(StringComparer.Ordinal)
+    private static readonly FrozenSet<string> SchemaMap = new[]
     {
         "properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies",
-    };
+    }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The schema to compile: <paramref name="text"/> itself when nothing needs rewriting; null and why when a regex cannot be expressed.</summary>
     public static string? Rewrite(string text, JsonElement root, out string? error)

@@ -11,10 +11,8 @@ namespace LlmProxy.StructuredOutput;
 /// </summary>
 internal static class StrictFormats
 {
-    /// <summary>A registry that overrides those formats and falls back to JsonSchema.Net's global one for the rest.</summary>
-    public static FormatRegistry Registry { get; } = Create();
-
-    private static FormatRegistry Create()
+    /// <summary>A new registry that overrides those formats and falls back to JsonSchema.Net's global one for the rest.</summary>
+    public static FormatRegistry Create()
     {
         var registry = new FormatRegistry();
         registry.Register(new PredicateFormat("date-time", static v => NotString(v) || Rfc3339.IsDateTime(v.GetString())));

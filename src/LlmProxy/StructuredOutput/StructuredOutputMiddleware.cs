@@ -18,8 +18,13 @@ internal sealed class StructuredOutputMiddleware
     private static readonly StructuredOutputSettings DefaultSettings = new();
 
     private readonly RequestDelegate _next;
+    private readonly SchemaCache _schemas;
 
-    public StructuredOutputMiddleware(RequestDelegate next) => _next = next;
+    public StructuredOutputMiddleware(RequestDelegate next, SchemaCache schemas)
+    {
+        _next = next;
+        _schemas = schemas;
+    }
 
     public Task Invoke(HttpContext context)
     {
@@ -43,7 +48,7 @@ internal sealed class StructuredOutputMiddleware
             policy = requested[0]!;
         }
 
-        var expectation = OutputExpectation.Read(feature.Body, request.ResponseFormat, request.Tools, policy, out var error, out var param);
+        var expectation = OutputExpectation.Read(_schemas, feature.Body, request.ResponseFormat, request.Tools, policy, out var error, out var param);
         if (expectation is not null)
         {
             expectation.MaxAttempts = settings.MaxAttempts;

@@ -24,10 +24,14 @@ internal sealed partial class MeteringMiddleware
     private readonly LlmProxyMetrics _metrics;
     private readonly RequestLogSink? _requestLog;
     private readonly ILogger<MeteringMiddleware> _logger;
+    private readonly ModelNameTable _modelNames;
+    private readonly IdSequence _requestIds = new("req_");
 
-    public MeteringMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, IEnumerable<IUsageSink> sinks, LlmProxyMetrics metrics, ILogger<MeteringMiddleware> logger)
+    public MeteringMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, IEnumerable<IUsageSink> sinks, LlmProxyMetrics metrics,
+        ModelNameTable modelNames, ILogger<MeteringMiddleware> logger)
     {
         _logger = logger;
+        _modelNames = modelNames;
         _next = next;
         _store = store;
         _time = time;
@@ -53,6 +57,7 @@ internal sealed partial class MeteringMiddleware
 
         var meter = new RequestMeter(requestId, _time.GetTimestamp())
         {
+            ModelNames = _modelNames,
             CaptureBodies = _requestLog?.BodiesEnabled(telemetry.LogBodies) == true,
         };
         context.Features.Set(meter);
@@ -144,7 +149,7 @@ internal sealed partial class MeteringMiddleware
     }
 
     // An incoming id is kept when it is short printable ASCII; otherwise the gateway makes one.
-    private static string RequestIdOf(IHeaderDictionary headers)
+    private string RequestIdOf(IHeaderDictionary headers)
     {
         var incoming = headers[RequestIdHeader];
         if (incoming.Count == 1 && incoming[0] is { Length: > 0 and <= 128 } id && IsPrintableAscii(id))
@@ -152,10 +157,8 @@ internal sealed partial class MeteringMiddleware
             return id;
         }
 
-        return RequestIds.Next();
+        return _requestIds.Next();
     }
-
-    private static readonly IdSequence RequestIds = new("req_");
 
     private static bool IsPrintableAscii(string value)
     {

@@ -17,6 +17,9 @@ public sealed class RequestMeter
         Start = start;
     }
 
+    /// <summary>The host's table of response model names (strings reused across responses); null makes a new string each time.</summary>
+    internal ModelNameTable? ModelNames { get; init; }
+
     /// <summary>The request id (incoming <c>x-request-id</c> or generated).</summary>
     public string RequestId { get; }
 

@@ -132,7 +132,7 @@ public static class UsageReader
             return false;
         }
 
-        meter.ResponseModel ??= ModelName(rest[..close]);
+        meter.ResponseModel ??= ModelName(rest[..close], meter.ModelNames);
         return true;
     }
 
@@ -371,7 +371,7 @@ public static class UsageReader
 
         if (isModel)
         {
-            meter.ResponseModel ??= ModelName(ref reader);
+            meter.ResponseModel ??= ModelName(ref reader, meter.ModelNames);
         }
         else if (meter.CaptureDetails)
         {
@@ -379,33 +379,19 @@ public static class UsageReader
         }
     }
 
-    // A provider names the same few models over and over: reuse the last name read instead of a new string each time.
-    private static ModelNameCache? _lastModel;
-
-    private static string? ModelName(ref Utf8JsonReader reader)
+    private static string? ModelName(ref Utf8JsonReader reader, ModelNameTable? names)
     {
         if (reader.ValueIsEscaped)
         {
             return reader.GetString();
         }
 
-        return ModelName(reader.ValueSpan);
+        return ModelName(reader.ValueSpan, names);
     }
 
-    private static string ModelName(ReadOnlySpan<byte> utf8)
-    {
-        var last = Volatile.Read(ref _lastModel);
-        if (last is not null && utf8.SequenceEqual(last.Utf8))
-        {
-            return last.Name;
-        }
-
-        var name = System.Text.Encoding.UTF8.GetString(utf8);
-        Volatile.Write(ref _lastModel, new ModelNameCache(name, utf8.ToArray()));
-        return name;
-    }
-
-    private sealed record ModelNameCache(string Name, byte[] Utf8);
+    // A provider names the same few models over and over: the meter's table (the host's) reuses the strings it made.
+    private static string ModelName(ReadOnlySpan<byte> utf8, ModelNameTable? names)
+        => names is not null ? names.Name(utf8) : System.Text.Encoding.UTF8.GetString(utf8);
 
     // The usual finish reasons as constants; anything else becomes a new string.
     private static string FinishReasonOf(ReadOnlySpan<byte> value) => value switch

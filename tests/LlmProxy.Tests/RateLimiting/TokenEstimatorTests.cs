@@ -5,8 +5,11 @@ namespace LlmProxy.Tests.RateLimiting;
 
 public sealed class TokenEstimatorTests
 {
+    // One estimator for the class: loading the two encodings costs far more than the tests (the cache tests make their own).
+    private static readonly TokenEstimator Estimator = new();
+
     private static TokenEstimator.Estimate Count(string body, string model = "gpt-4o", bool producesText = true)
-        => TokenEstimator.Count(Encoding.UTF8.GetBytes(body), TokenEstimator.For(model), producesText, defaultMaxTokens: 4096);
+        => Estimator.Count(Encoding.UTF8.GetBytes(body), Estimator.For(model), producesText, defaultMaxTokens: 4096);
 
     [Fact]
     public void Count_ChatMessages_TokensOfTextPlusOpenAIFraming()
@@ -52,10 +55,10 @@ public sealed class TokenEstimatorTests
     {
         var text = string.Concat(Enumerable.Repeat("lorem ipsum dolor sit amet ", 400));
         var escaped = Count("{\"prompt\":\"a\\nb\\u00e9\"}");
-        var direct = TokenEstimator.For("gpt-4o").CountTokens("a\nbé");
+        var direct = Estimator.For("gpt-4o").CountTokens("a\nbé");
 
         Assert.Equal(direct, escaped.Prompt);
-        Assert.Equal(TokenEstimator.For("gpt-4o").CountTokens(text), Count($$"""{"prompt":"{{text}}"}""").Prompt);
+        Assert.Equal(Estimator.For("gpt-4o").CountTokens(text), Count($$"""{"prompt":"{{text}}"}""").Prompt);
     }
 
     [Fact]
@@ -81,6 +84,62 @@ public sealed class TokenEstimatorTests
         var expected = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding(encoding);
         // The encodings differ on this text, so equal counts mean the same encoding.
         const string Sample = "Übermäßig 東京 tokenization 12345!";
-        Assert.Equal(expected.CountTokens(Sample), TokenEstimator.For(model).CountTokens(Sample));
+        Assert.Equal(expected.CountTokens(Sample), Estimator.For(model).CountTokens(Sample));
+    }
+
+    [Fact]
+    public void Count_ByModelName_SameAsWithItsTokenizer()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"Übermäßig 東京 tokenization"}],"max_tokens":7}""");
+
+        Assert.Equal(Estimator.Count(body, Estimator.For("gpt-4-turbo"), true, 4096), Estimator.Count(body, "gpt-4-turbo", true, 4096));
+        Assert.Equal(Estimator.Count(body, Estimator.For("gpt-4o"), true, 4096), Estimator.Count(body, "gpt-4o", true, 4096));
+    }
+
+    [Fact]
+    public void Count_RepeatedStrings_CountedOnceFromTheCache()
+    {
+        var estimator = new TokenEstimator();
+        var body = Encoding.UTF8.GetBytes("""{"messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"Hello world"}]}""");
+
+        var first = estimator.Count(body, "gpt-4o", true, 4096);
+        var cached = estimator.CachedCount;
+        var second = estimator.Count(body, "gpt-4o", true, 4096);
+
+        Assert.Equal(first, second);
+        Assert.Equal(4, cached);
+        Assert.Equal(cached, estimator.CachedCount);
+    }
+
+    [Fact]
+    public void Count_TwoInstances_ShareNoCache()
+    {
+        var first = new TokenEstimator();
+        var second = new TokenEstimator();
+
+        first.Count(Encoding.UTF8.GetBytes("""{"prompt":"only in the first"}"""), "gpt-4o", true, 4096);
+
+        Assert.Equal(1, first.CachedCount);
+        Assert.Equal(0, second.CachedCount);
+        Assert.NotSame(first.For("gpt-4o"), second.For("gpt-4o"));
+    }
+
+    [Fact]
+    public void Count_MoreStringsThanTheLimit_CacheStaysBoundedAndCountsCorrect()
+    {
+        var estimator = new TokenEstimator();
+        var strings = Enumerable.Range(0, TokenEstimator.MaxEntries + 500).Select(static i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var body = Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(new { prompt = strings }));
+        var tokenizer = estimator.For("gpt-4o");
+        var expected = strings.Sum(s => (long)tokenizer.CountTokens(s));
+
+        var estimate = estimator.Count(body, "gpt-4o", true, 4096);
+
+        Assert.Equal(expected, estimate.Prompt);
+        Assert.InRange(estimator.CachedCount, 1, TokenEstimator.MaxEntries);
+
+        // Counted again, partly from what the cache kept: the same total, and still within the bound.
+        Assert.Equal(expected, estimator.Count(body, "gpt-4o", true, 4096).Prompt);
+        Assert.InRange(estimator.CachedCount, 1, TokenEstimator.MaxEntries);
     }
 }

@@ -61,7 +61,7 @@ public sealed class JsonSchemaTestSuiteTests(ITestOutputHelper output)
         var request = Encoding.UTF8.GetBytes("""{"model":"m","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"case","strict":true,"schema":"""
             + schema + "}}}");
         Assert.Equal(LlmRequestParser.Failure.None, LlmRequestParser.TryParse(request, out var info));
-        var expectation = OutputExpectation.Read(request, info.ResponseFormat, info.Tools, "reject", out var error, out _);
+        var expectation = OutputExpectation.Read(new SchemaCache(), request, info.ResponseFormat, info.Tools, "reject", out var error, out _);
         if (expectation is null)
         {
             return "refused: " + error;
