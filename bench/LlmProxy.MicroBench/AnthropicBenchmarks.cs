@@ -30,7 +30,7 @@ public class AnthropicBenchmarks
     public void Setup()
     {
         _stream = new AnthropicStreamTranslator(null, 1);
-        _stream.Translate(Start, _output);
+        _stream.Translate("message_start", Start, _output);
     }
 
     [Benchmark]
@@ -43,7 +43,7 @@ public class AnthropicBenchmarks
     public int TranslateTextDeltaEvent()
     {
         _output.ResetWrittenCount();
-        _stream.Translate(TextDelta, _output);
+        _stream.Translate("content_block_delta", TextDelta, _output);
         return _output.WrittenCount;
     }
 }

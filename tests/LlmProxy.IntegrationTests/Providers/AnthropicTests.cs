@@ -127,7 +127,6 @@ public sealed class AnthropicTests : IDisposable
     [InlineData("pause_turn", "stop")]
     [InlineData("max_tokens", "length")]
     [InlineData("model_context_window_exceeded", "length")]
-    [InlineData("tool_use", "tool_calls")]
     [InlineData("refusal", "content_filter")]
     public async Task CompleteChat_StopReason_MappedToFinishReason(string stopReason, string finishReason)
     {

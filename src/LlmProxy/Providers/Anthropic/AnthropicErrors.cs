@@ -4,67 +4,84 @@ using LlmProxy.Errors;
 namespace LlmProxy.Providers.Anthropic;
 
 /// <summary>
-/// Anthropic's <c>{"type":"error","error":{"type","message"}}</c> as OpenAI's <c>{"error":{"message","type","param","code"}}</c>.
-/// The status is kept except 529 (overloaded), which becomes 503 — the status OpenAI SDKs retry — with
-/// <c>x-should-retry: true</c>.
+/// Anthropic errors (<c>{"type":"error","error":{"type","message"},"request_id"}</c>) as OpenAI errors
+/// (<c>{"error":{"message","type","param","code"}}</c>), for error responses and for <c>error</c> stream events.
 /// </summary>
 internal static class AnthropicErrors
 {
-    /// <summary>Translates an error response.</summary>
+    /// <summary>Anthropic's "overloaded" status, which OpenAI clients do not know; sent as 503.</summary>
+    public const int OverloadedStatus = 529;
+
+    /// <summary>Translates an error response of status <paramref name="status"/>.</summary>
     public static AnthropicErrorResult Translate(int status, ReadOnlySpan<byte> body)
     {
-        var clientStatus = status == 529 ? StatusCodes.Status503ServiceUnavailable : status;
-        var retry = status is 408 or 409 or 429 or >= 500;
-        var json = TryRead(body, out var type, out var message)
-            ? ErrorJson(type, message)
-            : ErrorWriter.Serialize($"The provider answered HTTP {status} with a body that is not an Anthropic error.",
+        var sentStatus = status == OverloadedStatus ? StatusCodes.Status503ServiceUnavailable : status;
+        var retry = status is 408 or 409 or 429 or OverloadedStatus || status >= 500;
+        if (Parse(body) is not var (type, message))
+        {
+            var fallback = ErrorWriter.Serialize(
+                $"The provider answered HTTP {status} with a body that is not an Anthropic error.",
                 status >= 500 ? "server_error" : "invalid_request_error", null, "upstream_error");
-        return new AnthropicErrorResult(clientStatus, json, retry);
+            return new AnthropicErrorResult(sentStatus, fallback, retry);
+        }
+
+        var (openAIType, code) = Map(type, message, status);
+        return new AnthropicErrorResult(sentStatus, ErrorWriter.Serialize(message, openAIType, null, code), retry || type == "overloaded_error");
     }
 
-    /// <summary>The OpenAI error body for the data of a stream's <c>error</c> event (null when it is not one).</summary>
-    public static byte[]? FromEvent(ReadOnlySpan<byte> data)
-        => TryRead(data, out var type, out var message) ? ErrorJson(type, message) : null;
-
-    private static byte[] ErrorJson(string type, string message)
+    /// <summary>
+    /// The OpenAI error JSON (no SSE framing) for the data of an Anthropic <c>error</c> stream event; data that is
+    /// not an Anthropic error gives a generic <c>server_error</c>/<c>upstream_error</c>.
+    /// </summary>
+    public static byte[] SseErrorData(ReadOnlySpan<byte> errorEventData)
     {
-        var (openAIType, code) = type switch
+        if (Parse(errorEventData) is not var (type, message))
         {
-            "invalid_request_error" => ("invalid_request_error", null),
-            "authentication_error" => ("authentication_error", "invalid_api_key"),
-            "permission_error" => ("permission_error", null),
-            "not_found_error" => ("invalid_request_error", message.Contains("model", StringComparison.OrdinalIgnoreCase) ? "model_not_found" : null),
-            "request_too_large" => ("invalid_request_error", "request_too_large"),
-            "rate_limit_error" => ("requests", "rate_limit_exceeded"),
-            "overloaded_error" => ("server_error", "overloaded"),
-            "timeout_error" => ("server_error", "timeout"),
-            "billing_error" => ("insufficient_quota", "insufficient_quota"),
-            _ => ("server_error", (string?)null),
-        };
+            return ErrorWriter.Serialize("The provider sent a stream error that is not an Anthropic error.", "server_error", null, "upstream_error");
+        }
+
+        var (openAIType, code) = Map(type, message, 500);
         return ErrorWriter.Serialize(message, openAIType, null, code);
     }
 
-    private static bool TryRead(ReadOnlySpan<byte> body, out string type, out string message)
+    /// <summary>
+    /// Anthropic error type → OpenAI (type, code). An unknown type is a <c>server_error</c> for 5xx statuses and an
+    /// <c>invalid_request_error</c> otherwise, without code.
+    /// </summary>
+    public static (string Type, string? Code) Map(string anthropicType, string message, int status) => anthropicType switch
     {
-        type = "";
-        message = "";
+        "invalid_request_error" => ("invalid_request_error", null),
+        "authentication_error" => ("authentication_error", "invalid_api_key"),
+        "permission_error" => ("permission_error", null),
+        "not_found_error" => ("invalid_request_error", message.Contains("model", StringComparison.OrdinalIgnoreCase) ? "model_not_found" : null),
+        "request_too_large" => ("invalid_request_error", "request_too_large"),
+        "rate_limit_error" => ("requests", "rate_limit_exceeded"),
+        "api_error" => ("server_error", null),
+        "overloaded_error" => ("server_error", "overloaded"),
+        "timeout_error" => ("server_error", "timeout"),
+        "billing_error" => ("insufficient_quota", "insufficient_quota"),
+        _ => (status >= 500 ? "server_error" : "invalid_request_error", null),
+    };
+
+    /// <summary>The error type and message of an Anthropic error body, or null when it is not one.</summary>
+    private static (string Type, string Message)? Parse(ReadOnlySpan<byte> body)
+    {
         try
         {
             var reader = new Utf8JsonReader(body);
             using var document = JsonDocument.ParseValue(ref reader);
-            if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("error", out var error)
-                || error.ValueKind != JsonValueKind.Object)
+            var root = document.RootElement;
+            if (AnthropicResponse.StringOf(root, "type") != "error" || !root.TryGetProperty("error", out var error)
+                || AnthropicResponse.StringOf(error, "type") is not { } type)
             {
-                return false;
+                return null;
             }
 
-            type = error.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "api_error";
-            message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : type;
-            return true;
+            return (type, AnthropicResponse.StringOf(error, "message") ?? type);
         }
         catch (JsonException)
         {
-            return false;
+            return null;
         }
     }
 }

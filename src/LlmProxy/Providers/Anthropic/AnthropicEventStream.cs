@@ -1,78 +1,57 @@
 using System.Buffers;
 using System.Net.ServerSentEvents;
+using LlmProxy.Streaming;
 
 namespace LlmProxy.Providers.Anthropic;
 
 /// <summary>
-/// Reads an Anthropic event stream and yields OpenAI SSE bytes, event by event as each arrives (nothing waits for the
-/// rest of the stream). Parsing is the BCL's <see cref="SseParser"/>; translation is <see cref="AnthropicStreamTranslator"/>.
-/// A <c>ping</c> becomes an SSE comment (it keeps idle connections open), the stream ends after <c>message_stop</c> or an
-/// <c>error</c> event, and a failure of the provider's connection surfaces unchanged (the SSE guard turns it into an error event).
+/// A provider's Anthropic SSE body read as OpenAI chat-completion SSE. Each read returns the frames of the next
+/// complete Anthropic event as soon as it has arrived (parsed by <see cref="SseParser"/>); a frame longer than the
+/// caller's buffer is kept and returned over several reads. A <c>ping</c> event becomes the comment <c>: ping</c>.
+/// Exceptions of the inner stream propagate unchanged; when it ends the stream ends (no finish is invented).
 /// </summary>
-internal sealed class AnthropicEventStream : Stream
+internal sealed class AnthropicEventStream : PassThroughStream
 {
-    private readonly Stream _inner;
+    private static readonly byte[] Ping = ": ping\n\n"u8.ToArray();
+
+    private readonly ReadTokenStream _source;
     private readonly AnthropicStreamTranslator _translator;
-    private readonly ArrayBufferWriter<byte> _pending = new(1024);
-    private IAsyncEnumerator<SseItem<byte[]>>? _events;
+    private readonly SseParser<bool> _parser;
+    private readonly ArrayBufferWriter<byte> _pending = new(4096);
+    private IAsyncEnumerator<SseItem<bool>>? _events;
     private int _offset;
     private bool _ended;
 
-    /// <summary>Wraps the provider's body.</summary>
+    /// <summary>Wraps <paramref name="anthropicSse"/> (disposed with this stream); <paramref name="translator"/> is this stream's own.</summary>
     public AnthropicEventStream(Stream anthropicSse, AnthropicStreamTranslator translator)
+        : base(anthropicSse)
     {
-        _inner = anthropicSse;
+        _source = new ReadTokenStream(anthropicSse);
         _translator = translator;
+        _parser = SseParser.Create(_source, OnEvent);
     }
 
-    /// <inheritdoc/>
-    public override bool CanRead => true;
-
-    /// <inheritdoc/>
-    public override bool CanSeek => false;
-
-    /// <inheritdoc/>
-    public override bool CanWrite => false;
-
-    /// <inheritdoc/>
-    public override long Length => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    /// <inheritdoc/>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
         while (_offset == _pending.WrittenCount)
         {
             _pending.ResetWrittenCount();
             _offset = 0;
-            if (_ended || _translator.Finished)
+            if (_ended)
             {
                 return 0;
             }
 
-            _events ??= SseParser.Create(_inner, static (_, data) => data.ToArray()).EnumerateAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
-            if (!await _events.MoveNextAsync())
+            _source.ReadToken = cancellationToken;
+            _events ??= _parser.EnumerateAsync().GetAsyncEnumerator(CancellationToken.None);
+            if (!await _events.MoveNextAsync().ConfigureAwait(false))
             {
                 _ended = true;
-                return 0;
-            }
-
-            var item = _events.Current;
-            if (item.EventType == "ping")
-            {
-                ": ping\n\n"u8.CopyTo(_pending.GetSpan(8));
-                _pending.Advance(8);
-            }
-            else
-            {
-                _translator.Translate(item.Data, _pending);
-            }
-
-            if (buffer.IsEmpty)
-            {
-                // A zero-byte read waits for data without taking any.
                 return 0;
             }
         }
@@ -83,47 +62,32 @@ internal sealed class AnthropicEventStream : Stream
         return count;
     }
 
-    /// <inheritdoc/>
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    /// <inheritdoc/>
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-
-    /// <inheritdoc/>
-    public override void Flush()
-    {
-    }
-
-    /// <inheritdoc/>
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    /// <inheritdoc/>
     public override async ValueTask DisposeAsync()
     {
         if (_events is not null)
         {
-            await _events.DisposeAsync();
+            await _events.DisposeAsync().ConfigureAwait(false);
+            _events = null;
         }
 
-        await _inner.DisposeAsync();
-        await base.DisposeAsync();
+        await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
+    /// <summary>Runs inside the parser while the event's data is valid: translates it into the pending frames.</summary>
+    private bool OnEvent(string eventType, ReadOnlySpan<byte> data)
     {
-        if (disposing)
+        if (eventType == "ping")
         {
-            _inner.Dispose();
+            if (!_translator.Finished)
+            {
+                _pending.Write(Ping);
+            }
+        }
+        else
+        {
+            _translator.Translate(eventType, data, _pending);
         }
 
-        base.Dispose(disposing);
+        return true;
     }
 }

@@ -1,19 +1,24 @@
+using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace LlmProxy.Providers.Anthropic;
 
 /// <summary>
-/// An Anthropic message as an OpenAI <c>chat.completion</c>: text blocks joined into <c>content</c>, <c>tool_use</c>
-/// blocks as <c>tool_calls</c> (ids kept), the tool that stands for <c>response_format</c> as the content itself,
-/// thinking blocks left out, <c>stop_reason</c> as <c>finish_reason</c> (see <see cref="FinishReasonOf(string?)"/>), usage as
-/// <see cref="AnthropicUsage"/> writes it.
+/// Translates an Anthropic message (non-streaming <c>/v1/messages</c> answer) into an OpenAI <c>chat.completion</c>.
+/// Text blocks and the forced json tool's input (serialized compactly) make <c>content</c>, in block order;
+/// other <c>tool_use</c> blocks become <c>tool_calls</c>; thinking and server-tool blocks are dropped.
 /// </summary>
 internal static class AnthropicResponse
 {
+    /// <summary>Shared by the translators: relaxed escaping keeps non-ASCII text readable (still valid JSON).</summary>
+    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>
-    /// OpenAI's finish reason for an Anthropic stop reason: end_turn, stop_sequence and pause_turn → stop; max_tokens and
-    /// model_context_window_exceeded → length; tool_use → tool_calls; refusal → content_filter; anything else → stop.
+    /// Anthropic <c>stop_reason</c> → OpenAI <c>finish_reason</c>: end_turn, stop_sequence, pause_turn → stop;
+    /// max_tokens, model_context_window_exceeded → length; tool_use → tool_calls; refusal → content_filter;
+    /// null or unknown → stop.
     /// </summary>
     public static string FinishReasonOf(string? stopReason) => stopReason switch
     {
@@ -23,25 +28,33 @@ internal static class AnthropicResponse
         _ => "stop",
     };
 
-    /// <summary>The finish reason when the forced <c>response_format</c> tool answered: its call is the answer, not a tool call.</summary>
-    public static string FinishReasonOf(string? stopReason, bool jsonToolAnswered)
-        => jsonToolAnswered && stopReason == "tool_use" ? "stop" : FinishReasonOf(stopReason);
+    /// <summary>
+    /// The finish reason when the forced json tool may be involved: a tool_use stop without any real tool call is a
+    /// plain stop (the answer is the content).
+    /// </summary>
+    public static string FinishReasonOf(string? stopReason, int toolCalls)
+    {
+        var reason = FinishReasonOf(stopReason);
+        return reason == "tool_calls" && toolCalls == 0 ? "stop" : reason;
+    }
 
-    /// <summary>Translates; null when the body is not an Anthropic message.</summary>
+    /// <summary>Translates the body, or returns null when it is not an Anthropic message (<c>type: "message"</c>).</summary>
     public static AnthropicResponseResult? Translate(ReadOnlySpan<byte> anthropicBody, string? jsonToolName, long created)
     {
         try
         {
-            using var document = JsonDocument.Parse(anthropicBody.ToArray());
+            var reader = new Utf8JsonReader(anthropicBody);
+            using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type) || type.GetString() != "message")
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("message"))
             {
                 return null;
             }
 
             return Write(root, jsonToolName, created);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        catch (JsonException)
         {
             return null;
         }
@@ -49,94 +62,110 @@ internal static class AnthropicResponse
 
     private static AnthropicResponseResult Write(JsonElement root, string? jsonToolName, long created)
     {
-        var usage = new AnthropicUsage();
-        if (root.TryGetProperty("usage", out var usageElement))
+        var content = new StringBuilder();
+        var calls = new List<JsonElement>();
+        var hasContent = false;
+        if (root.TryGetProperty("content", out var blocks) && blocks.ValueKind == JsonValueKind.Array)
         {
-            usage.Read(usageElement);
-        }
-
-        var text = new StringBuilder();
-        var toolUses = new List<JsonElement>();
-        var jsonAnswered = false;
-        if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var block in content.EnumerateArray())
+            foreach (var block in blocks.EnumerateArray())
             {
-                var blockType = block.TryGetProperty("type", out var t) ? t.GetString() : null;
-                if (blockType == "text" && block.TryGetProperty("text", out var blockText))
+                switch (StringOf(block, "type"))
                 {
-                    text.Append(blockText.GetString());
-                }
-                else if (blockType == "tool_use" && jsonToolName is not null && block.TryGetProperty("name", out var name) && name.GetString() == jsonToolName)
-                {
-                    // The answer to response_format: the tool's input is the JSON the client asked for.
-                    text.Clear().Append(block.TryGetProperty("input", out var input) ? input.GetRawText() : "{}");
-                    jsonAnswered = true;
-                }
-                else if (blockType == "tool_use")
-                {
-                    toolUses.Add(block);
+                    case "text":
+                        content.Append(StringOf(block, "text"));
+                        hasContent = true;
+                        break;
+                    case "tool_use" when jsonToolName is not null && StringOf(block, "name") == jsonToolName:
+                        content.Append(block.TryGetProperty("input", out var input) ? Compact(input) : "{}");
+                        hasContent = true;
+                        break;
+                    case "tool_use":
+                        calls.Add(block);
+                        break;
                 }
             }
         }
 
-        using var stream = new MemoryStream(256 + text.Length);
-        using (var writer = new Utf8JsonWriter(stream, AnthropicJson.WriterOptions))
+        var usage = default(AnthropicUsage);
+        if (root.TryGetProperty("usage", out var usageElement))
+        {
+            usage.Update(usageElement);
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(512 + content.Length);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             writer.WriteStartObject();
-            writer.WriteString("id", root.TryGetProperty("id", out var id) ? id.GetString() : null);
+            writer.WriteString("id", StringOf(root, "id") ?? string.Empty);
             writer.WriteString("object", "chat.completion");
             writer.WriteNumber("created", created);
-            writer.WriteString("model", root.TryGetProperty("model", out var model) ? model.GetString() : null);
+            writer.WriteString("model", StringOf(root, "model") ?? string.Empty);
             writer.WriteStartArray("choices");
             writer.WriteStartObject();
             writer.WriteNumber("index", 0);
             writer.WriteStartObject("message");
             writer.WriteString("role", "assistant");
-            if (text.Length == 0 && toolUses.Count > 0)
+            if (!hasContent && calls.Count > 0)
             {
                 writer.WriteNull("content");
             }
             else
             {
-                writer.WriteString("content", text.ToString());
+                writer.WriteString("content", content.ToString());
             }
 
             writer.WriteNull("refusal");
-            WriteToolCalls(toolUses, writer);
+            WriteToolCalls(calls, writer);
             writer.WriteEndObject();
             writer.WriteNull("logprobs");
-            var stopReason = root.TryGetProperty("stop_reason", out var stop) && stop.ValueKind == JsonValueKind.String ? stop.GetString() : null;
-            writer.WriteString("finish_reason", FinishReasonOf(stopReason, jsonAnswered));
+            writer.WriteString("finish_reason", FinishReasonOf(StringOf(root, "stop_reason"), calls.Count));
             writer.WriteEndObject();
             writer.WriteEndArray();
             usage.Write(writer);
             writer.WriteEndObject();
         }
 
-        return new AnthropicResponseResult(stream.ToArray(), usage.ToTokenUsage());
+        return new AnthropicResponseResult(buffer.WrittenSpan.ToArray(), usage.ToTokenUsage());
     }
 
-    private static void WriteToolCalls(List<JsonElement> toolUses, Utf8JsonWriter writer)
+    private static void WriteToolCalls(List<JsonElement> calls, Utf8JsonWriter writer)
     {
-        if (toolUses.Count == 0)
+        if (calls.Count == 0)
         {
             return;
         }
 
         writer.WriteStartArray("tool_calls");
-        foreach (var use in toolUses)
+        foreach (var call in calls)
         {
             writer.WriteStartObject();
-            writer.WriteString("id", use.TryGetProperty("id", out var id) ? id.GetString() : null);
+            writer.WriteString("id", StringOf(call, "id") ?? string.Empty);
             writer.WriteString("type", "function");
             writer.WriteStartObject("function");
-            writer.WriteString("name", use.TryGetProperty("name", out var name) ? name.GetString() : null);
-            writer.WriteString("arguments", use.TryGetProperty("input", out var input) ? input.GetRawText() : "{}");
+            writer.WriteString("name", StringOf(call, "name") ?? string.Empty);
+            writer.WriteString("arguments", call.TryGetProperty("input", out var input) ? Compact(input) : "{}");
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
 
         writer.WriteEndArray();
     }
+
+    /// <summary>The element serialized without whitespace (non-ASCII kept as is).</summary>
+    internal static string Compact(JsonElement element)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            element.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The string property <paramref name="name"/>, or null when absent or not a string.</summary>
+    internal static string? StringOf(JsonElement element, string name)
+        => element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
 }

@@ -5,257 +5,285 @@ using LlmProxy.Usage;
 namespace LlmProxy.Providers.Anthropic;
 
 /// <summary>
-/// One Anthropic event stream as OpenAI <c>chat.completion.chunk</c> events (one instance per stream, not thread-safe):
-/// <c>message_start</c> → the role chunk; text deltas → content deltas; <c>tool_use</c> blocks and their
-/// <c>input_json_delta</c>s → <c>tool_calls</c> deltas numbered 0, 1, … in the order the tool blocks come (Anthropic's
-/// block index also counts text and thinking blocks); the <c>response_format</c> tool's input → content deltas;
-/// <c>message_delta</c> → the finish-reason chunk; <c>message_stop</c> → the usage chunk (<c>choices: []</c>) and
-/// <c>[DONE]</c>; an <c>error</c> event → OpenAI's <c>data: {"error":…}</c>. Thinking, pings and unknown events write nothing.
+/// Translates the events of one Anthropic message stream into OpenAI <c>chat.completion.chunk</c> SSE frames.
+/// Tool calls are numbered 0, 1, 2… in the order their tool_use blocks start (Anthropic's block index also counts
+/// text and thinking blocks); the forced json tool's input streams as <c>content</c>. One instance per stream;
+/// not thread-safe. Malformed data and unknown events are ignored, as is everything after <see cref="Finished"/>.
 /// </summary>
 internal sealed class AnthropicStreamTranslator
 {
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] FrameEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
     private readonly string? _jsonToolName;
     private readonly long _created;
-    private readonly AnthropicUsage _usage = new();
-    private readonly Dictionary<int, int> _toolIndexByBlock = [];
-    private int _jsonToolBlock = -1;
-    private bool _jsonAnswered;
-    private string? _id;
-    private string? _model;
+    private readonly Dictionary<int, int> _toolOfBlock = [];
+    private readonly HashSet<int> _jsonBlocks = [];
+    private AnthropicUsage _usage;
+    private string _id = string.Empty;
+    private string _model = string.Empty;
+    private int _toolCalls;
+    private Utf8JsonWriter? _writer;
 
-    /// <summary>Starts a stream; <paramref name="jsonToolName"/> is the tool that stands for <c>response_format</c>, if any.</summary>
+    /// <summary>Creates the translator; <paramref name="jsonToolName"/> is the forced json tool of the request, if any.</summary>
     public AnthropicStreamTranslator(string? jsonToolName, long created)
     {
         _jsonToolName = jsonToolName;
         _created = created;
     }
 
-    /// <summary>True after <c>message_stop</c> or an <c>error</c> event: nothing more is written.</summary>
+    /// <summary>True after <c>message_stop</c> or an <c>error</c> event.</summary>
     public bool Finished { get; private set; }
 
-    /// <summary>The usage seen so far.</summary>
+    /// <summary>The usage seen so far (output tokens are cumulative in Anthropic streams: the latest count wins).</summary>
     public TokenUsage Usage => _usage.ToTokenUsage();
 
-    /// <summary>Writes the OpenAI events for one Anthropic event (its <c>data</c>; the <c>type</c> inside it decides).</summary>
-    public void Translate(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    /// <summary>
+    /// Translates one event. The <c>type</c> inside <paramref name="data"/> is authoritative; <paramref name="eventType"/>
+    /// (the SSE <c>event:</c> name) is used only when the data has none. Writes zero or more complete frames.
+    /// </summary>
+    public void Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (Finished)
         {
             return;
         }
 
-        JsonDocument document;
         try
         {
             var reader = new Utf8JsonReader(data);
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException)
-        {
-            return;
-        }
-
-        using (document)
-        {
+            using var document = JsonDocument.ParseValue(ref reader);
             var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String)
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                Translate(type.GetString()!, root, data, output);
-            }
-        }
-    }
-
-    private void Translate(string type, JsonElement root, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
-    {
-        switch (type)
-        {
-            case "message_start" when root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object:
-                _id = message.TryGetProperty("id", out var id) ? id.GetString() : null;
-                _model = message.TryGetProperty("model", out var model) ? model.GetString() : null;
-                if (message.TryGetProperty("usage", out var startUsage))
-                {
-                    _usage.Read(startUsage);
-                }
-
-                WriteChunk(output, static w =>
-                {
-                    w.WriteString("role", "assistant");
-                    w.WriteString("content", "");
-                });
-                break;
-            case "content_block_start":
-                StartBlock(root, output);
-                break;
-            case "content_block_delta":
-                Delta(root, output);
-                break;
-            case "message_delta":
-                if (root.TryGetProperty("usage", out var deltaUsage))
-                {
-                    _usage.Read(deltaUsage);
-                }
-
-                var stopReason = root.TryGetProperty("delta", out var delta) && delta.TryGetProperty("stop_reason", out var stop) && stop.ValueKind == JsonValueKind.String
-                    ? stop.GetString()
-                    : null;
-                if (stopReason is not null)
-                {
-                    WriteChunk(output, null, AnthropicResponse.FinishReasonOf(stopReason, _jsonAnswered));
-                }
-
-                break;
-            case "message_stop":
-                WriteUsageChunk(output);
-                Write(output, "data: [DONE]\n\n"u8);
-                Finished = true;
-                break;
-            case "error":
-                var error = AnthropicErrors.FromEvent(data) ?? AnthropicErrors.Translate(500, []).OpenAIBody;
-                Write(output, "data: "u8);
-                Write(output, error);
-                Write(output, "\n\n"u8);
-                Finished = true;
-                break;
-        }
-    }
-
-    private void StartBlock(JsonElement root, IBufferWriter<byte> output)
-    {
-        if (!root.TryGetProperty("content_block", out var block) || !root.TryGetProperty("index", out var indexElement) || !indexElement.TryGetInt32(out var index)
-            || !block.TryGetProperty("type", out var type))
-        {
-            return;
-        }
-
-        if (type.GetString() == "text" && block.TryGetProperty("text", out var text) && text.GetString() is { Length: > 0 } initial)
-        {
-            WriteChunk(output, w => w.WriteString("content", initial));
-        }
-        else if (type.GetString() == "tool_use")
-        {
-            var name = block.TryGetProperty("name", out var n) ? n.GetString() : null;
-            if (_jsonToolName is not null && name == _jsonToolName)
-            {
-                _jsonToolBlock = index;
-                _jsonAnswered = true;
                 return;
             }
 
-            var call = _toolIndexByBlock.Count;
-            _toolIndexByBlock[index] = call;
-            var callId = block.TryGetProperty("id", out var id) ? id.GetString() : null;
-            WriteChunk(output, w =>
-            {
-                w.WriteStartArray("tool_calls");
-                w.WriteStartObject();
-                w.WriteNumber("index", call);
-                w.WriteString("id", callId);
-                w.WriteString("type", "function");
-                w.WriteStartObject("function");
-                w.WriteString("name", name);
-                w.WriteString("arguments", "");
-                w.WriteEndObject();
-                w.WriteEndObject();
-                w.WriteEndArray();
-            });
+            Translate(AnthropicResponse.StringOf(root, "type") ?? eventType, root, data, output);
+        }
+        catch (JsonException)
+        {
+            // Not JSON: ignored.
         }
     }
 
-    private void Delta(JsonElement root, IBufferWriter<byte> output)
+    private void Translate(string? type, JsonElement root, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
-        if (!root.TryGetProperty("delta", out var delta) || !delta.TryGetProperty("type", out var type) || !root.TryGetProperty("index", out var indexElement)
-            || !indexElement.TryGetInt32(out var index))
+        switch (type)
+        {
+            case "message_start":
+                OnMessageStart(root, output);
+                break;
+            case "content_block_start":
+                OnBlockStart(root, output);
+                break;
+            case "content_block_delta":
+                OnBlockDelta(root, output);
+                break;
+            case "message_delta":
+                OnMessageDelta(root, output);
+                break;
+            case "message_stop":
+                WriteUsageChunk(output);
+                output.Write(Done);
+                Finished = true;
+                break;
+            case "error":
+                output.Write(DataPrefix);
+                output.Write(AnthropicErrors.SseErrorData(data));
+                output.Write(FrameEnd);
+                Finished = true;
+                break;
+        }
+    }
+
+    private void OnMessageStart(JsonElement root, IBufferWriter<byte> output)
+    {
+        if (root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object)
+        {
+            _id = AnthropicResponse.StringOf(message, "id") ?? _id;
+            _model = AnthropicResponse.StringOf(message, "model") ?? _model;
+            if (message.TryGetProperty("usage", out var usage))
+            {
+                _usage.Update(usage);
+            }
+        }
+
+        var writer = BeginChunk(output);
+        writer.WriteString("role", "assistant");
+        writer.WriteString("content", string.Empty);
+        EndChunk(output, null);
+    }
+
+    private void OnBlockStart(JsonElement root, IBufferWriter<byte> output)
+    {
+        if (!TryGetIndex(root, out var index) || !root.TryGetProperty("content_block", out var block))
         {
             return;
         }
 
-        switch (type.GetString())
+        switch (AnthropicResponse.StringOf(block, "type"))
         {
-            case "text_delta" when delta.TryGetProperty("text", out var text) && text.GetString() is { Length: > 0 } content:
-                WriteChunk(output, w => w.WriteString("content", content));
+            case "text":
+                WriteContent(AnthropicResponse.StringOf(block, "text"), output);
                 break;
-            case "input_json_delta" when delta.TryGetProperty("partial_json", out var partial) && partial.GetString() is { Length: > 0 } json:
-                if (index == _jsonToolBlock)
-                {
-                    WriteChunk(output, w => w.WriteString("content", json));
-                }
-                else if (_toolIndexByBlock.TryGetValue(index, out var call))
-                {
-                    WriteChunk(output, w =>
-                    {
-                        w.WriteStartArray("tool_calls");
-                        w.WriteStartObject();
-                        w.WriteNumber("index", call);
-                        w.WriteStartObject("function");
-                        w.WriteString("arguments", json);
-                        w.WriteEndObject();
-                        w.WriteEndObject();
-                        w.WriteEndArray();
-                    });
-                }
-
+            case "tool_use" when _jsonToolName is not null && AnthropicResponse.StringOf(block, "name") == _jsonToolName:
+                _jsonBlocks.Add(index);
+                break;
+            case "tool_use":
+                var tool = _toolCalls++;
+                _toolOfBlock[index] = tool;
+                var writer = BeginChunk(output);
+                writer.WriteStartArray("tool_calls");
+                writer.WriteStartObject();
+                writer.WriteNumber("index", tool);
+                writer.WriteString("id", AnthropicResponse.StringOf(block, "id") ?? string.Empty);
+                writer.WriteString("type", "function");
+                writer.WriteStartObject("function");
+                writer.WriteString("name", AnthropicResponse.StringOf(block, "name") ?? string.Empty);
+                writer.WriteString("arguments", string.Empty);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+                EndChunk(output, null);
                 break;
         }
     }
 
-    // data: {"id","object":"chat.completion.chunk","created","model","choices":[{"index":0,"delta":{…},"logprobs":null,"finish_reason":…}]}
-    private void WriteChunk(IBufferWriter<byte> output, Action<Utf8JsonWriter>? delta, string? finishReason = null)
+    private void OnBlockDelta(JsonElement root, IBufferWriter<byte> output)
     {
-        Write(output, "data: "u8);
-        using (var writer = new Utf8JsonWriter(output, AnthropicJson.WriterOptions))
+        if (!TryGetIndex(root, out var index) || !root.TryGetProperty("delta", out var delta))
         {
-            WriteHead(writer);
-            writer.WriteStartArray("choices");
-            writer.WriteStartObject();
-            writer.WriteNumber("index", 0);
-            writer.WriteStartObject("delta");
-            delta?.Invoke(writer);
-            writer.WriteEndObject();
-            writer.WriteNull("logprobs");
-            if (finishReason is null)
-            {
-                writer.WriteNull("finish_reason");
-            }
-            else
-            {
-                writer.WriteString("finish_reason", finishReason);
-            }
-
-            writer.WriteEndObject();
-            writer.WriteEndArray();
-            writer.WriteEndObject();
+            return;
         }
 
-        Write(output, "\n\n"u8);
+        switch (AnthropicResponse.StringOf(delta, "type"))
+        {
+            case "text_delta":
+                WriteContent(AnthropicResponse.StringOf(delta, "text"), output);
+                break;
+            case "input_json_delta" when _jsonBlocks.Contains(index):
+                WriteContent(AnthropicResponse.StringOf(delta, "partial_json"), output);
+                break;
+            case "input_json_delta" when _toolOfBlock.TryGetValue(index, out var tool):
+                if (AnthropicResponse.StringOf(delta, "partial_json") is not { Length: > 0 } json)
+                {
+                    return;
+                }
+
+                var writer = BeginChunk(output);
+                writer.WriteStartArray("tool_calls");
+                writer.WriteStartObject();
+                writer.WriteNumber("index", tool);
+                writer.WriteStartObject("function");
+                writer.WriteString("arguments", json);
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+                writer.WriteEndArray();
+                EndChunk(output, null);
+                break;
+        }
+    }
+
+    private void OnMessageDelta(JsonElement root, IBufferWriter<byte> output)
+    {
+        if (root.TryGetProperty("usage", out var usage))
+        {
+            _usage.Update(usage);
+        }
+
+        string? stopReason = null;
+        if (root.TryGetProperty("delta", out var delta))
+        {
+            stopReason = AnthropicResponse.StringOf(delta, "stop_reason");
+        }
+
+        BeginChunk(output);
+        EndChunk(output, AnthropicResponse.FinishReasonOf(stopReason, _toolCalls));
+    }
+
+    private void WriteContent(string? text, IBufferWriter<byte> output)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return;
+        }
+
+        var writer = BeginChunk(output);
+        writer.WriteString("content", text);
+        EndChunk(output, null);
     }
 
     private void WriteUsageChunk(IBufferWriter<byte> output)
     {
-        Write(output, "data: "u8);
-        using (var writer = new Utf8JsonWriter(output, AnthropicJson.WriterOptions))
+        var writer = BeginFrame(output);
+        writer.WriteStartArray("choices");
+        writer.WriteEndArray();
+        _usage.Write(writer);
+        EndFrame(output);
+    }
+
+    /// <summary>Starts a chunk frame and leaves the writer inside <c>choices[0].delta</c>.</summary>
+    private Utf8JsonWriter BeginChunk(IBufferWriter<byte> output)
+    {
+        var writer = BeginFrame(output);
+        writer.WriteStartArray("choices");
+        writer.WriteStartObject();
+        writer.WriteNumber("index", 0);
+        writer.WriteStartObject("delta");
+        return writer;
+    }
+
+    private void EndChunk(IBufferWriter<byte> output, string? finishReason)
+    {
+        var writer = _writer!;
+        writer.WriteEndObject();
+        writer.WriteNull("logprobs");
+        if (finishReason is null)
         {
-            WriteHead(writer);
-            writer.WriteStartArray("choices");
-            writer.WriteEndArray();
-            _usage.Write(writer);
-            writer.WriteEndObject();
+            writer.WriteNull("finish_reason");
+        }
+        else
+        {
+            writer.WriteString("finish_reason", finishReason);
         }
 
-        Write(output, "\n\n"u8);
+        writer.WriteEndObject();
+        writer.WriteEndArray();
+        EndFrame(output);
     }
 
-    private void WriteHead(Utf8JsonWriter writer)
+    private Utf8JsonWriter BeginFrame(IBufferWriter<byte> output)
     {
-        writer.WriteStartObject();
-        writer.WriteString("id", _id);
-        writer.WriteString("object", "chat.completion.chunk");
-        writer.WriteNumber("created", _created);
-        writer.WriteString("model", _model);
+        output.Write(DataPrefix);
+        if (_writer is null)
+        {
+            _writer = new Utf8JsonWriter(output, AnthropicResponse.WriterOptions);
+        }
+        else
+        {
+            _writer.Reset(output);
+        }
+
+        _writer.WriteStartObject();
+        _writer.WriteString("id", _id);
+        _writer.WriteString("object", "chat.completion.chunk");
+        _writer.WriteNumber("created", _created);
+        _writer.WriteString("model", _model);
+        return _writer;
     }
 
-    private static void Write(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    private void EndFrame(IBufferWriter<byte> output)
     {
-        bytes.CopyTo(output.GetSpan(bytes.Length));
-        output.Advance(bytes.Length);
+        _writer!.WriteEndObject();
+        _writer.Flush();
+        output.Write(FrameEnd);
+    }
+
+    private static bool TryGetIndex(JsonElement root, out int index)
+    {
+        index = 0;
+        return root.TryGetProperty("index", out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out index);
     }
 }

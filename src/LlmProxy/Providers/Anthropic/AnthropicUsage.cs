@@ -4,49 +4,42 @@ using LlmProxy.Usage;
 namespace LlmProxy.Providers.Anthropic;
 
 /// <summary>
-/// Anthropic's token counts as OpenAI's. Anthropic's <c>input_tokens</c> leave out cache reads and writes, so
-/// <c>prompt_tokens</c> = input + cache read + cache creation, <c>cached_tokens</c> = cache read (creation is reported as
-/// <c>prompt_tokens_details.cache_creation_tokens</c>), and total = prompt + completion as in OpenAI's usage.
+/// Anthropic token counts and their OpenAI form. Anthropic's <c>input_tokens</c> excludes cache reads and writes, so
+/// <c>prompt_tokens = input + cache_read + cache_creation</c>, <c>cached_tokens = cache_read</c> and
+/// <c>total_tokens = prompt + completion</c> (OpenAI's invariant).
 /// </summary>
-internal sealed class AnthropicUsage
+internal record struct AnthropicUsage(long Input, long Output, long CacheRead, long CacheCreation)
 {
-    /// <summary>Uncached input tokens.</summary>
-    public long Input { get; private set; }
+    /// <summary>OpenAI's <c>prompt_tokens</c>.</summary>
+    public readonly long Prompt => Input + CacheRead + CacheCreation;
 
-    /// <summary>Input tokens read from the prompt cache.</summary>
-    public long CacheRead { get; private set; }
-
-    /// <summary>Input tokens written to the prompt cache.</summary>
-    public long CacheCreation { get; private set; }
-
-    /// <summary>Output tokens (Anthropic's counts are cumulative: the last one seen is the total).</summary>
-    public long Output { get; private set; }
-
-    /// <summary>The usage as the gateway meters it.</summary>
-    public TokenUsage ToTokenUsage() => new(Input + CacheRead + CacheCreation, Output, CacheRead, 0, Estimated: false);
-
-    /// <summary>Takes the counts present in a <c>usage</c> object (absent ones keep their value).</summary>
-    public void Read(JsonElement usage)
+    /// <summary>
+    /// Takes the counts present in an Anthropic <c>usage</c> object, keeping the others. Stream counts are cumulative,
+    /// so a later value replaces an earlier one.
+    /// </summary>
+    public void Update(JsonElement usage)
     {
         if (usage.ValueKind != JsonValueKind.Object)
         {
             return;
         }
 
-        Input = Number(usage, "input_tokens") ?? Input;
-        CacheRead = Number(usage, "cache_read_input_tokens") ?? CacheRead;
-        CacheCreation = Number(usage, "cache_creation_input_tokens") ?? CacheCreation;
-        Output = Number(usage, "output_tokens") ?? Output;
+        Input = Read(usage, "input_tokens", Input);
+        Output = Read(usage, "output_tokens", Output);
+        CacheRead = Read(usage, "cache_read_input_tokens", CacheRead);
+        CacheCreation = Read(usage, "cache_creation_input_tokens", CacheCreation);
     }
 
-    /// <summary>Writes OpenAI's <c>"usage": {...}</c>.</summary>
-    public void Write(Utf8JsonWriter writer)
+    /// <summary>The gateway's usage (cached input is part of input).</summary>
+    public readonly TokenUsage ToTokenUsage() => new(Prompt, Output, CacheRead, 0, false);
+
+    /// <summary>Writes OpenAI's <c>usage</c> property.</summary>
+    public readonly void Write(Utf8JsonWriter writer)
     {
-        var prompt = Input + CacheRead + CacheCreation;
         writer.WriteStartObject("usage");
-        writer.WriteNumber("prompt_tokens", prompt);
+        writer.WriteNumber("prompt_tokens", Prompt);
         writer.WriteNumber("completion_tokens", Output);
-        writer.WriteNumber("total_tokens", prompt + Output);
+        writer.WriteNumber("total_tokens", Prompt + Output);
         writer.WriteStartObject("prompt_tokens_details");
         writer.WriteNumber("cached_tokens", CacheRead);
         writer.WriteNumber("cache_creation_tokens", CacheCreation);
@@ -57,6 +50,8 @@ internal sealed class AnthropicUsage
         writer.WriteEndObject();
     }
 
-    private static long? Number(JsonElement usage, string name)
-        => usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
+    private static long Read(JsonElement usage, string name, long current)
+        => usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count)
+            ? count
+            : current;
 }

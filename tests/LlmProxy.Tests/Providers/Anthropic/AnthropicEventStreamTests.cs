@@ -1,95 +1,168 @@
+using System.IO.Pipelines;
 using System.Text;
+using System.Text.Json;
 using LlmProxy.Providers.Anthropic;
 
 namespace LlmProxy.Tests.Providers.Anthropic;
 
 public sealed class AnthropicEventStreamTests
 {
-    private const string Start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"c\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n";
+    private static string Event(string data) => "event: " + JsonDocument.Parse(data).RootElement.GetProperty("type").GetString() + "\ndata: " + data + "\n\n";
 
-    // Hands out the bytes in the given pieces, one per read, then fails or ends.
-    private sealed class PiecesStream(IEnumerable<string> pieces, Exception? failure = null) : MemoryStream
+    private static readonly string Conversation = Event(AnthropicStreamTranslatorTests.Start) + "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+        + Event(AnthropicStreamTranslatorTests.TextStart) + Event(AnthropicStreamTranslatorTests.TextDelta(0, "Hello"))
+        + Event(AnthropicStreamTranslatorTests.MessageDelta("end_turn", 5)) + Event(AnthropicStreamTranslatorTests.Stop);
+
+    private static async Task<string> DrainAsync(Stream stream, int bufferSize = 4096)
     {
-        private readonly Queue<byte[]> _pieces = new(pieces.Select(Encoding.UTF8.GetBytes));
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_pieces.Count == 0)
-            {
-                return failure is null ? ValueTask.FromResult(0) : ValueTask.FromException<int>(failure);
-            }
-
-            var piece = _pieces.Dequeue();
-            piece.CopyTo(buffer);
-            return ValueTask.FromResult(piece.Length);
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    }
-
-    private static async Task<string> ReadAllAsync(Stream stream, int bufferSize = 4096)
-    {
-        var bytes = new MemoryStream();
+        var bytes = new List<byte>();
         var buffer = new byte[bufferSize];
         int read;
         while ((read = await stream.ReadAsync(buffer)) > 0)
         {
-            bytes.Write(buffer, 0, read);
+            Assert.True(read <= bufferSize);
+            bytes.AddRange(buffer.AsSpan(0, read));
         }
 
-        return Encoding.UTF8.GetString(bytes.ToArray());
+        return Encoding.UTF8.GetString([.. bytes]);
+    }
+
+    private static string[] Frames(string text) => text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+
+    [Fact]
+    public async Task Read_EventsSplitAcrossReads_AllFramesInOrder()
+    {
+        var chunks = Enumerable.Range(0, (Conversation.Length + 6) / 7).Select(i => (object)Conversation.Substring(i * 7, Math.Min(7, Conversation.Length - (i * 7)))).ToArray();
+        await using var stream = new AnthropicEventStream(new ScriptedStream(chunks), new AnthropicStreamTranslator(null, 1));
+
+        var frames = Frames(await DrainAsync(stream));
+
+        Assert.Equal(6, frames.Length);
+        Assert.Equal(": ping", frames[1]);
+        Assert.Contains("\"content\":\"Hello\"", frames[2], StringComparison.Ordinal);
+        Assert.Contains("\"finish_reason\":\"stop\"", frames[3], StringComparison.Ordinal);
+        Assert.Contains("\"usage\":", frames[4], StringComparison.Ordinal);
+        Assert.Equal("data: [DONE]", frames[5]);
     }
 
     [Fact]
-    public async Task ReadAsync_EventSplitAcrossReadsAndSmallBuffer_WholeChunksInOrder()
+    public async Task Read_FrameLargerThanBuffer_DeliveredOverSeveralReads()
     {
-        var all = Start + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hé\"}}\n\n"
-            + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":9}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-        var pieces = all.Chunk(7).Select(c => new string(c));
-        await using var stream = new AnthropicEventStream(new PiecesStream(pieces), new AnthropicStreamTranslator(null, 1));
+        var big = new string('x', 5000);
+        var events = Event(AnthropicStreamTranslatorTests.Start) + Event(AnthropicStreamTranslatorTests.TextDelta(0, big)) + Event(AnthropicStreamTranslatorTests.Stop);
+        await using var stream = new AnthropicEventStream(new ScriptedStream(events), new AnthropicStreamTranslator(null, 1));
 
-        var text = await ReadAllAsync(stream, bufferSize: 16);
+        var frames = Frames(await DrainAsync(stream, bufferSize: 64));
 
-        var events = text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(5, events.Length);
-        Assert.Contains("\"role\":\"assistant\"", events[0], StringComparison.Ordinal);
-        Assert.Contains("\"content\":\"Hé\"", events[1], StringComparison.Ordinal);
-        Assert.Contains("\"finish_reason\":\"length\"", events[2], StringComparison.Ordinal);
-        Assert.Contains("\"completion_tokens\":9", events[3], StringComparison.Ordinal);
-        Assert.Equal("data: [DONE]", events[4]);
+        Assert.Equal(4, frames.Length);
+        Assert.Equal(big, JsonDocument.Parse(frames[1][6..]).RootElement.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
     }
 
     [Fact]
-    public async Task ReadAsync_ProviderConnectionFails_ExceptionSurfaces()
+    public async Task Read_EventComplete_ReturnedBeforeTheRestArrives()
     {
-        await using var stream = new AnthropicEventStream(new PiecesStream([Start], new IOException("reset")), new AnthropicStreamTranslator(null, 1));
+        var pipe = new Pipe();
+        await using var stream = new AnthropicEventStream(pipe.Reader.AsStream(), new AnthropicStreamTranslator(null, 1));
+        await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes(Event(AnthropicStreamTranslatorTests.Start) + "event: content_block_delta\ndata: {\"type\""));
+        var buffer = new byte[4096];
 
-        await Assert.ThrowsAsync<IOException>(() => ReadAllAsync(stream));
+        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Contains("\"role\":\"assistant\"", Encoding.UTF8.GetString(buffer, 0, read), StringComparison.Ordinal);
+        var next = stream.ReadAsync(buffer).AsTask();
+        Assert.False(next.IsCompleted);
+        await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes(":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"));
+        read = await next.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("\"content\":\"Hi\"", Encoding.UTF8.GetString(buffer, 0, read), StringComparison.Ordinal);
+        await pipe.Writer.CompleteAsync();
+        Assert.Equal(0, await stream.ReadAsync(buffer));
     }
 
     [Fact]
-    public async Task ReadAsync_StreamEndsWithoutMessageStop_EndsWithoutInventedFinish()
+    public async Task Read_InnerIOException_PropagatesUnchanged()
     {
-        await using var stream = new AnthropicEventStream(new PiecesStream([Start]), new AnthropicStreamTranslator(null, 1));
+        var failure = new IOException("connection reset");
+        await using var stream = new AnthropicEventStream(new ScriptedStream(Event(AnthropicStreamTranslatorTests.Start), failure), new AnthropicStreamTranslator(null, 1));
+        var buffer = new byte[4096];
 
-        var text = await ReadAllAsync(stream);
+        Assert.True(await stream.ReadAsync(buffer) > 0);
+        var thrown = await Assert.ThrowsAsync<IOException>(() => stream.ReadAsync(buffer).AsTask());
 
-        Assert.DoesNotContain("finish_reason\":\"", text, StringComparison.Ordinal);
+        Assert.Same(failure, thrown);
+    }
+
+    [Fact]
+    public async Task Read_InnerHttpRequestException_PropagatesUnchanged()
+    {
+        var failure = new HttpRequestException("reset");
+        await using var stream = new AnthropicEventStream(new ScriptedStream(failure), new AnthropicStreamTranslator(null, 1));
+
+        var thrown = await Assert.ThrowsAsync<HttpRequestException>(() => stream.ReadAsync(new byte[16]).AsTask());
+
+        Assert.Same(failure, thrown);
+    }
+
+    [Fact]
+    public async Task Read_Cancelled_CallersTokenInException()
+    {
+        var pipe = new Pipe();
+        await using var stream = new AnthropicEventStream(pipe.Reader.AsStream(), new AnthropicStreamTranslator(null, 1));
+        using var cancellation = new CancellationTokenSource();
+
+        var read = stream.ReadAsync(new byte[16], cancellation.Token).AsTask();
+        await cancellation.CancelAsync();
+        var thrown = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+
+        Assert.Equal(cancellation.Token, thrown.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Read_InnerEndsWithoutStop_EndsWithoutInventedFinish()
+    {
+        await using var stream = new AnthropicEventStream(new ScriptedStream(Event(AnthropicStreamTranslatorTests.Start) + Event(AnthropicStreamTranslatorTests.TextDelta(0, "cut"))),
+            new AnthropicStreamTranslator(null, 1));
+
+        var text = await DrainAsync(stream);
+
+        Assert.Equal(2, Frames(text).Length);
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"finish_reason\":\"", text, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task ReadAsync_ForcedJsonToolStream_ArgumentsBecomeContent()
+    public async Task Read_EmptyBuffer_ReturnsZeroWithoutThrowing()
     {
-        var all = Start + "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"json_response\",\"input\":{}}}\n\n"
-            + "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":1}\"}}\n\n"
-            + "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":3}}\n\n";
-        await using var stream = new AnthropicEventStream(new PiecesStream([all]), new AnthropicStreamTranslator("json_response", 1));
+        await using var stream = new AnthropicEventStream(new ScriptedStream(Conversation), new AnthropicStreamTranslator(null, 1));
 
-        var text = await ReadAllAsync(stream);
+        Assert.Equal(0, await stream.ReadAsync(Memory<byte>.Empty));
+        Assert.Equal(6, Frames(await DrainAsync(stream)).Length);
+    }
 
-        Assert.Contains("\"content\":\"{\\\"a\\\":1}\"", text, StringComparison.Ordinal);
-        Assert.DoesNotContain("tool_calls", text, StringComparison.Ordinal);
-        Assert.Contains("\"finish_reason\":\"stop\"", text, StringComparison.Ordinal);
+    [Fact]
+    public void Read_SyncRead_SameFrames()
+    {
+        using var stream = new AnthropicEventStream(new ScriptedStream(Conversation), new AnthropicStreamTranslator(null, 1));
+        var buffer = new byte[8192];
+        var total = 0;
+        int read;
+        while ((read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += read;
+        }
+
+        Assert.EndsWith("data: [DONE]\n\n", Encoding.UTF8.GetString(buffer, 0, total), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dispose_DisposesInner()
+    {
+        var inner = new ScriptedStream(Conversation);
+        var stream = new AnthropicEventStream(inner, new AnthropicStreamTranslator(null, 1));
+        Assert.True(await stream.ReadAsync(new byte[16]) > 0);
+
+        await stream.DisposeAsync();
+
+        Assert.True(inner.Disposed);
+        Assert.False(stream.CanSeek);
     }
 }
