@@ -71,8 +71,9 @@ internal sealed class TargetMiddleware
                 }
             }
 
-            if (meter is not null)
+            if (meter is not null && meter.UpstreamStart == 0)
             {
+                // The first attempt's start: the upstream time of a retried request covers all its attempts.
                 meter.UpstreamStart = _time.GetTimestamp();
             }
 

@@ -42,4 +42,10 @@ public sealed class LlmRequestFeature
 
     /// <summary>The target chosen by load balancing.</summary>
     public ModelTarget? Target { get; internal set; }
+
+    /// <summary>Which attempt is running (1 for the first).</summary>
+    public int Attempt { get; internal set; } = 1;
+
+    /// <summary>Set by the response side when the attempt's answer failed validation and may be asked for again.</summary>
+    internal StructuredOutput.InvalidAnswer? RetryWanted { get; set; }
 }

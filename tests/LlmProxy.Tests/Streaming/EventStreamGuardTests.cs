@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
+using LlmProxy.Usage;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmProxy.Tests.Streaming;
@@ -13,7 +14,8 @@ public sealed class EventStreamGuardTests
         context ??= new DefaultHttpContext();
         var direct = new MemoryStream();
         context.Response.Body = direct;
-        using var guard = new EventStreamGuard(new StreamContent(provider), context, meter, TimeProvider.System);
+        IStreamObserver[] observers = meter is null ? [] : [new StreamUsageObserver(meter, TimeProvider.System)];
+        using var guard = new EventStreamGuard(new StreamContent(provider), context, observers, endsWithDone: false);
         await using var stream = await guard.ReadAsStreamAsync();
         var reads = new List<string>();
         var buffer = new byte[bufferSize];
