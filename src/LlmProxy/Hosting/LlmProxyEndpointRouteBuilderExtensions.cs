@@ -16,7 +16,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
 {
     /// <summary>
     /// Loads the config (throws <see cref="InvalidConfigException"/> listing every error), then maps the stages:
-    /// Authenticate → Read request → Route by model → Admit (rate limits) → YARP load balancing → Target (body rewrite) → YARP forwarder,
+    /// Authenticate → Read request → Route by model → Admit (rate limits) → Attempts (for each: YARP load balancing → Target (body rewrite) → YARP forwarder),
     /// plus /v1/models, health, OpenAPI and an OpenAI-shaped 404 for unknown paths.
     /// </summary>
     public static WebApplication MapLlmProxy(this WebApplication app)
@@ -38,6 +38,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
             proxy.UseMiddleware<ModelRoutingMiddleware>();
             proxy.UseMiddleware<StructuredOutputMiddleware>();
             proxy.UseMiddleware<AdmissionMiddleware>();
+            proxy.UseMiddleware<AttemptMiddleware>();
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TargetMiddleware>();
         }).WithMetadata(RequiresVirtualKeyAttribute.Instance, MeteredAttribute.Instance);

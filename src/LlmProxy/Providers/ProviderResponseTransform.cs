@@ -119,7 +119,8 @@ internal sealed class ProviderResponseTransform : ResponseTransform
                 proxyResponse.Content = new TranslatedStreamContent(proxyResponse.Content, translator!, feature!, _time.GetUtcNow().ToUnixTimeSeconds());
             }
 
-            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, context.HttpContext, meter, _time, StreamValidationOf(context.HttpContext, feature, meter));
+            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, http, StreamObservers(http, feature, meter),
+                endsWithDone: feature?.OperationPath is "/chat/completions" or "/completions");
             return;
         }
 
@@ -204,16 +205,19 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
     }
 
-    // A streamed chat answer whose request carried schemas is collected and validated as it passes.
-    private static StreamValidation? StreamValidationOf(HttpContext http, LlmRequestFeature? feature, RequestMeter? meter)
+    // What watches a stream: the meter, then — for a chat answer whose request carried schemas — validation.
+    private IStreamObserver[] StreamObservers(HttpContext http, LlmRequestFeature? feature, RequestMeter? meter)
     {
+        IStreamObserver? usage = meter is null ? null : new StreamUsageObserver(meter, _time);
         if (feature?.Output is not { } expectation)
         {
-            return null;
+            return usage is null ? [] : [usage];
         }
 
         var services = http.RequestServices;
-        return new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, meter?.RequestId ?? "-",
-            services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>());
+        var validation = new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, meter?.RequestId ?? "-",
+            services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>(), feature.Attempt);
+        var observer = new StreamValidationObserver(validation, http, meter);
+        return usage is null ? [observer] : [usage, observer];
     }
 }

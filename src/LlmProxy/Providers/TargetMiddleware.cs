@@ -66,8 +66,9 @@ internal sealed class TargetMiddleware
         {
             request.Body = new MemoryStream(body.Bytes.Array!, body.Bytes.Offset, body.Bytes.Count, writable: false);
             request.ContentLength = body.Bytes.Count;
-            if (meter is not null)
+            if (meter is not null && meter.UpstreamStart == 0)
             {
+                // The first attempt's start: the upstream time of a retried request covers all its attempts.
                 meter.UpstreamStart = _time.GetTimestamp();
             }
 

@@ -45,4 +45,10 @@ public sealed class LlmRequestFeature
 
     /// <summary>What the target's translator wrote down with the request for reading the answer (Anthropic: the name of the tool that stands for <c>response_format</c>).</summary>
     internal object? ProviderState { get; set; }
+
+    /// <summary>Which attempt is running (1 for the first).</summary>
+    public int Attempt { get; internal set; } = 1;
+
+    /// <summary>Set by the response side when the attempt's answer failed validation and may be asked for again.</summary>
+    internal StructuredOutput.InvalidAnswer? RetryWanted { get; set; }
 }

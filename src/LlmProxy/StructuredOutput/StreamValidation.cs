@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using LlmProxy.Telemetry;
 
@@ -22,11 +21,13 @@ internal sealed partial class StreamValidation
     private readonly Dictionary<(int Choice, int Call), IncrementalJsonChecker?> _argumentCheckers = [];
 
     /// <summary>
-    /// Starts validating a stream. Under reject or retry, content is also checked as it arrives (when the request
-    /// asked for JSON), so that a stream that can no longer be valid is stopped early.
+    /// Starts validating a stream, the <paramref name="attempt"/>-th answer asked for. Under reject or retry, content is
+    /// also checked as it arrives (when the request asked for JSON), so that a stream that can no longer be valid is
+    /// stopped early.
     /// </summary>
-    public StreamValidation(OutputExpectation expectation, string model, string requestId, LlmProxyMetrics metrics, ILogger logger)
+    public StreamValidation(OutputExpectation expectation, string model, string requestId, LlmProxyMetrics metrics, ILogger logger, int attempt = 1)
     {
+        Attempts = attempt;
         this.expectation = expectation;
         this.model = model;
         this.requestId = requestId;
@@ -80,25 +81,13 @@ internal sealed partial class StreamValidation
     }
 
     /// <summary>The answer so far.</summary>
-    public StreamAnswerCollector Collector { get; private set; } = new();
+    public StreamAnswerCollector Collector { get; } = new();
 
-    /// <summary>Answers asked for so far (the first included).</summary>
-    public int Attempts { get; private set; } = 1;
+    /// <summary>Answers asked for so far (this one included).</summary>
+    public int Attempts { get; }
 
     /// <summary>True when a failed buffered answer may be asked for again (<c>retry</c> with <c>stream_mode: buffer</c>).</summary>
     public bool CanRetry => Buffered && expectation.Policy == Configuration.StructuredOutputPolicies.Retry && Attempts < expectation.MaxAttempts;
-
-    /// <summary>The request's expectation.</summary>
-    public OutputExpectation Expectation => expectation;
-
-    /// <summary>Starts over for the next attempt: a fresh collector (the retried answer arrives whole, so no early checks).</summary>
-    public void Restart()
-    {
-        Attempts++;
-        metrics.ValidationRetry(model);
-        Collector = new StreamAnswerCollector();
-        EarlyViolation = null;
-    }
 
     /// <summary>True when events are held until the answer is validated (<c>stream_mode: buffer</c> under reject/retry).</summary>
     public bool Buffered => expectation.StreamBuffer && expectation.Policy != Configuration.StructuredOutputPolicies.Annotate;
@@ -127,7 +116,7 @@ internal sealed partial class StreamValidation
         Log.Failed(logger, requestId, model, 1, "stopped early: " + verdict.Describe());
         var error = Errors.ErrorWriter.Serialize($"The model's answer stopped matching the schema of the request, so the gateway stopped it: {verdict.Describe()}",
             Errors.ErrorWriter.TypeOf(Errors.LlmError.StructuredOutputInvalid), "response_format", Errors.ErrorWriter.CodeOf(Errors.LlmError.StructuredOutputInvalid));
-        return [.. ": llmproxy-validation failed\n\ndata: "u8, .. error, .. "\n\n"u8];
+        return Streaming.SseFrames.CommentThenError("llmproxy-validation failed", error);
     }
 
     /// <summary>
@@ -143,7 +132,7 @@ internal sealed partial class StreamValidation
         metrics.ValidationResult(model, verdict.Result, expectation.Policy);
         Violations = verdict.Violations;
         endsStream = false;
-        var line = ": llmproxy-validation " + verdict.Result;
+        var line = "llmproxy-validation " + verdict.Result;
         if (verdict.Result == Verdict.Failed)
         {
             Log.Failed(logger, requestId, model, verdict.Violations.Count, verdict.Describe());
@@ -151,13 +140,13 @@ internal sealed partial class StreamValidation
             if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate)
             {
                 endsStream = true;
-                return [.. Encoding.UTF8.GetBytes(line + "\n\ndata: "), .. ErrorJson(verdict.Violations), .. "\n\n"u8];
+                return Streaming.SseFrames.CommentThenError(line, ErrorJson(verdict.Violations));
             }
 
             line += " " + JsonSerializer.Serialize(verdict.Violations.Select(static v => new { path = v.Path, keyword = v.Keyword, message = v.Message }));
         }
 
-        return Encoding.UTF8.GetBytes(line + "\n\n");
+        return Streaming.SseFrames.Comment(line);
     }
 
     private static partial class Log

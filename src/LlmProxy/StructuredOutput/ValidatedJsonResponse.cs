@@ -11,9 +11,9 @@ namespace LlmProxy.StructuredOutput;
 /// <summary>
 /// A non-streamed answer whose request carried schemas: read whole (the verdict goes in a header, before the body),
 /// metered, validated, then sent as it came with <c>x-llmproxy-validation</c> (annotate), or replaced by a 422
-/// <c>structured_output_invalid</c> listing the violations (reject). Under retry the provider is asked again (same
-/// target) until an answer fits or the attempts run out, then it is rejected. Usage of every attempt is metered; the
-/// body returned is the last answer, with its own <c>usage</c>.
+/// <c>structured_output_invalid</c> listing the violations (reject). Under retry a failed answer is recorded for the
+/// attempt loop (<see cref="Providers.AttemptMiddleware"/>), which asks again, until an answer fits or the attempts run
+/// out; then it is rejected. The body returned is the last answer, with its own <c>usage</c>.
 /// </summary>
 internal static partial class ValidatedJsonResponse
 {
@@ -44,45 +44,30 @@ internal static partial class ValidatedJsonResponse
             return;
         }
 
-        UsageSum? earlier = null;
         var verdict = AnswerValidator.Validate(body, expectation);
         var model = feature.Model?.Name ?? feature.Request.Model;
-        var attempts = 1;
-        if (verdict.Result == Verdict.Failed && expectation.Policy == StructuredOutputPolicies.Retry && feature.Target is { } target)
-        {
-            while (verdict.Result == Verdict.Failed && attempts < expectation.MaxAttempts)
-            {
-                metrics.ValidationResult(model, verdict.Result, expectation.Policy);
-                Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
-                metrics.ValidationRetry(model);
-                attempts++;
-                (target, var again) = await RetrySender.TryNextAsync(http, feature, target, expectation, body, verdict);
-                if (again is null)
-                {
-                    // The retry could not be made or failed: the answer we have stays, invalid.
-                    break;
-                }
-
-                (earlier ??= new UsageSum()).Add(body);
-                body = again;
-                verdict = AnswerValidator.Validate(body, expectation);
-            }
-
-            http.Response.Headers[AttemptsHeader] = attempts.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
         if (meter is not null)
         {
-            // Every attempt is metered; ids and model come from the answer returned.
+            // Every attempt is metered (the attempt loop adds up their usage); ids and model come from the answer returned.
             meter.UpstreamEnd = time.GetTimestamp();
             UsageReader.ReadBodyFast(body, meter);
-            earlier?.AddTo(meter);
         }
 
         metrics.ValidationResult(model, verdict.Result, expectation.Policy);
         if (verdict.Result == Verdict.Failed)
         {
             Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
+            if (expectation.Policy == StructuredOutputPolicies.Retry)
+            {
+                if (feature.Attempt < expectation.MaxAttempts && feature.Target is not null)
+                {
+                    // Nothing is written: the attempt loop asks again.
+                    feature.RetryWanted = new InvalidAnswer(body, verdict.Violations);
+                    return;
+                }
+
+                http.Response.Headers[AttemptsHeader] = feature.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
         }
 
         http.Response.Headers[Header] = verdict.Result;
@@ -138,39 +123,6 @@ internal static partial class ValidatedJsonResponse
         {
             meter.UpstreamEnd = time.GetTimestamp();
             UsageReader.ReadLastUsage(tail.AsSpan(0, kept), meter);
-        }
-    }
-
-    // Usage of the attempts before the answer returned.
-    private sealed class UsageSum
-    {
-        private long _input;
-        private long _output;
-        private long _cached;
-        private long _reasoning;
-        private bool _any;
-
-        public void Add(byte[] body)
-        {
-            var attempt = new RequestMeter("attempt", 0) { CaptureDetails = false };
-            UsageReader.ReadBodyFast(body, attempt);
-            if (attempt.InputTokens is { } input && attempt.OutputTokens is { } output)
-            {
-                _any = true;
-                _input += input;
-                _output += output;
-                _cached += attempt.CachedInputTokens;
-                _reasoning += attempt.ReasoningTokens;
-            }
-        }
-
-        public void AddTo(RequestMeter meter)
-        {
-            if (_any)
-            {
-                meter.SetUsage((meter.InputTokens ?? 0) + _input, (meter.OutputTokens ?? 0) + _output, meter.CachedInputTokens + _cached,
-                    meter.ReasoningTokens + _reasoning);
-            }
         }
     }
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
+using LlmProxy.Usage;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmProxy.Tests.Streaming;
@@ -13,7 +14,8 @@ public sealed class EventStreamGuardTests
         context ??= new DefaultHttpContext();
         var direct = new MemoryStream();
         context.Response.Body = direct;
-        using var guard = new EventStreamGuard(new StreamContent(provider), context, meter, TimeProvider.System);
+        IStreamObserver[] observers = meter is null ? [] : [new StreamUsageObserver(meter, TimeProvider.System)];
+        using var guard = new EventStreamGuard(new StreamContent(provider), context, observers, endsWithDone: false);
         await using var stream = await guard.ReadAsStreamAsync();
         var reads = new List<string>();
         var buffer = new byte[bufferSize];
@@ -196,6 +198,124 @@ public sealed class EventStreamGuardTests
 
         Assert.Equal("event: x\ndata: {\"type\":\"x\"}\n\n" + big, string.Concat(reads));
         Assert.Equal(new LlmProxy.Usage.TokenUsage(20000, 3000, 0, 2998, false), meter.ResolveUsage(0));
+    }
+
+    private static async Task<string> DrainWithAsync(IStreamObserver observer, bool endsWithDone, params object[] script)
+    {
+        var context = new DefaultHttpContext();
+        using var guard = new EventStreamGuard(new StreamContent(new ScriptedStream(script)), context, [observer], endsWithDone);
+        await using var stream = await guard.ReadAsStreamAsync();
+        var text = new StringBuilder();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await stream.ReadAsync(buffer)) > 0)
+        {
+            text.Append(Encoding.UTF8.GetString(buffer, 0, read));
+        }
+
+        return text.ToString();
+    }
+
+    [Fact]
+    public async Task Read_ObserverHoldsThenReleases_HeldEventsGoOutInOrderBeforeTheReleasingOne()
+    {
+        var observer = new ScriptedObserver { Hold = ["1", "2"], ReleaseAt = "3", Frame = ": verdict\n\n" };
+
+        var text = await DrainWithAsync(observer, false, "data: 1\n\ndata: 2\n\n", "data: 3\n\ndata: [DONE]\n\n");
+
+        Assert.Equal("data: 1\n\ndata: 2\n\n: verdict\n\ndata: 3\n\ndata: [DONE]\n\n", text);
+        Assert.Equal(nameof(StreamEnd.Finished), observer.End);
+    }
+
+    [Fact]
+    public async Task Read_ObserverStops_OnlyItsFramesFollowAndHeldEventsDiscarded()
+    {
+        var observer = new ScriptedObserver { Hold = ["2"], StopAt = "3", Frame = "data: {\"error\":{}}\n\n" };
+
+        var text = await DrainWithAsync(observer, false, "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n", "data: 5\n\n");
+
+        Assert.Equal("data: 1\n\ndata: {\"error\":{}}\n\n", text);
+        Assert.Equal(nameof(StreamEnd.Stopped), observer.End);
+    }
+
+    [Fact]
+    public async Task Read_FinishedWithoutDone_ObserverEndFramesThenDone()
+    {
+        var observer = new ScriptedObserver { Frame = ": verdict\n\n", FrameAtEnd = true };
+        const string finished = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+        var text = await DrainWithAsync(observer, true, finished);
+
+        Assert.Equal(finished + ": verdict\n\ndata: [DONE]\n\n", text);
+        Assert.Equal(nameof(StreamEnd.Finished), observer.End);
+    }
+
+    [Fact]
+    public async Task Read_ZeroByteRead_WaitsOnTheProviderWithoutConsumingIt()
+    {
+        var context = new DefaultHttpContext();
+        using var guard = new EventStreamGuard(new StreamContent(new ScriptedStream("data: 1\n\n")), context, [], endsWithDone: false);
+        await using var stream = await guard.ReadAsStreamAsync();
+
+        var zero = await stream.ReadAsync(Memory<byte>.Empty);
+        var buffer = new byte[64];
+        var read = await stream.ReadAsync(buffer);
+
+        Assert.Equal(0, zero);
+        Assert.Equal("data: 1\n\n", Encoding.UTF8.GetString(buffer, 0, read));
+    }
+
+    /// <summary>An observer that holds, releases and stops on the data it is told, writing one frame when it does.</summary>
+    private sealed class ScriptedObserver : IStreamObserver
+    {
+        public string[] Hold { get; init; } = [];
+
+        public string? ReleaseAt { get; init; }
+
+        public string? StopAt { get; init; }
+
+        public string Frame { get; init; } = "";
+
+        public bool FrameAtEnd { get; init; }
+
+        public string? End { get; private set; }
+
+        public EventVerdict OnEvent(ReadOnlySpan<byte> sseEvent, ReadOnlySpan<byte> data, SseOutbox outbox)
+        {
+            var text = Encoding.UTF8.GetString(data);
+            if (text == ReleaseAt)
+            {
+                outbox.ReleaseHeld();
+                outbox.Write(Encoding.UTF8.GetBytes(Frame));
+                return EventVerdict.Pass;
+            }
+
+            if (text == StopAt)
+            {
+                outbox.Write(Encoding.UTF8.GetBytes(Frame));
+                return EventVerdict.Stop;
+            }
+
+            return Hold.Contains(text) ? EventVerdict.Hold : EventVerdict.Pass;
+        }
+
+        public void OnOversizedEvent(ReadOnlySpan<byte> tail)
+        {
+        }
+
+        public EventVerdict OnProviderEnd(SseOutbox outbox)
+        {
+            if (FrameAtEnd)
+            {
+                outbox.Write(Encoding.UTF8.GetBytes(Frame));
+            }
+
+            return EventVerdict.Pass;
+        }
+
+        public ValueTask<bool> OnProviderFailureAsync(StreamEnd failure) => ValueTask.FromResult(false);
+
+        public void OnStreamEnd(StreamEnd end) => End = end.ToString();
     }
 
     /// <summary>A provider body: returns each chunk in as few reads as the buffer allows, then throws the exception if one is given.</summary>

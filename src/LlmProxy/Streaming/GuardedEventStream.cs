@@ -1,0 +1,302 @@
+namespace LlmProxy.Streaming;
+
+/// <summary>
+/// The stream YARP copies to the client in place of the provider's body. Each read returns the complete events it
+/// found (after whatever the observers queued in the <see cref="SseOutbox"/>); the unfinished tail of an event waits
+/// in the <see cref="SseScanner"/> for its blank line, so a failure never leaves a half event before the error event.
+/// On a provider failure the copy's token may already be cancelled (idle timeout), so the error event is written to
+/// the client directly and the copy then sees a clean end.
+/// </summary>
+internal sealed class GuardedEventStream(Stream providerBody, HttpContext client, IStreamObserver[] observers, bool endsWithDone)
+    : PassThroughStream(providerBody)
+{
+    private readonly SseScanner _scanner = new();
+    private readonly SseOutbox _outbox = new();
+    private readonly StreamCompletion _completion = new();
+    private bool _ended;
+
+    /// <inheritdoc/>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_outbox.HasPending)
+        {
+            return _outbox.Take(buffer.Span);
+        }
+
+        if (_ended)
+        {
+            return 0;
+        }
+
+        if (buffer.IsEmpty)
+        {
+            // YARP's zero-byte read: wait for data without taking a buffer.
+            try
+            {
+                return await Inner.ReadAsync(buffer, cancellationToken);
+            }
+            catch (Exception ex) when (IsProviderFailure(ex))
+            {
+                await FailAsync(ex);
+                return 0;
+            }
+        }
+
+        while (true)
+        {
+            var start = _scanner.TakeTail(buffer.Span);
+            var read = 0;
+            if (start < buffer.Length)
+            {
+                try
+                {
+                    read = await Inner.ReadAsync(buffer[start..], cancellationToken);
+                }
+                catch (Exception ex) when (IsProviderFailure(ex))
+                {
+                    // The held partial event is dropped: the client sees only whole events, then the error.
+                    await FailAsync(ex);
+                    return 0;
+                }
+
+                if (read == 0)
+                {
+                    End(buffer.Span[..start]);
+                    return _outbox.Take(buffer.Span);
+                }
+            }
+
+            var total = start + read;
+            var passed = Scan(buffer.Span[..total], filled: total == buffer.Length);
+            if (passed > 0)
+            {
+                return passed;
+            }
+
+            if (_outbox.HasPending || _ended)
+            {
+                return _outbox.Take(buffer.Span);
+            }
+
+            // Nothing to pass yet (an unfinished event, or only dropped or held ones): read on.
+        }
+    }
+
+    // Shows the complete events to the observers; moves those that pass to the start of the span (or behind what the
+    // observers queued) and returns the length of what passes now.
+    private int Scan(Span<byte> bytes, bool filled)
+    {
+        var scan = _scanner.Scan(bytes, filled);
+        if (scan.OversizedStarted)
+        {
+            // The type of a Responses API event is at its start.
+            _completion.Observe(SseScanner.DataOf(bytes));
+            return bytes.Length;
+        }
+
+        if (scan.OversizedTail is { } tail)
+        {
+            ObserveOversized(tail);
+        }
+
+        var write = scan.Passed;
+        var read = scan.Passed;
+        while (read < scan.EventsEnd)
+        {
+            var length = SseScanner.EndOfFirstEvent(bytes[read..scan.EventsEnd]);
+            var sseEvent = bytes.Slice(read, length);
+            switch (Dispatch(sseEvent))
+            {
+                case EventVerdict.Pass when _outbox.HasPending:
+                    _outbox.Write(sseEvent);
+                    break;
+                case EventVerdict.Pass:
+                    if (write != read)
+                    {
+                        sseEvent.CopyTo(bytes[write..]);
+                    }
+
+                    write += length;
+                    break;
+                case EventVerdict.Hold:
+                    _outbox.Hold(sseEvent);
+                    break;
+                case EventVerdict.Stop:
+                    Stop();
+                    return write;
+            }
+
+            read += length;
+        }
+
+        return write;
+    }
+
+    private EventVerdict Dispatch(ReadOnlySpan<byte> sseEvent)
+    {
+        var data = SseScanner.DataOf(sseEvent);
+        if (!data.IsEmpty)
+        {
+            _completion.Observe(data);
+        }
+
+        foreach (var observer in observers)
+        {
+            var verdict = observer.OnEvent(sseEvent, data, _outbox);
+            if (verdict != EventVerdict.Pass)
+            {
+                return verdict;
+            }
+        }
+
+        return EventVerdict.Pass;
+    }
+
+    private void ObserveOversized(byte[] tail)
+    {
+        _completion.ObserveTail(tail);
+        foreach (var observer in observers)
+        {
+            observer.OnOversizedEvent(tail);
+        }
+    }
+
+    // The provider closed the stream cleanly. A last event without its blank line still counts (and gets one); then the
+    // observers finish, and a stream that said it was finished gets [DONE] where its API has one, while one that did not
+    // is truncated: it ends with an error event, never as if it were complete.
+    private void End(ReadOnlySpan<byte> tail)
+    {
+        _ended = true;
+        if (_scanner.InOversizedEvent)
+        {
+            // An event too large to hold passed through unheld and never got its blank line.
+            ObserveOversized(_scanner.EndOversizedEvent(tail));
+            _outbox.Write(tail);
+            _outbox.Write(SseFrames.BlankLine);
+        }
+        else
+        {
+            var done = SseScanner.DoneLineIn(tail);
+            if (!EndWith(tail[..done]) || !EndWith(tail[done..]))
+            {
+                return;
+            }
+        }
+
+        foreach (var observer in observers)
+        {
+            if (observer.OnProviderEnd(_outbox) == EventVerdict.Stop)
+            {
+                Stop();
+                return;
+            }
+        }
+
+        var end = Closing();
+        foreach (var observer in observers)
+        {
+            observer.OnStreamEnd(end);
+        }
+    }
+
+    // One last event the provider did not end with a blank line; false when an observer stopped the stream on it.
+    private bool EndWith(ReadOnlySpan<byte> last)
+    {
+        if (last.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return true;
+        }
+
+        byte[] sseEvent = [.. last.TrimEnd("\r\n"u8), .. SseFrames.BlankLine];
+        switch (Dispatch(sseEvent))
+        {
+            case EventVerdict.Pass:
+                _outbox.Write(sseEvent);
+                return true;
+            case EventVerdict.Hold:
+                _outbox.Hold(sseEvent);
+                return true;
+            case EventVerdict.Stop:
+                Stop();
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    // What ends a stream the provider closed cleanly: [DONE] when a finish reason came without it, nothing when it came
+    // or the stream ended on an error, else the truncation error event.
+    private StreamEnd Closing()
+    {
+        if (_completion.SawDone || _completion.SawError)
+        {
+            return StreamEnd.Finished;
+        }
+
+        if (_completion.SawFinish)
+        {
+            if (endsWithDone)
+            {
+                _outbox.Write(SseFrames.Done);
+            }
+
+            return StreamEnd.Finished;
+        }
+
+        _outbox.Write(SseFrames.ProviderFailure(StreamEnd.Truncated, endOpenEvent: false));
+        return StreamEnd.Truncated;
+    }
+
+    // An observer ended the stream: what it queued goes out, nothing else.
+    private void Stop()
+    {
+        _ended = true;
+        _scanner.Clear();
+        _outbox.DiscardHeld();
+        foreach (var observer in observers)
+        {
+            observer.OnStreamEnd(StreamEnd.Stopped);
+        }
+    }
+
+    private bool IsProviderFailure(Exception ex)
+        => !client.RequestAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
+
+    private async Task FailAsync(Exception ex)
+    {
+        _ended = true;
+        var failure = ex is OperationCanceledException ? StreamEnd.TimedOut : StreamEnd.Unreachable;
+        var openEvent = _scanner.InOversizedEvent;
+        _scanner.Clear();
+        _outbox.Clear();
+        var answered = false;
+        foreach (var observer in observers)
+        {
+            if (await observer.OnProviderFailureAsync(failure))
+            {
+                answered = true;
+                break;
+            }
+        }
+
+        foreach (var observer in observers)
+        {
+            observer.OnStreamEnd(failure);
+        }
+
+        if (answered)
+        {
+            return;
+        }
+
+        try
+        {
+            await client.Response.Body.WriteAsync(SseFrames.ProviderFailure(failure, openEvent), CancellationToken.None);
+            await client.Response.Body.FlushAsync(CancellationToken.None);
+        }
+        catch (Exception writeError) when (writeError is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client is gone too; nothing left to tell.
+        }
+    }
+}

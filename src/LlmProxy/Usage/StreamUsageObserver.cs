@@ -1,0 +1,65 @@
+using LlmProxy.Streaming;
+using LlmProxy.Telemetry;
+
+namespace LlmProxy.Usage;
+
+/// <summary>
+/// Meters a stream as it passes: usage, time to first token and generated text length from each event (see
+/// <see cref="UsageReader"/>), and how the stream ended. The usage-only chunk the gateway asked for on the client's
+/// behalf (<see cref="RequestMeter.StripUsageChunk"/>) is dropped.
+/// </summary>
+internal sealed class StreamUsageObserver : IStreamObserver
+{
+    private readonly RequestMeter _meter;
+    private readonly TimeProvider _time;
+
+    /// <summary>Meters into <paramref name="meter"/>.</summary>
+    public StreamUsageObserver(RequestMeter meter, TimeProvider time)
+    {
+        _meter = meter;
+        _time = time;
+    }
+
+    /// <inheritdoc/>
+    public EventVerdict OnEvent(ReadOnlySpan<byte> sseEvent, ReadOnlySpan<byte> data, SseOutbox outbox)
+    {
+        if (data.IsEmpty || data.SequenceEqual("[DONE]"u8))
+        {
+            return EventVerdict.Pass;
+        }
+
+        UsageReader.ReadEvent(data, _meter, out var usageOnly, out var hasText);
+        if (hasText && _meter.FirstToken == 0)
+        {
+            _meter.FirstToken = _time.GetTimestamp();
+        }
+
+        return usageOnly && _meter.StripUsageChunk ? EventVerdict.Drop : EventVerdict.Pass;
+    }
+
+    /// <inheritdoc/>
+    public void OnOversizedEvent(ReadOnlySpan<byte> tail) => UsageReader.ReadLastUsage(tail, _meter);
+
+    /// <inheritdoc/>
+    public EventVerdict OnProviderEnd(SseOutbox outbox) => EventVerdict.Pass;
+
+    /// <inheritdoc/>
+    public ValueTask<bool> OnProviderFailureAsync(StreamEnd failure) => ValueTask.FromResult(false);
+
+    /// <inheritdoc/>
+    public void OnStreamEnd(StreamEnd end)
+    {
+        _meter.UpstreamEnd = _time.GetTimestamp();
+        var failure = end switch
+        {
+            StreamEnd.Truncated => ErrorCategory.UpstreamError,
+            StreamEnd.TimedOut => ErrorCategory.UpstreamTimeout,
+            StreamEnd.Unreachable => ErrorCategory.UpstreamUnreachable,
+            _ => ErrorCategory.None,
+        };
+        if (failure != ErrorCategory.None)
+        {
+            _meter.StreamFailure = failure;
+        }
+    }
+}
