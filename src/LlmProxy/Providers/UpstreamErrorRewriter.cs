@@ -40,10 +40,11 @@ internal static class UpstreamErrorRewriter
 
         var body = await ReadBodyAsync(proxyResponse.Content, MaxErrorBodyBytes, context.CancellationToken);
         var translator = target.Provider.Translator;
-        if (body is not null && !translator.IsIdentity)
+        if (!translator.IsIdentity)
         {
-            // A provider with its own error shape: the client gets OpenAI's, with the status OpenAI would send.
-            var error = translator.TranslateError(status, body);
+            // A provider with its own error shape: the client gets OpenAI's, with the status OpenAI would send (an
+            // unreadable body too: a 529 must reach OpenAI SDKs as the 503 they retry).
+            var error = translator.TranslateError(status, body ?? []);
             http.Response.StatusCode = error.Status;
             if (error.ShouldRetry is { } retry)
             {

@@ -182,7 +182,8 @@ internal sealed class StreamValidationObserver : IStreamObserver
             return 0;
         }
 
-        var tokenizer = TokenEstimator.For(feature.Target?.UpstreamModel ?? feature.Request.Model);
-        return TokenEstimator.Count(feature.Body, tokenizer, producesText: true, feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
+        // Only when a stream stops early: the singleton is looked up here rather than carried by every observer.
+        return _client.RequestServices.GetRequiredService<TokenEstimator>().Count(feature.Body, feature.Target?.UpstreamModel ?? feature.Request.Model,
+            producesText: true, feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
     }
 }

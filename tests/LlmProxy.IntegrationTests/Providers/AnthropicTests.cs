@@ -296,6 +296,48 @@ public sealed class AnthropicTests : IDisposable
         await OpenAIError.AssertAsync(response, 422, "invalid_response_error", "structured_output_invalid");
     }
 
+    [Fact]
+    public async Task CompleteChat_RetryPolicyAndInvalidFirstAnswer_AskedAgainInAnthropicShapeWithTheRepairTurn()
+    {
+        _upstream.Given(Request.Create().WithPath("/v1/messages").UsingPost()).InScenario("retry").WillSetStateTo("second")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody(AnthropicStubs.JsonAnswer.Replace("36", "\"old\"", StringComparison.Ordinal)));
+        _upstream.Given(Request.Create().WithPath("/v1/messages").UsingPost()).InScenario("retry").WhenStateIs("second")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(AnthropicStubs.JsonAnswer));
+        await using var app = Start(model => model["structured_output"] = new JsonObject { ["policy"] = "retry" });
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions",
+            """{"model":"claude","messages":[{"role":"user","content":"Who?"}],"response_format":{"type":"json_schema","json_schema":{"name":"p","schema":{"type":"object","properties":{"age":{"type":"integer"}},"required":["age"]}}}}""");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("2", response.Headers.GetValues("x-llmproxy-validation-attempts").Single());
+        Assert.Equal(36, JsonDocument.Parse(body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!).RootElement.GetProperty("age").GetInt32());
+        Assert.Equal(2, _upstream.LogEntries.Count());
+        var second = SentBody();
+        // The retry went out as a Messages request: the invalid answer as an assistant turn, the violations as a user turn.
+        Assert.Equal(UpstreamModel, second.GetProperty("model").GetString());
+        var messages = second.GetProperty("messages");
+        Assert.Equal(3, messages.GetArrayLength());
+        Assert.Equal("assistant", messages[1].GetProperty("role").GetString());
+        Assert.Contains("schema", messages[2].GetProperty("content")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Equal("json_response", second.GetProperty("tool_choice").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task CompleteChat_Anthropic529WithUnreadableBody_Still503()
+    {
+        Answer(new string('x', 300 * 1024), 529);
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"claude","messages":[{"role":"user","content":"Hi"}]}""");
+
+        await OpenAIError.AssertAsync(response, 503, "server_error", "upstream_error");
+        Assert.Equal("true", response.Headers.GetValues("x-should-retry").Single());
+    }
+
     [Theory]
     [InlineData(529, "overloaded_error", 503, "server_error", "overloaded", "true")]
     [InlineData(429, "rate_limit_error", 429, "requests", "rate_limit_exceeded", "true")]
