@@ -30,8 +30,11 @@ internal interface IProviderTranslator
     /// <summary>A successful non-streamed answer in OpenAI's shape, or null when the body is not an answer of this provider.</summary>
     byte[]? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created);
 
-    /// <summary>The provider's event stream as OpenAI SSE events (<c>chat.completion.chunk</c>s, the usage chunk, <c>[DONE]</c>).</summary>
-    Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created);
+    /// <summary>
+    /// The provider's event stream as OpenAI SSE events (<c>chat.completion.chunk</c>s, the usage chunk when
+    /// <paramref name="usageChunk"/>, <c>[DONE]</c>).
+    /// </summary>
+    Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created, bool usageChunk);
 
     /// <summary>A provider error as an OpenAI-shaped error with the status the client gets.</summary>
     ProviderError TranslateError(int status, ReadOnlySpan<byte> providerBody);

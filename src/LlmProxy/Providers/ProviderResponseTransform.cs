@@ -116,7 +116,8 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             headers.ContentLength = null;
             if (translated)
             {
-                proxyResponse.Content = new TranslatedStreamContent(proxyResponse.Content, translator!, feature!, _time.GetUtcNow().ToUnixTimeSeconds());
+                var usageChunk = meter is not null || feature!.Request.StreamOptions == StreamOptions.IncludeUsage;
+                proxyResponse.Content = new TranslatedStreamContent(proxyResponse.Content, translator!, feature!, _time.GetUtcNow().ToUnixTimeSeconds(), usageChunk);
             }
 
             proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, http, StreamObservers(http, feature, meter),

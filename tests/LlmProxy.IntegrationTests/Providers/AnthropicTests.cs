@@ -194,6 +194,25 @@ public sealed class AnthropicTests : IDisposable
         Assert.Equal(15, record.Usage!.Value.Output);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stream_MeteringOff_UsageChunkOnlyWhenTheClientAsked(bool asked)
+    {
+        Answer(AnthropicStubs.TextStream, contentType: "text/event-stream");
+        var config = Config(_upstream.Url!);
+        config["telemetry"] = new JsonObject { ["metering"] = false };
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        using var client = app.CreateClient();
+        var options = asked ? ""","stream_options":{"include_usage":true}""" : "";
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"claude","stream":true""" + options + ""","messages":[{"role":"user","content":"Hi"}]}""");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(asked, text.Contains("\"usage\"", StringComparison.Ordinal));
+        Assert.EndsWith("data: [DONE]\n\n", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CompleteChat_ToolUse_ToolCallsAndRoundTripOfTheResult()
     {
@@ -400,6 +419,10 @@ public sealed class AnthropicTests : IDisposable
         Assert.Contains("\"content\":\"Partial\"", text, StringComparison.Ordinal);
         Assert.Contains("\"code\":\"upstream_error\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"usage\"", text, StringComparison.Ordinal);
+        // Metered with the exact input tokens of message_start, not an estimate.
+        var record = await _sink.NextAsync();
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(10, 1, 0, 0, Estimated: false), record.Usage);
     }
 
     [Theory]

@@ -52,7 +52,7 @@ internal sealed class AnthropicEventStream : PassThroughStream
             if (!await _events.MoveNextAsync().ConfigureAwait(false))
             {
                 _ended = true;
-                return 0;
+                _translator.End(_pending);
             }
         }
 

@@ -26,11 +26,17 @@ internal sealed class AnthropicStreamTranslator
     private int _toolCalls;
     private Utf8JsonWriter? _writer;
 
-    /// <summary>Creates the translator; <paramref name="jsonToolName"/> is the forced json tool of the request, if any.</summary>
-    public AnthropicStreamTranslator(string? jsonToolName, long created)
+    private readonly bool _usageChunk;
+
+    /// <summary>
+    /// Creates the translator; <paramref name="jsonToolName"/> is the forced json tool of the request, if any;
+    /// <paramref name="usageChunk"/> false leaves out the usage chunk (nobody asked for it and nothing meters it).
+    /// </summary>
+    public AnthropicStreamTranslator(string? jsonToolName, long created, bool usageChunk = true)
     {
         _jsonToolName = jsonToolName;
         _created = created;
+        _usageChunk = usageChunk;
     }
 
     /// <summary>True after <c>message_stop</c> or an <c>error</c> event.</summary>
@@ -38,6 +44,21 @@ internal sealed class AnthropicStreamTranslator
 
     /// <summary>The usage seen so far (output tokens are cumulative in Anthropic streams: the latest count wins).</summary>
     public TokenUsage Usage => _usage.ToTokenUsage();
+
+    /// <summary>
+    /// The provider closed the stream before <c>message_stop</c>: the usage seen so far (the exact input tokens of
+    /// <c>message_start</c>, the latest output count) still goes out as the usage chunk, so the cut answer is metered
+    /// exactly; no finish reason or <c>[DONE]</c> is invented (the SSE guard ends the stream with its truncation error).
+    /// </summary>
+    public void End(IBufferWriter<byte> output)
+    {
+        if (!Finished && _usageChunk && _id.Length > 0)
+        {
+            WriteUsageChunk(output);
+        }
+
+        Finished = true;
+    }
 
     /// <summary>
     /// Translates one event. The <c>type</c> inside <paramref name="data"/> is authoritative; <paramref name="eventType"/>
@@ -85,7 +106,11 @@ internal sealed class AnthropicStreamTranslator
                 OnMessageDelta(root, output);
                 break;
             case "message_stop":
-                WriteUsageChunk(output);
+                if (_usageChunk)
+                {
+                    WriteUsageChunk(output);
+                }
+
                 output.Write(Done);
                 Finished = true;
                 break;

@@ -43,8 +43,8 @@ internal sealed class AnthropicTranslator : IProviderTranslator
         => AnthropicResponse.Translate(providerBody, feature.ProviderState as string, created)?.OpenAIBody;
 
     /// <inheritdoc/>
-    public Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created)
-        => new AnthropicEventStream(providerEvents, new AnthropicStreamTranslator(feature.ProviderState as string, created));
+    public Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created, bool usageChunk)
+        => new AnthropicEventStream(providerEvents, new AnthropicStreamTranslator(feature.ProviderState as string, created, usageChunk));
 
     /// <inheritdoc/>
     public ProviderError TranslateError(int status, ReadOnlySpan<byte> providerBody)

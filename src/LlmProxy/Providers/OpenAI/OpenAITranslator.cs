@@ -45,7 +45,7 @@ internal sealed class OpenAITranslator : IProviderTranslator
     public byte[]? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created) => providerBody.ToArray();
 
     /// <inheritdoc/>
-    public Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created) => providerEvents;
+    public Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created, bool usageChunk) => providerEvents;
 
     /// <inheritdoc/>
     public ProviderError TranslateError(int status, ReadOnlySpan<byte> providerBody) => new(status, providerBody.ToArray(), null);

@@ -75,6 +75,9 @@ public sealed class AnthropicEventStreamTests
         read = await next.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Contains("\"content\":\"Hi\"", Encoding.UTF8.GetString(buffer, 0, read), StringComparison.Ordinal);
         await pipe.Writer.CompleteAsync();
+        // Cut before message_stop: the usage seen so far, then the end.
+        read = await stream.ReadAsync(buffer);
+        Assert.Contains("\"choices\":[]", Encoding.UTF8.GetString(buffer, 0, read), StringComparison.Ordinal);
         Assert.Equal(0, await stream.ReadAsync(buffer));
     }
 
@@ -117,16 +120,31 @@ public sealed class AnthropicEventStreamTests
     }
 
     [Fact]
-    public async Task Read_InnerEndsWithoutStop_EndsWithoutInventedFinish()
+    public async Task Read_InnerEndsWithoutStop_UsageSoFarButNoInventedFinish()
     {
         await using var stream = new AnthropicEventStream(new ScriptedStream(Event(AnthropicStreamTranslatorTests.Start) + Event(AnthropicStreamTranslatorTests.TextDelta(0, "cut"))),
             new AnthropicStreamTranslator(null, 1));
 
         var text = await DrainAsync(stream);
 
-        Assert.Equal(2, Frames(text).Length);
+        var frames = Frames(text);
+        Assert.Equal(3, frames.Length);
+        Assert.Contains("\"choices\":[]", frames[2], StringComparison.Ordinal);
+        Assert.Contains("\"usage\"", frames[2], StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
         Assert.DoesNotContain("\"finish_reason\":\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Read_InnerEndsWithoutStopAndUsageChunkOff_NothingAdded()
+    {
+        await using var stream = new AnthropicEventStream(new ScriptedStream(Event(AnthropicStreamTranslatorTests.Start) + Event(AnthropicStreamTranslatorTests.TextDelta(0, "cut"))),
+            new AnthropicStreamTranslator(null, 1, usageChunk: false));
+
+        var text = await DrainAsync(stream);
+
+        Assert.Equal(2, Frames(text).Length);
+        Assert.DoesNotContain("\"usage\"", text, StringComparison.Ordinal);
     }
 
     [Fact]
