@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
+using LlmProxy.Tests.Fakes;
 using LlmProxy.Usage;
 using Microsoft.AspNetCore.Http;
 
@@ -316,63 +317,5 @@ public sealed class EventStreamGuardTests
         public ValueTask<bool> OnProviderFailureAsync(StreamEnd failure) => ValueTask.FromResult(false);
 
         public void OnStreamEnd(StreamEnd end) => End = end.ToString();
-    }
-
-    /// <summary>A provider body: returns each chunk in as few reads as the buffer allows, then throws the exception if one is given.</summary>
-    private sealed class ScriptedStream(params object[] script) : Stream
-    {
-        private int _next;
-        private byte[] _pending = [];
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (buffer.IsEmpty)
-            {
-                return ValueTask.FromResult(0);
-            }
-
-            if (_pending.Length == 0)
-            {
-                if (_next == script.Length)
-                {
-                    return ValueTask.FromResult(0);
-                }
-
-                var step = script[_next++];
-                if (step is Exception exception)
-                {
-                    return ValueTask.FromException<int>(exception);
-                }
-
-                _pending = Encoding.UTF8.GetBytes((string)step);
-            }
-
-            var count = Math.Min(_pending.Length, buffer.Length);
-            _pending.AsSpan(0, count).CopyTo(buffer.Span);
-            _pending = _pending[count..];
-            return ValueTask.FromResult(count);
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using LlmProxy.Providers.Anthropic;
+using LlmProxy.Tests.Fakes;
 
 namespace LlmProxy.Tests.Providers.Anthropic;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LlmProxy.Tests.Providers.Anthropic;
+namespace LlmProxy.Tests.Fakes;
 
 /// <summary>A provider body: returns each string step in as few reads as the buffer allows; an exception step is thrown.</summary>
 internal sealed class ScriptedStream(params object[] script) : Stream
