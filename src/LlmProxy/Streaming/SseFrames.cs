@@ -11,6 +11,12 @@ internal static class SseFrames
     /// <summary>The event that ends chat and completion streams.</summary>
     public static ReadOnlySpan<byte> Done => "data: [DONE]\n\n"u8;
 
+    /// <summary>What starts an event's data line.</summary>
+    public static ReadOnlySpan<byte> DataPrefix => "data: "u8;
+
+    /// <summary>The keep-alive comment that stands for a provider's ping (SSE clients ignore comments).</summary>
+    public static ReadOnlySpan<byte> KeepAlive => ": ping\n\n"u8;
+
     /// <summary>The blank line that ends an event.</summary>
     public static ReadOnlySpan<byte> BlankLine => "\n\n"u8;
 

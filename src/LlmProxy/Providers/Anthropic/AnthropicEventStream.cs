@@ -12,7 +12,6 @@ namespace LlmProxy.Providers.Anthropic;
 /// </summary>
 internal sealed class AnthropicEventStream : PassThroughStream
 {
-    private static readonly byte[] Ping = ": ping\n\n"u8.ToArray();
 
     private readonly ReadTokenStream _source;
     private readonly AnthropicStreamTranslator _translator;
@@ -80,7 +79,7 @@ internal sealed class AnthropicEventStream : PassThroughStream
         {
             if (!_translator.Finished)
             {
-                _pending.Write(Ping);
+                _pending.Write(SseFrames.KeepAlive);
             }
         }
         else

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Immutable;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace LlmProxy.Providers.Anthropic;
@@ -23,8 +22,6 @@ internal static class AnthropicRequest
         "web_search_options", "verbosity", "prompt_cache_key", "safety_identifier", "functions", "function_call",
         "model",
     ];
-
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Translates the request; <paramref name="defaultMaxTokens"/> is sent when the client set no limit.</summary>
     public static AnthropicRequestResult Translate(ReadOnlySpan<byte> openAIChatBody, string upstreamModel, int defaultMaxTokens)
@@ -67,7 +64,7 @@ internal static class AnthropicRequest
         var system = AnthropicRequestMessages.SystemOf(root, jsonMode.SystemInstruction);
 
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("model", upstreamModel);

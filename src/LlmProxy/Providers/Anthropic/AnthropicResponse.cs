@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace LlmProxy.Providers.Anthropic;
@@ -12,9 +11,6 @@ namespace LlmProxy.Providers.Anthropic;
 /// </summary>
 internal static class AnthropicResponse
 {
-    /// <summary>Shared by the translators: relaxed escaping keeps non-ASCII text readable (still valid JSON).</summary>
-    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>
     /// Anthropic <c>stop_reason</c> → OpenAI <c>finish_reason</c>: end_turn, stop_sequence, pause_turn → stop;
     /// max_tokens, model_context_window_exceeded → length; tool_use → tool_calls; refusal → content_filter;
@@ -93,7 +89,7 @@ internal static class AnthropicResponse
         }
 
         var buffer = new ArrayBufferWriter<byte>(512 + content.Length);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("id", StringOf(root, "id") ?? string.Empty);
@@ -155,7 +151,7 @@ internal static class AnthropicResponse
     internal static string Compact(JsonElement element)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        using (var writer = new Utf8JsonWriter(buffer, AnthropicJson.WriterOptions))
         {
             element.WriteTo(writer);
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using LlmProxy.Streaming;
 using LlmProxy.Usage;
 
 namespace LlmProxy.Providers.Anthropic;
@@ -12,9 +13,6 @@ namespace LlmProxy.Providers.Anthropic;
 /// </summary>
 internal sealed class AnthropicStreamTranslator
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] FrameEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
 
     private readonly string? _jsonToolName;
     private readonly long _created;
@@ -111,13 +109,11 @@ internal sealed class AnthropicStreamTranslator
                     WriteUsageChunk(output);
                 }
 
-                output.Write(Done);
+                output.Write(SseFrames.Done);
                 Finished = true;
                 break;
             case "error":
-                output.Write(DataPrefix);
-                output.Write(AnthropicErrors.SseErrorData(data));
-                output.Write(FrameEnd);
+                output.Write(SseFrames.Error(AnthropicErrors.SseErrorData(data)));
                 Finished = true;
                 break;
         }
@@ -281,10 +277,10 @@ internal sealed class AnthropicStreamTranslator
 
     private Utf8JsonWriter BeginFrame(IBufferWriter<byte> output)
     {
-        output.Write(DataPrefix);
+        output.Write(SseFrames.DataPrefix);
         if (_writer is null)
         {
-            _writer = new Utf8JsonWriter(output, AnthropicResponse.WriterOptions);
+            _writer = new Utf8JsonWriter(output, AnthropicJson.WriterOptions);
         }
         else
         {
@@ -303,7 +299,7 @@ internal sealed class AnthropicStreamTranslator
     {
         _writer!.WriteEndObject();
         _writer.Flush();
-        output.Write(FrameEnd);
+        output.Write(SseFrames.BlankLine);
     }
 
     private static bool TryGetIndex(JsonElement root, out int index)
