@@ -1,8 +1,10 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using LlmProxy.Configuration;
+using LlmProxy.Hosting;
+using LlmProxy.Providers;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
-using LlmProxy.Telemetry;
 using LlmProxy.Usage;
 
 namespace LlmProxy.MicroBench;
@@ -16,6 +18,7 @@ public class HotPathBenchmarks
     private byte[] _uniquePrompt = null!;
     private readonly TokenEstimator _estimator = new();
     private readonly ModelNameTable _modelNames = new();
+    private GatewaySnapshot _snapshot = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -24,6 +27,8 @@ public class HotPathBenchmarks
         _request = Encoding.UTF8.GetBytes("{\"model\":\"bench-model\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"},{\"role\":\"user\",\"content\":\"" + text + "\"}]}");
         _answer = Encoding.UTF8.GetBytes("{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench-upstream-model\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + new string('a', 800) + "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":200,\"completion_tokens\":180,\"total_tokens\":380}}");
         _uniquePrompt = _request;
+        var config = ConfigFile.Parse("{}", out var error) ?? throw new InvalidOperationException(error);
+        _snapshot = new SnapshotBuilder(new ProviderAdapters([]), TimeProvider.System).Build(config, 1).Snapshot!;
     }
 
     [Benchmark]
@@ -32,7 +37,7 @@ public class HotPathBenchmarks
     [Benchmark]
     public long ReadUsageFromAnswer()
     {
-        var meter = new RequestMeter("r", 1) { CaptureDetails = false, ModelNames = _modelNames };
+        var meter = new LlmRequestFeature(_snapshot, "r", 1) { Metered = true, CaptureDetails = false, ModelNames = _modelNames };
         UsageReader.ReadBodyFast(_answer, meter);
         return meter.OutputTokens ?? 0;
     }

@@ -1,12 +1,12 @@
-using LlmProxy.Configuration;
 using LlmProxy.Errors;
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 
 namespace LlmProxy.Auth;
 
 /// <summary>
-/// Stage 1: finds the virtual key in <c>Authorization: Bearer</c> or <c>api-key</c>, and starts the request's
-/// <see cref="LlmRequestFeature"/>. Runs only for endpoints marked <see cref="RequiresVirtualKeyAttribute"/>.
+/// Stage 1: finds the virtual key in <c>Authorization: Bearer</c> or <c>api-key</c> and records the caller on the
+/// request's <see cref="LlmRequestFeature"/> (started by stage 0). Runs only for endpoints marked
+/// <see cref="RequiresVirtualKeyAttribute"/>.
 /// </summary>
 internal sealed class AuthMiddleware
 {
@@ -14,13 +14,8 @@ internal sealed class AuthMiddleware
     private const string InvalidKeyMessage = "Incorrect API key provided. Use a virtual key issued by this gateway.";
 
     private readonly RequestDelegate _next;
-    private readonly ConfigStore _store;
 
-    public AuthMiddleware(RequestDelegate next, ConfigStore store)
-    {
-        _next = next;
-        _store = store;
-    }
+    public AuthMiddleware(RequestDelegate next) => _next = next;
 
     public Task Invoke(HttpContext context)
     {
@@ -29,7 +24,10 @@ internal sealed class AuthMiddleware
             return _next(context);
         }
 
-        var snapshot = _store.Current;
+        // Stage 0 starts the state of every endpoint that needs a key; the key is checked against its snapshot.
+        var request = context.Features.Get<LlmRequestFeature>()
+            ?? throw new InvalidOperationException("The metering stage must run before authentication.");
+        var snapshot = request.Snapshot;
         VirtualKey? key;
         if (snapshot.AuthDisabled)
         {
@@ -50,7 +48,7 @@ internal sealed class AuthMiddleware
             }
         }
 
-        context.Features.Set(new LlmRequestFeature(snapshot, key));
+        request.Key = key;
         return _next(context);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmProxy.Hosting;
 using Microsoft.Net.Http.Headers;
 
 namespace LlmProxy.Errors;
@@ -59,9 +60,9 @@ public static class ErrorWriter
     /// <summary>Writes the error with an explicit status (used to keep a provider's status).</summary>
     public static Task WriteAsync(HttpContext context, int status, LlmError error, string message, string? param = null)
     {
-        if (context.Features.Get<Telemetry.RequestMeter>() is { } meter)
+        if (context.Features.Get<LlmRequestFeature>() is { } request)
         {
-            meter.GatewayError ??= error;
+            request.GatewayError ??= error;
         }
 
         var response = context.Response;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlmProxy.Configuration;
+using LlmProxy.Hosting;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
@@ -48,7 +49,6 @@ internal sealed class AttemptMiddleware
         KeyValuePair<string, StringValues>[] headers = [.. context.Response.Headers];
         var clientBody = feature.Body;
         var clientRequest = feature.Request;
-        var meter = context.Features.Get<RequestMeter>();
         var earlier = new AttemptUsage();
         while (true)
         {
@@ -63,11 +63,8 @@ internal sealed class AttemptMiddleware
             var previous = feature.Target!;
             feature.Attempt++;
             _metrics.ValidationRetry(feature.Model?.Name ?? clientRequest.Model);
-            if (meter is not null)
-            {
-                earlier.Take(meter);
-                meter.GatewayError = null;
-            }
+            earlier.Take(feature);
+            feature.GatewayError = null;
 
             NextRequest(feature, clientBody, clientRequest, expectation.RepairMessage ? invalid : null);
             proxy.AvailableDestinations = expectation.RetryNextTarget && NextDestination(proxy, feature, previous) is { } next ? next : destinations;
@@ -75,10 +72,7 @@ internal sealed class AttemptMiddleware
             context.Response.Headers[ValidatedJsonResponse.AttemptsHeader] = feature.Attempt.ToString(CultureInfo.InvariantCulture);
         }
 
-        if (meter is not null)
-        {
-            earlier.AddTo(meter);
-        }
+        earlier.AddTo(feature);
     }
 
     // What the attempt's response said. Another attempt needs an answer the response side asked to retry and a client

@@ -1,5 +1,5 @@
 using LlmProxy.Configuration;
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 
 namespace LlmProxy.Providers;
 

@@ -1,4 +1,4 @@
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Transforms;
 

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using LlmProxy.Errors;
+using LlmProxy.Hosting;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.Telemetry;
@@ -53,9 +54,13 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         }
 
         var http = context.HttpContext;
-        var feature = http.Features.Get<LlmRequestFeature>();
-        var meter = http.Features.Get<RequestMeter>();
-        var redactor = feature?.Target?.Provider.Redactor;
+        // The authentication stage gives every request of the LLM route its state; nothing else is proxied.
+        if (http.Features.Get<LlmRequestFeature>() is not { } feature)
+        {
+            return;
+        }
+
+        var redactor = feature.Target?.Provider.Redactor;
 
         // YARP copied the provider's reason phrase, which is free text like any header value: the status code's own is sent.
         if (http.Features.Get<IHttpResponseFeature>() is { } response)
@@ -69,10 +74,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         {
             // A coding the gateway cannot decode: the body can be neither read nor redacted, so it does not go out.
             context.SuppressResponseBody = true;
-            if (meter is not null)
-            {
-                meter.UpstreamStatus = (int)proxyResponse.StatusCode;
-            }
+            feature.UpstreamStatus = (int)proxyResponse.StatusCode;
 
             await ErrorWriter.WriteAsync(http, LlmError.UpstreamError,
                 $"The provider answered in a content encoding the gateway cannot read ({ErrorText.Clip(encoding.ToString())}).");
@@ -82,24 +84,24 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         // Read before the body is wrapped: the wrapper has no headers of its own.
         var mediaType = proxyResponse.Content.Headers.ContentType?.MediaType;
         var headers = http.Response.Headers;
-        CopyForwardedHeaders(proxyResponse, headers, redactor, gatewayLimits: feature?.Limits is not null, decoded: encodings.Length > 0);
+        CopyForwardedHeaders(proxyResponse, headers, redactor, gatewayLimits: feature.Limits is not null, decoded: encodings.Length > 0);
         if (redactor is not null || encodings.Length > 0)
         {
             proxyResponse.Content = new ProviderContent(proxyResponse.Content, redactor, encodings);
         }
 
         var status = (int)proxyResponse.StatusCode;
-        if (meter is not null)
+        feature.UpstreamStatus = status;
+        if (feature.Metered)
         {
-            meter.UpstreamHeaders = _time.GetTimestamp();
-            meter.UpstreamStatus = status;
-            headers[OverheadHeader] = Math.Round(_time.GetElapsedTime(meter.Start, meter.UpstreamStart).TotalMilliseconds, 3).ToString(CultureInfo.InvariantCulture);
+            feature.UpstreamHeaders = _time.GetTimestamp();
+            headers[OverheadHeader] = Math.Round(_time.GetElapsedTime(feature.Start, feature.UpstreamStart).TotalMilliseconds, 3).ToString(CultureInfo.InvariantCulture);
         }
 
         // Everything after this sees OpenAI-shaped answers: a provider with another shape has its answer translated first.
-        var translator = feature?.Target?.Provider.Translator;
+        var translator = feature.Target?.Provider.Translator;
         var translated = translator is { IsIdentity: false };
-        if (status >= 400 && feature?.Target is { } target)
+        if (status >= 400 && feature.Target is { } target)
         {
             await UpstreamErrorRewriter.RewriteAsync(context, target);
             return;
@@ -116,29 +118,29 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             headers.ContentLength = null;
             if (translated)
             {
-                var usageChunk = meter is not null || feature!.Request.StreamOptions == StreamOptions.IncludeUsage;
-                proxyResponse.Content = new TranslatedStreamContent(proxyResponse.Content, translator!, feature!, _time.GetUtcNow().ToUnixTimeSeconds(), usageChunk);
+                var usageChunk = feature.Metered || feature.Request.StreamOptions == StreamOptions.IncludeUsage;
+                proxyResponse.Content = new TranslatedStreamContent(proxyResponse.Content, translator!, feature, _time.GetUtcNow().ToUnixTimeSeconds(), usageChunk);
             }
 
-            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, http, StreamObservers(http, feature, meter),
-                endsWithDone: feature?.OperationPath is "/chat/completions" or "/completions");
+            proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, http, StreamObservers(http, feature),
+                endsWithDone: feature.OperationPath is "/chat/completions" or "/completions");
             return;
         }
 
-        if (translated && !await TranslateAnswerAsync(context, translator!, feature!))
+        if (translated && !await TranslateAnswerAsync(context, translator!, feature))
         {
             return;
         }
 
-        if (feature?.Output is { } expectation)
+        if (feature.Output is { } expectation)
         {
             var services = context.HttpContext.RequestServices;
-            await ValidatedJsonResponse.ApplyAsync(context, feature, expectation, meter, _time,
+            await ValidatedJsonResponse.ApplyAsync(context, feature, expectation, _time,
                 services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<ProviderResponseTransform>>());
         }
-        else if (meter is not null)
+        else if (feature.Metered)
         {
-            proxyResponse.Content = new MeteredJsonContent(proxyResponse.Content, meter, _time);
+            proxyResponse.Content = new MeteredJsonContent(proxyResponse.Content, feature, _time);
         }
     }
 
@@ -207,18 +209,18 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     }
 
     // What watches a stream: the meter, then — for a chat answer whose request carried schemas — validation.
-    private IStreamObserver[] StreamObservers(HttpContext http, LlmRequestFeature? feature, RequestMeter? meter)
+    private IStreamObserver[] StreamObservers(HttpContext http, LlmRequestFeature feature)
     {
-        IStreamObserver? usage = meter is null ? null : new StreamUsageObserver(meter, _time);
-        if (feature?.Output is not { } expectation)
+        IStreamObserver? usage = feature.Metered ? new StreamUsageObserver(feature, _time) : null;
+        if (feature.Output is not { } expectation)
         {
             return usage is null ? [] : [usage];
         }
 
         var services = http.RequestServices;
-        var validation = new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, meter?.RequestId ?? "-",
+        var validation = new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, feature.RequestId,
             services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>(), feature.Attempt);
-        var observer = new StreamValidationObserver(validation, http, meter);
+        var observer = new StreamValidationObserver(validation, http, feature);
         return usage is null ? [observer] : [usage, observer];
     }
 }

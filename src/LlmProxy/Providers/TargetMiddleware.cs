@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
+using LlmProxy.Hosting;
 using LlmProxy.Routing;
-using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
@@ -38,7 +38,6 @@ internal sealed class TargetMiddleware
 
         feature.Target = target;
         var info = feature.Request;
-        var meter = context.Features.Get<RequestMeter>();
         var translator = target.Provider.Translator;
         if (translator.RefuseOperation(feature.OperationPath) is { } refusal)
         {
@@ -47,7 +46,7 @@ internal sealed class TargetMiddleware
         }
 
         // Streams report usage only when asked: ask on the client's behalf, and strip the extra chunk again.
-        var addUsage = meter is not null && info.Stream && info.StreamOptions == StreamOptions.Absent
+        var addUsage = feature.Metered && info.Stream && info.StreamOptions == StreamOptions.Absent
             && target.Provider.InjectStreamUsage && feature.OperationPath is "/chat/completions" or "/completions";
         var body = translator.TranslateRequest(feature, target, addUsage);
         if (body.Error is { } error)
@@ -56,9 +55,9 @@ internal sealed class TargetMiddleware
             return;
         }
 
-        if (meter is not null && info.Stream && (addUsage || (translator.StreamsReportUsage && info.StreamOptions != StreamOptions.IncludeUsage)))
+        if (feature.Metered && info.Stream && (addUsage || (translator.StreamsReportUsage && info.StreamOptions != StreamOptions.IncludeUsage)))
         {
-            meter.StripUsageChunk = true;
+            feature.StripUsageChunk = true;
         }
 
         var request = context.Request;
@@ -66,10 +65,10 @@ internal sealed class TargetMiddleware
         {
             request.Body = new MemoryStream(body.Bytes.Array!, body.Bytes.Offset, body.Bytes.Count, writable: false);
             request.ContentLength = body.Bytes.Count;
-            if (meter is not null && meter.UpstreamStart == 0)
+            if (feature.Metered && feature.UpstreamStart == 0)
             {
                 // The first attempt's start: the upstream time of a retried request covers all its attempts.
-                meter.UpstreamStart = _time.GetTimestamp();
+                feature.UpstreamStart = _time.GetTimestamp();
             }
 
             request.Headers.Remove(HeaderNames.TransferEncoding);

@@ -1,4 +1,4 @@
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 using LlmProxy.Streaming;
 
 namespace LlmProxy.Providers;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using LlmProxy.Errors;
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -77,10 +77,10 @@ internal sealed class AdmissionMiddleware
         RateLimitHeaders.Write(context.Response.Headers, plan, decision, outcome.Divisor);
         feature.Limits = (plan, decision, outcome.Divisor);
         var lease = new LimitLease(_limiter, outcome.Store, plan, leaseId, tokens, outcome.Divisor, settings);
-        if (context.Features.Get<RequestMeter>() is { } meter)
+        if (feature.Metered)
         {
             // Settled by the metering stage with the request's usage record.
-            meter.Settlement = lease;
+            feature.Settlement = lease;
             await _next(context);
             return;
         }

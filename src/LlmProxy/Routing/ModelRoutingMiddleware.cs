@@ -1,4 +1,5 @@
 using LlmProxy.Errors;
+using LlmProxy.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
+using LlmProxy.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace LlmProxy.Routing;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using LlmProxy.Errors;
+using LlmProxy.Hosting;
 using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
@@ -84,10 +85,10 @@ internal sealed class ReadRequestMiddleware
             }
 
             feature.Body = new ArraySegment<byte>(buffer, 0, length);
-            if (context.Features.Get<RequestMeter>() is { CaptureBodies: true } meter)
+            if (feature.CaptureBodies)
             {
                 // Opt-in Debug logging of prompts: copy now, the buffer goes back to the pool before the log line.
-                meter.PromptText = System.Text.Encoding.UTF8.GetString(buffer, 0, Math.Min(length, RequestLogSink.MaxBodyChars));
+                feature.PromptText = System.Text.Encoding.UTF8.GetString(buffer, 0, Math.Min(length, RequestLogSink.MaxBodyChars));
             }
 
             feature.Request = info;

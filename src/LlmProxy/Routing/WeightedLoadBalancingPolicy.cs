@@ -1,4 +1,5 @@
 using LlmProxy.Configuration;
+using LlmProxy.Hosting;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 

@@ -1,8 +1,7 @@
 using LlmProxy.Errors;
+using LlmProxy.Hosting;
 using LlmProxy.RateLimiting;
-using LlmProxy.Routing;
 using LlmProxy.Streaming;
-using LlmProxy.Telemetry;
 
 namespace LlmProxy.StructuredOutput;
 
@@ -19,17 +18,17 @@ internal sealed class StreamValidationObserver : IStreamObserver
 
     private readonly StreamValidation _validation;
     private readonly HttpContext _client;
-    private readonly RequestMeter? _meter;
+    private readonly LlmRequestFeature _request;
     private bool _verdictSent;
     private bool _unbuffered;
     private long _generatedBytes;
 
     /// <summary>Validates the stream going to <paramref name="client"/>.</summary>
-    public StreamValidationObserver(StreamValidation validation, HttpContext client, RequestMeter? meter)
+    public StreamValidationObserver(StreamValidation validation, HttpContext client, LlmRequestFeature request)
     {
         _validation = validation;
         _client = client;
-        _meter = meter;
+        _request = request;
     }
 
     private bool Buffering => _validation.Buffered && !_unbuffered;
@@ -129,7 +128,7 @@ internal sealed class StreamValidationObserver : IStreamObserver
     private EventVerdict StopEarly(SseOutbox outbox)
     {
         _verdictSent = true;
-        var generated = _meter is not null ? (_meter.GeneratedTextBytes + 3) / 4 : _generatedBytes / 16;
+        var generated = _request.Metered ? (_request.GeneratedTextBytes + 3) / 4 : _generatedBytes / 16;
         var frames = _validation.Abort(generated, MaxOutputTokens());
         MarkInvalid();
         if (Buffering)
@@ -146,9 +145,9 @@ internal sealed class StreamValidationObserver : IStreamObserver
     private EventVerdict Reject(IReadOnlyList<Violation> violations, SseOutbox outbox)
     {
         var response = _client.Response;
-        if (_validation.CanRetry && !response.HasStarted && _client.Features.Get<LlmRequestFeature>() is { } feature)
+        if (_validation.CanRetry && !response.HasStarted)
         {
-            feature.RetryWanted = new InvalidAnswer(_validation.Collector.ToCompletion(), violations);
+            _request.RetryWanted = new InvalidAnswer(_validation.Collector.ToCompletion(), violations);
             return EventVerdict.Stop;
         }
 
@@ -168,22 +167,15 @@ internal sealed class StreamValidationObserver : IStreamObserver
 
     private void MarkInvalid()
     {
-        if (_meter is not null)
-        {
-            _meter.GatewayError ??= LlmError.StructuredOutputInvalid;
-        }
+        _request.GatewayError ??= LlmError.StructuredOutputInvalid;
     }
 
     // The most output the request could have produced: what stopping early saves is this less what was generated.
     private long MaxOutputTokens()
     {
-        if (_client.Features.Get<LlmRequestFeature>() is not { } feature)
-        {
-            return 0;
-        }
-
+        var request = _request;
         // Only when a stream stops early: the singleton is looked up here rather than carried by every observer.
-        return _client.RequestServices.GetRequiredService<TokenEstimator>().Count(feature.Body, feature.Target?.UpstreamModel ?? feature.Request.Model,
-            producesText: true, feature.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
+        return _client.RequestServices.GetRequiredService<TokenEstimator>().Count(request.Body, request.Target?.UpstreamModel ?? request.Request.Model,
+            producesText: true, request.Snapshot.Limits.Settings.DefaultMaxTokens).MaxOutput;
     }
 }

@@ -1,6 +1,6 @@
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace LlmProxy.StructuredOutput;

@@ -1,6 +1,6 @@
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 using LlmProxy.Telemetry;
 using LlmProxy.Usage;
 using Microsoft.Net.Http.Headers;
@@ -27,7 +27,7 @@ internal static partial class ValidatedJsonResponse
     public const int MaxBytes = 16 * 1024 * 1024;
 
     public static async ValueTask ApplyAsync(ResponseTransformContext context, LlmRequestFeature feature, OutputExpectation expectation,
-        RequestMeter? meter, TimeProvider time, LlmProxyMetrics metrics, ILogger logger)
+        TimeProvider time, LlmProxyMetrics metrics, ILogger logger)
     {
         var http = context.HttpContext;
         var content = context.ProxyResponse!.Content;
@@ -40,23 +40,23 @@ internal static partial class ValidatedJsonResponse
             // Too large to check: it goes through as it comes, unchecked, and is metered by its tail like any large body.
             http.Response.Headers[Header] = Verdict.Skipped;
             metrics.ValidationResult(feature.Model?.Name ?? feature.Request.Model, Verdict.Skipped, expectation.Policy);
-            await PassThroughAsync(body, stream, http.Response.Body, meter, time, context.CancellationToken);
+            await PassThroughAsync(body, stream, http.Response.Body, feature, time, context.CancellationToken);
             return;
         }
 
         var verdict = AnswerValidator.Validate(body, expectation);
         var model = feature.Model?.Name ?? feature.Request.Model;
-        if (meter is not null)
+        if (feature.Metered)
         {
             // Every attempt is metered (the attempt loop adds up their usage); ids and model come from the answer returned.
-            meter.UpstreamEnd = time.GetTimestamp();
-            UsageReader.ReadBodyFast(body, meter);
+            feature.UpstreamEnd = time.GetTimestamp();
+            UsageReader.ReadBodyFast(body, feature);
         }
 
         metrics.ValidationResult(model, verdict.Result, expectation.Policy);
         if (verdict.Result == Verdict.Failed)
         {
-            Log.Failed(logger, meter?.RequestId ?? "-", model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
+            Log.Failed(logger, feature.RequestId, model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
             if (expectation.Policy == StructuredOutputPolicies.Retry)
             {
                 if (feature.Attempt < expectation.MaxAttempts && feature.Target is not null)
@@ -106,7 +106,7 @@ internal static partial class ValidatedJsonResponse
     }
 
     // Writes what was read and the rest of the provider's body, keeping the last bytes for the usage block.
-    private static async Task PassThroughAsync(byte[] head, Stream rest, Stream client, RequestMeter? meter, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task PassThroughAsync(byte[] head, Stream rest, Stream client, LlmRequestFeature feature, TimeProvider time, CancellationToken cancellationToken)
     {
         await client.WriteAsync(head, cancellationToken);
         var tail = new byte[MeteredJsonContent.TailBytes];
@@ -119,10 +119,10 @@ internal static partial class ValidatedJsonResponse
             kept = MeteredJsonContent.KeepTail(tail, kept, chunk.AsSpan(0, read));
         }
 
-        if (meter is not null)
+        if (feature.Metered)
         {
-            meter.UpstreamEnd = time.GetTimestamp();
-            UsageReader.ReadLastUsage(tail.AsSpan(0, kept), meter);
+            feature.UpstreamEnd = time.GetTimestamp();
+            UsageReader.ReadLastUsage(tail.AsSpan(0, kept), feature);
         }
     }
 

@@ -1,16 +1,17 @@
 using System.Diagnostics;
+using LlmProxy.Auth;
 using LlmProxy.Configuration;
-using LlmProxy.Routing;
+using LlmProxy.Hosting;
 using LlmProxy.Usage;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace LlmProxy.Telemetry;
 
 /// <summary>
-/// Stage 0 (before authentication): gives every forwarded request an id (<c>x-request-id</c>, an incoming one is
-/// kept) and a <see cref="RequestMeter"/>, and when the response is finished — completed, failed or abandoned by
-/// the client — turns the meter into one <see cref="UsageRecord"/> for the sinks (from Kestrel's OnCompleted, or
-/// at the end of the span's async scope when tracing).
+/// Stage 0 (before authentication): starts every LLM request's <see cref="LlmRequestFeature"/> — an id
+/// (<c>x-request-id</c>, an incoming one is kept), the clock and the config snapshot — and, when metering is on and
+/// the response is finished (completed, failed or abandoned by the client), turns it into one <see cref="UsageRecord"/>
+/// for the sinks (from Kestrel's OnCompleted, or at the end of the span's async scope when tracing).
 /// </summary>
 internal sealed partial class MeteringMiddleware
 {
@@ -42,76 +43,81 @@ internal sealed partial class MeteringMiddleware
 
     public Task Invoke(HttpContext context)
     {
-        if (context.GetEndpoint()?.Metadata.GetMetadata<MeteredAttribute>() is null)
+        var metadata = context.GetEndpoint()?.Metadata;
+        var metered = metadata?.GetMetadata<MeteredAttribute>() is not null;
+        if (!metered && metadata?.GetMetadata<RequiresVirtualKeyAttribute>() is null)
         {
             return _next(context);
         }
 
         var requestId = RequestIdOf(context.Request.Headers);
         context.Response.Headers[RequestIdHeader] = requestId;
-        var telemetry = _store.Current.Config.Telemetry;
-        if (!telemetry.Metering)
+        var snapshot = _store.Current;
+        var telemetry = snapshot.Config.Telemetry;
+        metered &= telemetry.Metering;
+        var request = new LlmRequestFeature(snapshot, requestId, _time.GetTimestamp())
+        {
+            Metered = metered,
+            ModelNames = _modelNames,
+            CaptureBodies = metered && _requestLog?.BodiesEnabled(telemetry.LogBodies) == true,
+        };
+        context.Features.Set(request);
+        if (!metered)
         {
             return _next(context);
         }
 
-        var meter = new RequestMeter(requestId, _time.GetTimestamp())
-        {
-            ModelNames = _modelNames,
-            CaptureBodies = _requestLog?.BodiesEnabled(telemetry.LogBodies) == true,
-        };
-        context.Features.Set(meter);
         _metrics.RequestActive(1);
 
         // The GenAI span exists only when someone listens (OTLP configured, or a test); it needs an async scope.
         if (LlmProxyActivity.Source.HasListeners())
         {
-            return InvokeTraced(context, meter);
+            return InvokeTraced(context, request);
         }
 
         // Without a span the record is made when Kestrel has finished the response, however it ended: no async
         // state machine and no extra continuation per request.
-        meter.CaptureDetails = _requestLog?.Enabled == true;
+        request.CaptureDetails = _requestLog?.Enabled == true;
         context.Response.OnCompleted(static state =>
         {
-            var (self, context, meter) = (Tuple<MeteringMiddleware, HttpContext, RequestMeter>)state;
+            var (self, context, request) = (Tuple<MeteringMiddleware, HttpContext, LlmRequestFeature>)state;
             self._metrics.RequestActive(-1);
-            self.Publish(context, meter, null);
+            self.Publish(context, request, null);
             return Task.CompletedTask;
-        }, Tuple.Create(this, context, meter));
+        }, Tuple.Create(this, context, request));
         return _next(context);
     }
 
-    private async Task InvokeTraced(HttpContext context, RequestMeter meter)
+    private async Task InvokeTraced(HttpContext context, LlmRequestFeature request)
     {
         var activity = LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal);
-        meter.CaptureDetails = activity is not null || _requestLog?.Enabled == true;
+        request.CaptureDetails = activity is not null || _requestLog?.Enabled == true;
         try
         {
             await _next(context);
         }
         catch
         {
-            meter.Fault = true;
+            request.Fault = true;
             throw;
         }
         finally
         {
             _metrics.RequestActive(-1);
-            Publish(context, meter, activity);
+            Publish(context, request, activity);
         }
     }
 
     // Metering must never break a response: a failing sink is logged and the others still run.
-    private void Publish(HttpContext context, RequestMeter meter, Activity? activity)
+    private void Publish(HttpContext context, LlmRequestFeature request, Activity? activity)
     {
         UsageRecord? record = null;
         try
         {
-            record = Finish(context, meter, _time.GetTimestamp());
-            if (meter.CaptureBodies)
+            record = Finish(context, request, _time.GetTimestamp());
+            if (request.CaptureBodies)
             {
-                _requestLog!.LogBodies(meter.RequestId, meter.PromptText, meter.AnswerText);
+                _requestLog!.LogBodies(request.RequestId, request.PromptText, request.AnswerText);
             }
         }
         catch (Exception ex) when (ex is ArithmeticException or InvalidOperationException or ArgumentException)
@@ -121,7 +127,7 @@ internal sealed partial class MeteringMiddleware
         finally
         {
             // Limits settle first and always: a reservation must be given back even if the record or a sink fails.
-            meter.Settlement?.Settle(record);
+            request.Settlement?.Settle(record);
         }
 
         if (record is null)
@@ -173,47 +179,46 @@ internal sealed partial class MeteringMiddleware
         return true;
     }
 
-    private UsageRecord Finish(HttpContext context, RequestMeter meter, long end)
+    private UsageRecord Finish(HttpContext context, LlmRequestFeature request, long end)
     {
-        var feature = context.Features.Get<LlmRequestFeature>();
-        var target = feature?.Target;
-        var status = meter.Fault && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
+        var target = request.Target;
+        var status = request.Fault && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
         var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
         // An exception the pipeline did not handle: caught above when traced; otherwise Kestrel answered 500 itself.
-        var unhandled = meter.Fault || (status >= 500 && meter.UpstreamStatus == 0 && meter.GatewayError is null && forwarderError == ForwarderError.None
-            && meter.StreamFailure == ErrorCategory.None);
+        var unhandled = request.Fault || (status >= 500 && request.UpstreamStatus == 0 && request.GatewayError is null && forwarderError == ForwarderError.None
+            && request.StreamFailure == ErrorCategory.None);
         var error = unhandled ? ErrorCategory.Internal
-            : meter.UpstreamStatus >= 400 ? ErrorCategories.OfUpstreamStatus(meter.UpstreamStatus)
-            : meter.GatewayError is { } gatewayError ? ErrorCategories.Of(gatewayError)
-            : meter.StreamFailure != ErrorCategory.None ? meter.StreamFailure
+            : request.UpstreamStatus >= 400 ? ErrorCategories.OfUpstreamStatus(request.UpstreamStatus)
+            : request.GatewayError is { } gatewayError ? ErrorCategories.Of(gatewayError)
+            : request.StreamFailure != ErrorCategory.None ? request.StreamFailure
             : context.RequestAborted.IsCancellationRequested ? ErrorCategory.ClientCancelled
             : forwarderError != ForwarderError.None ? ErrorCategories.OfForwarder(forwarderError)
             : ErrorCategory.None;
 
         // Tokens are counted when the provider answered successfully, even if the client left mid-stream.
-        TokenUsage? usage = meter.UpstreamStatus is >= 200 and < 300 ? meter.ResolveUsage(feature?.Body.Count ?? 0) : null;
-        var total = Seconds(meter.Start, end);
-        double? upstream = meter.UpstreamStart > 0 ? Seconds(meter.UpstreamStart, meter.UpstreamEnd > 0 ? meter.UpstreamEnd : end) : null;
-        var stream = feature?.Request.Stream == true;
-        double? ttft = stream && meter.FirstToken > 0 ? Seconds(meter.Start, meter.FirstToken) : null;
+        TokenUsage? usage = request.UpstreamStatus is >= 200 and < 300 ? request.ResolveUsage() : null;
+        var total = Seconds(request.Start, end);
+        double? upstream = request.UpstreamStart > 0 ? Seconds(request.UpstreamStart, request.UpstreamEnd > 0 ? request.UpstreamEnd : end) : null;
+        var stream = request.Request.Stream;
+        double? ttft = stream && request.FirstToken > 0 ? Seconds(request.Start, request.FirstToken) : null;
         // Reasoning tokens come before the first visible text: only the visible ones pace the rest of the stream.
         var visible = usage is { } u ? u.Output - u.Reasoning : 0;
-        double? perToken = stream && meter.FirstToken > 0 && visible > 1 && meter.UpstreamEnd > meter.FirstToken
-            ? Seconds(meter.FirstToken, meter.UpstreamEnd) / (visible - 1)
+        double? perToken = stream && request.FirstToken > 0 && visible > 1 && request.UpstreamEnd > request.FirstToken
+            ? Seconds(request.FirstToken, request.UpstreamEnd) / (visible - 1)
             : null;
 
         return new UsageRecord
         {
-            RequestId = meter.RequestId,
-            Operation = OperationOf(feature?.OperationPath),
-            RequestModel = feature?.Model is not null ? feature.Request.Model : "unknown",
-            Model = feature?.Model?.Name,
-            ResponseModel = meter.ResponseModel,
+            RequestId = request.RequestId,
+            Operation = OperationOf(request.OperationPath),
+            RequestModel = request.Model is not null ? request.Request.Model : "unknown",
+            Model = request.Model?.Name,
+            ResponseModel = request.ResponseModel,
             Provider = target?.Provider.Name,
             ProviderSystem = target?.Provider.GenAiName,
             Target = target?.UpstreamModel,
-            KeyId = feature?.Key.Id,
-            Team = feature?.Key.Team,
+            KeyId = request.Authenticated ? request.Key.Id : null,
+            Team = request.Authenticated ? request.Key.Team : null,
             Stream = stream,
             Status = status,
             Error = error,
@@ -224,15 +229,15 @@ internal sealed partial class MeteringMiddleware
             Overhead = Math.Max(0, total - (upstream ?? 0)),
             TimeToFirstToken = ttft,
             TimePerOutputToken = perToken,
-            FinishReason = meter.FinishReason,
-            ResponseId = meter.ResponseId,
+            FinishReason = request.FinishReason,
+            ResponseId = request.ResponseId,
             Timestamp = _time.GetUtcNow() - TimeSpan.FromSeconds(total),
         };
     }
 
     private double Seconds(long from, long to) => _time.GetElapsedTime(from, to).TotalSeconds;
 
-    private static string OperationOf(string? operationPath) => operationPath switch
+    private static string OperationOf(string operationPath) => operationPath switch
     {
         "/embeddings" => "embeddings",
         "/completions" => "text_completion",

@@ -1,4 +1,5 @@
 using System.Buffers;
+using LlmProxy.Hosting;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
 
@@ -17,17 +18,17 @@ internal sealed class MeteredJsonContent : PassThroughContent
     /// <summary>Bytes kept from the end of a larger body.</summary>
     public const int TailBytes = 16 * 1024;
 
-    private readonly RequestMeter _meter;
+    private readonly LlmRequestFeature _request;
     private readonly TimeProvider _time;
 
-    public MeteredJsonContent(HttpContent inner, RequestMeter meter, TimeProvider time)
+    public MeteredJsonContent(HttpContent inner, LlmRequestFeature request, TimeProvider time)
         : base(inner)
     {
-        _meter = meter;
+        _request = request;
         _time = time;
     }
 
-    protected override Stream Wrap(Stream providerBody) => new TapStream(providerBody, _meter, _time);
+    protected override Stream Wrap(Stream providerBody) => new TapStream(providerBody, _request, _time);
 
     /// <summary>
     /// Keeps the last <see cref="TailBytes"/> bytes seen at the start of <paramref name="buffer"/> (at least that
@@ -48,7 +49,7 @@ internal sealed class MeteredJsonContent : PassThroughContent
         return keep + bytes.Length;
     }
 
-    private sealed class TapStream(Stream providerBody, RequestMeter meter, TimeProvider time) : PassThroughStream(providerBody)
+    private sealed class TapStream(Stream providerBody, LlmRequestFeature request, TimeProvider time) : PassThroughStream(providerBody)
     {
         private byte[] _copy = ArrayPool<byte>.Shared.Rent(4096);
         private int _length;
@@ -131,21 +132,21 @@ internal sealed class MeteredJsonContent : PassThroughContent
             }
 
             _finished = true;
-            meter.UpstreamEnd = time.GetTimestamp();
+            request.UpstreamEnd = time.GetTimestamp();
             var captured = _copy.AsSpan(0, _length);
-            if (meter.CaptureBodies)
+            if (request.CaptureBodies)
             {
-                meter.AnswerText = System.Text.Encoding.UTF8.GetString(captured[..Math.Min(captured.Length, RequestLogSink.MaxBodyChars)]);
+                request.AnswerText = System.Text.Encoding.UTF8.GetString(captured[..Math.Min(captured.Length, RequestLogSink.MaxBodyChars)]);
             }
 
             if (!_tailOnly)
             {
-                UsageReader.ReadBodyFast(captured, meter);
+                UsageReader.ReadBodyFast(captured, request);
                 return;
             }
 
             // Only the tail: read the last "usage" object on its own.
-            UsageReader.ReadLastUsage(captured, meter);
+            UsageReader.ReadLastUsage(captured, request);
         }
     }
 }

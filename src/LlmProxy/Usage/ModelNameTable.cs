@@ -1,9 +1,11 @@
+using LlmProxy.Hosting;
+
 namespace LlmProxy.Usage;
 
 /// <summary>
 /// The response model names read lately, so that reading a name again returns the string already made instead of a new
 /// one per response: a provider names the same few models over and over. One instance per host (a DI singleton, handed
-/// to each <see cref="Telemetry.RequestMeter"/>); it holds at most <see cref="MaxEntries"/> names, a new name replacing
+/// to each <see cref="LlmRequestFeature"/>); it holds at most <see cref="MaxEntries"/> names, a new name replacing
 /// the oldest. Lock-free: concurrent readers may store a name twice or overwrite each other's newest entry, never make
 /// a name read wrong.
 /// </summary>

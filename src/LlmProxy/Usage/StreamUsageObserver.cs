@@ -1,3 +1,4 @@
+using LlmProxy.Hosting;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
 
@@ -6,17 +7,17 @@ namespace LlmProxy.Usage;
 /// <summary>
 /// Meters a stream as it passes: usage, time to first token and generated text length from each event (see
 /// <see cref="UsageReader"/>), and how the stream ended. The usage-only chunk the gateway asked for on the client's
-/// behalf (<see cref="RequestMeter.StripUsageChunk"/>) is dropped.
+/// behalf (<see cref="LlmRequestFeature.StripUsageChunk"/>) is dropped.
 /// </summary>
 internal sealed class StreamUsageObserver : IStreamObserver
 {
-    private readonly RequestMeter _meter;
+    private readonly LlmRequestFeature _request;
     private readonly TimeProvider _time;
 
-    /// <summary>Meters into <paramref name="meter"/>.</summary>
-    public StreamUsageObserver(RequestMeter meter, TimeProvider time)
+    /// <summary>Meters into <paramref name="request"/>.</summary>
+    public StreamUsageObserver(LlmRequestFeature request, TimeProvider time)
     {
-        _meter = meter;
+        _request = request;
         _time = time;
     }
 
@@ -28,17 +29,17 @@ internal sealed class StreamUsageObserver : IStreamObserver
             return EventVerdict.Pass;
         }
 
-        UsageReader.ReadEvent(data, _meter, out var usageOnly, out var hasText);
-        if (hasText && _meter.FirstToken == 0)
+        UsageReader.ReadEvent(data, _request, out var usageOnly, out var hasText);
+        if (hasText && _request.FirstToken == 0)
         {
-            _meter.FirstToken = _time.GetTimestamp();
+            _request.FirstToken = _time.GetTimestamp();
         }
 
-        return usageOnly && _meter.StripUsageChunk ? EventVerdict.Drop : EventVerdict.Pass;
+        return usageOnly && _request.StripUsageChunk ? EventVerdict.Drop : EventVerdict.Pass;
     }
 
     /// <inheritdoc/>
-    public void OnOversizedEvent(ReadOnlySpan<byte> tail) => UsageReader.ReadLastUsage(tail, _meter);
+    public void OnOversizedEvent(ReadOnlySpan<byte> tail) => UsageReader.ReadLastUsage(tail, _request);
 
     /// <inheritdoc/>
     public EventVerdict OnProviderEnd(SseOutbox outbox) => EventVerdict.Pass;
@@ -49,7 +50,7 @@ internal sealed class StreamUsageObserver : IStreamObserver
     /// <inheritdoc/>
     public void OnStreamEnd(StreamEnd end)
     {
-        _meter.UpstreamEnd = _time.GetTimestamp();
+        _request.UpstreamEnd = _time.GetTimestamp();
         var failure = end switch
         {
             StreamEnd.Truncated => ErrorCategory.UpstreamError,
@@ -59,7 +60,7 @@ internal sealed class StreamUsageObserver : IStreamObserver
         };
         if (failure != ErrorCategory.None)
         {
-            _meter.StreamFailure = failure;
+            _request.StreamFailure = failure;
         }
     }
 }

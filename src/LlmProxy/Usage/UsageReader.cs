@@ -1,5 +1,5 @@
 using System.Text.Json;
-using LlmProxy.Telemetry;
+using LlmProxy.Hosting;
 
 namespace LlmProxy.Usage;
 
@@ -15,30 +15,30 @@ public static class UsageReader
     /// before the first large one, then the last <c>"usage"</c> object and the last <c>"finish_reason"</c> (OpenAI
     /// puts both after the content). Falls back to <see cref="ReadBody"/> when no usage is found that way.
     /// </summary>
-    public static void ReadBodyFast(ReadOnlySpan<byte> json, RequestMeter meter)
+    public static void ReadBodyFast(ReadOnlySpan<byte> json, LlmRequestFeature request)
     {
-        if (meter.CaptureDetails || !TryReadLeadingModel(json, meter))
+        if (request.CaptureDetails || !TryReadLeadingModel(json, request))
         {
-            ReadLeadingIds(json, meter);
+            ReadLeadingIds(json, request);
         }
 
         var usage = LastProperty(json, "\"usage\""u8);
         if (usage < 0)
         {
-            ReadBody(json, meter);
+            ReadBody(json, request);
             return;
         }
 
-        ReadUsageObject(json[usage..], meter);
-        if (meter.InputTokens is null && meter.OutputTokens is null)
+        ReadUsageObject(json[usage..], request);
+        if (request.InputTokens is null && request.OutputTokens is null)
         {
             // The last "usage" was something else (an echoed field): read the top level properly.
-            ReadBody(json, meter);
+            ReadBody(json, request);
             return;
         }
 
-        var finish = meter.CaptureDetails ? LastProperty(json, "\"finish_reason\""u8) : -1;
-        if (finish >= 0 && meter.FinishReason is null)
+        var finish = request.CaptureDetails ? LastProperty(json, "\"finish_reason\""u8) : -1;
+        if (finish >= 0 && request.FinishReason is null)
         {
             var rest = json[finish..];
             if (rest.Length > 0 && rest[0] == '"')
@@ -46,19 +46,19 @@ public static class UsageReader
                 var end = rest[1..].IndexOf((byte)'"');
                 if (end > 0)
                 {
-                    meter.FinishReason = FinishReasonOf(rest.Slice(1, end));
+                    request.FinishReason = FinishReasonOf(rest.Slice(1, end));
                 }
             }
         }
     }
 
     /// <summary>Reads a non-streamed answer. Returns false when the body is not a JSON object.</summary>
-    public static bool ReadBody(ReadOnlySpan<byte> json, RequestMeter meter)
+    public static bool ReadBody(ReadOnlySpan<byte> json, LlmRequestFeature request)
     {
         try
         {
             var reader = new Utf8JsonReader(json);
-            return ReadObject(ref reader, meter, out _, out _);
+            return ReadObject(ref reader, request, out _, out _);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
@@ -67,17 +67,17 @@ public static class UsageReader
     }
 
     /// <summary>Reads the last <c>"usage"</c> object in a fragment (the end of an event too large to read whole).</summary>
-    public static void ReadLastUsage(ReadOnlySpan<byte> fragment, RequestMeter meter)
+    public static void ReadLastUsage(ReadOnlySpan<byte> fragment, LlmRequestFeature request)
     {
         var usage = LastProperty(fragment, "\"usage\""u8);
         if (usage >= 0)
         {
-            ReadUsageObject(fragment[usage..], meter);
+            ReadUsageObject(fragment[usage..], request);
         }
     }
 
     /// <summary>Reads a usage object that starts the span (the tail of a large body); what follows it is ignored.</summary>
-    public static void ReadUsageObject(ReadOnlySpan<byte> json, RequestMeter meter)
+    public static void ReadUsageObject(ReadOnlySpan<byte> json, LlmRequestFeature request)
     {
         var length = LengthOfObject(json);
         if (length == 0)
@@ -90,7 +90,7 @@ public static class UsageReader
             var reader = new Utf8JsonReader(json[..length]);
             if (reader.Read())
             {
-                ReadUsage(ref reader, meter);
+                ReadUsage(ref reader, request);
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
@@ -102,7 +102,7 @@ public static class UsageReader
     // The model alone, without a JSON reader: the first "model" before any object or array opens inside the root
     // (OpenAI sends id, object, created, model, then choices). Anything unusual (an escape, a brace inside an earlier
     // string) returns false and the reader does it.
-    private static bool TryReadLeadingModel(ReadOnlySpan<byte> json, RequestMeter meter)
+    private static bool TryReadLeadingModel(ReadOnlySpan<byte> json, LlmRequestFeature request)
     {
         var at = json.IndexOf("\"model\""u8);
         var root = json.IndexOfAnyExcept(" \t\r\n"u8);
@@ -132,12 +132,12 @@ public static class UsageReader
             return false;
         }
 
-        meter.ResponseModel ??= ModelName(rest[..close], meter.ModelNames);
+        request.ResponseModel ??= ModelName(rest[..close], request.ModelNames);
         return true;
     }
 
     // id and model: top-level properties read until the first array or object (choices, data, output).
-    private static void ReadLeadingIds(ReadOnlySpan<byte> json, RequestMeter meter)
+    private static void ReadLeadingIds(ReadOnlySpan<byte> json, LlmRequestFeature request)
     {
         var reader = new Utf8JsonReader(json, isFinalBlock: false, state: default);
         try
@@ -158,7 +158,7 @@ public static class UsageReader
 
                 if (isModel || isId)
                 {
-                    KeepIdentity(ref reader, isModel, meter);
+                    KeepIdentity(ref reader, isModel, request);
                 }
             }
         }
@@ -260,18 +260,18 @@ public static class UsageReader
     /// Reads one SSE <c>data:</c> payload. <paramref name="usageOnly"/> is true for a chunk with an empty
     /// <c>choices</c> array and a usage block (the <c>include_usage</c> chunk).
     /// </summary>
-    public static void ReadEvent(ReadOnlySpan<byte> json, RequestMeter meter, out bool usageOnly, out bool hasText)
+    public static void ReadEvent(ReadOnlySpan<byte> json, LlmRequestFeature request, out bool usageOnly, out bool hasText)
     {
         usageOnly = false;
         hasText = false;
         try
         {
             var reader = new Utf8JsonReader(json);
-            var textBefore = meter.GeneratedTextBytes;
-            if (ReadObject(ref reader, meter, out var emptyChoices, out var hasUsage))
+            var textBefore = request.GeneratedTextBytes;
+            if (ReadObject(ref reader, request, out var emptyChoices, out var hasUsage))
             {
                 usageOnly = emptyChoices && hasUsage;
-                hasText = meter.GeneratedTextBytes > textBefore;
+                hasText = request.GeneratedTextBytes > textBefore;
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
@@ -280,7 +280,7 @@ public static class UsageReader
         }
     }
 
-    private static bool ReadObject(ref Utf8JsonReader reader, RequestMeter meter, out bool emptyChoices, out bool hasUsage)
+    private static bool ReadObject(ref Utf8JsonReader reader, LlmRequestFeature request, out bool emptyChoices, out bool hasUsage)
     {
         emptyChoices = false;
         hasUsage = false;
@@ -295,24 +295,24 @@ public static class UsageReader
             {
                 reader.Read();
                 hasUsage = reader.TokenType == JsonTokenType.StartObject;
-                ReadUsage(ref reader, meter);
+                ReadUsage(ref reader, request);
             }
             else if (reader.ValueTextEquals("choices"u8))
             {
                 reader.Read();
-                emptyChoices = ReadChoices(ref reader, meter) == 0;
+                emptyChoices = ReadChoices(ref reader, request) == 0;
             }
             else if (reader.ValueTextEquals("model"u8) || reader.ValueTextEquals("id"u8))
             {
                 var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                KeepIdentity(ref reader, isModel, meter);
+                KeepIdentity(ref reader, isModel, request);
             }
             else if (reader.ValueTextEquals("delta"u8))
             {
                 // Responses API text and argument deltas.
                 reader.Read();
-                CountText(ref reader, meter);
+                CountText(ref reader, request);
             }
             else if (reader.ValueTextEquals("response"u8))
             {
@@ -320,7 +320,7 @@ public static class UsageReader
                 reader.Read();
                 if (reader.TokenType == JsonTokenType.StartObject)
                 {
-                    ReadResponse(ref reader, meter);
+                    ReadResponse(ref reader, request);
                 }
                 else
                 {
@@ -337,20 +337,20 @@ public static class UsageReader
         return true;
     }
 
-    private static void ReadResponse(ref Utf8JsonReader reader, RequestMeter meter)
+    private static void ReadResponse(ref Utf8JsonReader reader, LlmRequestFeature request)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("usage"u8))
             {
                 reader.Read();
-                ReadUsage(ref reader, meter);
+                ReadUsage(ref reader, request);
             }
             else if (reader.ValueTextEquals("model"u8) || reader.ValueTextEquals("id"u8))
             {
                 var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                KeepIdentity(ref reader, isModel, meter);
+                KeepIdentity(ref reader, isModel, request);
             }
             else
             {
@@ -361,7 +361,7 @@ public static class UsageReader
     }
 
     // The first non-empty model or id wins (Azure streams open with empty ones); other value kinds are skipped.
-    private static void KeepIdentity(ref Utf8JsonReader reader, bool isModel, RequestMeter meter)
+    private static void KeepIdentity(ref Utf8JsonReader reader, bool isModel, LlmRequestFeature request)
     {
         if (reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length == 0)
         {
@@ -371,11 +371,11 @@ public static class UsageReader
 
         if (isModel)
         {
-            meter.ResponseModel ??= ModelName(ref reader, meter.ModelNames);
+            request.ResponseModel ??= ModelName(ref reader, request.ModelNames);
         }
-        else if (meter.CaptureDetails)
+        else if (request.CaptureDetails)
         {
-            meter.ResponseId ??= reader.GetString();
+            request.ResponseId ??= reader.GetString();
         }
     }
 
@@ -389,7 +389,7 @@ public static class UsageReader
         return ModelName(reader.ValueSpan, names);
     }
 
-    // A provider names the same few models over and over: the meter's table (the host's) reuses the strings it made.
+    // A provider names the same few models over and over: the request's table (the host's) reuses the strings it made.
     private static string ModelName(ReadOnlySpan<byte> utf8, ModelNameTable? names)
         => names is not null ? names.Name(utf8) : System.Text.Encoding.UTF8.GetString(utf8);
 
@@ -403,7 +403,7 @@ public static class UsageReader
         _ => System.Text.Encoding.UTF8.GetString(value),
     };
 
-    private static int ReadChoices(ref Utf8JsonReader reader, RequestMeter meter)
+    private static int ReadChoices(ref Utf8JsonReader reader, LlmRequestFeature request)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -426,19 +426,19 @@ public static class UsageReader
                 if (reader.ValueTextEquals("delta"u8) || reader.ValueTextEquals("message"u8))
                 {
                     reader.Read();
-                    ReadMessage(ref reader, meter);
+                    ReadMessage(ref reader, request);
                 }
                 else if (reader.ValueTextEquals("text"u8))
                 {
                     reader.Read();
-                    CountText(ref reader, meter);
+                    CountText(ref reader, request);
                 }
                 else if (reader.ValueTextEquals("finish_reason"u8))
                 {
                     reader.Read();
-                    if (meter.FinishReason is null && reader.TokenType == JsonTokenType.String)
+                    if (request.FinishReason is null && reader.TokenType == JsonTokenType.String)
                     {
-                        meter.FinishReason = reader.ValueIsEscaped ? reader.GetString() : FinishReasonOf(reader.ValueSpan);
+                        request.FinishReason = reader.ValueIsEscaped ? reader.GetString() : FinishReasonOf(reader.ValueSpan);
                     }
                 }
                 else
@@ -453,7 +453,7 @@ public static class UsageReader
     }
 
     // A message or delta: content, refusal and tool-call arguments count as generated text.
-    private static void ReadMessage(ref Utf8JsonReader reader, RequestMeter meter)
+    private static void ReadMessage(ref Utf8JsonReader reader, LlmRequestFeature request)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -468,16 +468,16 @@ public static class UsageReader
                 && (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("refusal"u8) || reader.ValueTextEquals("arguments"u8)))
             {
                 reader.Read();
-                CountText(ref reader, meter);
+                CountText(ref reader, request);
             }
         }
     }
 
-    private static void CountText(ref Utf8JsonReader reader, RequestMeter meter)
+    private static void CountText(ref Utf8JsonReader reader, LlmRequestFeature request)
     {
         if (reader.TokenType == JsonTokenType.String)
         {
-            meter.GeneratedTextBytes += reader.ValueSpan.Length;
+            request.GeneratedTextBytes += reader.ValueSpan.Length;
         }
         else
         {
@@ -485,7 +485,7 @@ public static class UsageReader
         }
     }
 
-    private static void ReadUsage(ref Utf8JsonReader reader, RequestMeter meter)
+    private static void ReadUsage(ref Utf8JsonReader reader, LlmRequestFeature request)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -524,7 +524,7 @@ public static class UsageReader
             }
         }
 
-        meter.SetUsage(input, output, cached, reasoning);
+        request.SetUsage(input, output, cached, reasoning);
     }
 
     private static long? ReadDetail(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)

@@ -1,6 +1,7 @@
 using System.Text;
 using LlmProxy.Auth;
 using LlmProxy.Configuration;
+using LlmProxy.Hosting;
 using LlmProxy.Providers;
 using LlmProxy.Routing;
 using LlmProxy.Tests.Configuration;
@@ -45,7 +46,7 @@ public sealed class TargetMiddlewareTests : IDisposable
         var body = Encoding.UTF8.GetBytes("""{"model":"m","n":1}""");
         LlmRequestParser.TryParse(body, out var info);
         var context = new DefaultHttpContext();
-        var feature = new LlmRequestFeature(snapshot, VirtualKey.Anonymous) { Body = new ArraySegment<byte>(body), Request = info };
+        var feature = new LlmRequestFeature(snapshot, "r", 1) { Key = VirtualKey.Anonymous, Body = new ArraySegment<byte>(body), Request = info };
         context.Features.Set(feature);
         context.Features.Set<IReverseProxyFeature>(new FakeProxyFeature { AvailableDestinations = [new DestinationState(destinationId)] });
         context.Response.Body = new MemoryStream();

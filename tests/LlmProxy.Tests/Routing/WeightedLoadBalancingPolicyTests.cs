@@ -1,4 +1,5 @@
 using LlmProxy.Auth;
+using LlmProxy.Hosting;
 using LlmProxy.Routing;
 using LlmProxy.Tests.Configuration;
 using Microsoft.AspNetCore.Http;
@@ -19,7 +20,7 @@ public sealed class WeightedLoadBalancingPolicyTests
             }
             """), 1).Snapshot!;
         var context = new DefaultHttpContext();
-        context.Features.Set(new LlmRequestFeature(snapshot, VirtualKey.Anonymous));
+        context.Features.Set(new LlmRequestFeature(snapshot, "r", 1) { Key = VirtualKey.Anonymous });
         var destinations = snapshot.Models["m"].Targets
             .Select(t => new DestinationState(t.DestinationId))
             .ToArray();

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmProxy.Hosting;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
 using LlmProxy.Tests.Fakes;
@@ -10,7 +11,7 @@ namespace LlmProxy.Tests.Streaming;
 
 public sealed class EventStreamGuardTests
 {
-    private static async Task<(List<string> Reads, string WrittenDirectly)> DrainAsync(ScriptedStream provider, int bufferSize = 4096, DefaultHttpContext? context = null, RequestMeter? meter = null)
+    private static async Task<(List<string> Reads, string WrittenDirectly)> DrainAsync(ScriptedStream provider, int bufferSize = 4096, DefaultHttpContext? context = null, LlmRequestFeature? meter = null)
     {
         context ??= new DefaultHttpContext();
         var direct = new MemoryStream();
@@ -69,7 +70,7 @@ public sealed class EventStreamGuardTests
     [InlineData("")]
     public async Task Read_CleanCloseWithoutFinishReason_EndsWithATruncationErrorEvent(string sent)
     {
-        var meter = new RequestMeter("r", 1);
+        var meter = TestRequests.Metered("r");
 
         var (reads, _) = await DrainAsync(new ScriptedStream(sent), meter: meter);
 
@@ -91,7 +92,7 @@ public sealed class EventStreamGuardTests
     [InlineData("data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n")]
     public async Task Read_StreamThatSaidItWasFinished_NoErrorEventAdded(string sent)
     {
-        var meter = new RequestMeter("r", 1);
+        var meter = TestRequests.Metered("r");
 
         var (reads, _) = await DrainAsync(new ScriptedStream(sent), meter: meter);
 
@@ -175,30 +176,30 @@ public sealed class EventStreamGuardTests
     public async Task Read_WithMeter_UsageChunkStrippedOnlyWhenGatewayAskedForIt()
     {
         const string usage = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n";
-        var stripping = new RequestMeter("r", 1) { StripUsageChunk = true };
-        var keeping = new RequestMeter("r", 1);
+        var stripping = new LlmRequestFeature(TestRequests.EmptySnapshot, "r", 1) { Metered = true, StripUsageChunk = true };
+        var keeping = TestRequests.Metered("r");
 
         var (stripped, _) = await DrainAsync(new ScriptedStream("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n" + usage, "data: [DONE]\n\n"), meter: stripping);
         var (kept, _) = await DrainAsync(new ScriptedStream(usage + "data: [DONE]\n\n"), meter: keeping);
 
         Assert.Equal("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n", string.Concat(stripped));
         Assert.Equal(usage + "data: [DONE]\n\n", string.Concat(kept));
-        Assert.Equal(5, stripping.ResolveUsage(0).Total);
-        Assert.Equal(5, keeping.ResolveUsage(0).Total);
+        Assert.Equal(5, stripping.ResolveUsage().Total);
+        Assert.Equal(5, keeping.ResolveUsage().Total);
         Assert.True(stripping.FirstToken > 0);
     }
 
     [Fact]
     public async Task Read_EventLargerThanBufferEndingWithUsage_UsageStillRead()
     {
-        var meter = new RequestMeter("r", 1);
+        var meter = TestRequests.Metered("r");
         var big = "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"output\":\"" + new string('x', 500)
             + "\",\"usage\":{\"input_tokens\":20000,\"output_tokens\":3000,\"output_tokens_details\":{\"reasoning_tokens\":2998}},\"metadata\":{}}}\n\n";
 
         var (reads, _) = await DrainAsync(new ScriptedStream("event: x\ndata: {\"type\":\"x\"}\n\n", big), bufferSize: 64, meter: meter);
 
         Assert.Equal("event: x\ndata: {\"type\":\"x\"}\n\n" + big, string.Concat(reads));
-        Assert.Equal(new LlmProxy.Usage.TokenUsage(20000, 3000, 0, 2998, false), meter.ResolveUsage(0));
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(20000, 3000, 0, 2998, false), meter.ResolveUsage());
     }
 
     private static async Task<string> DrainWithAsync(IStreamObserver observer, bool endsWithDone, params object[] script)

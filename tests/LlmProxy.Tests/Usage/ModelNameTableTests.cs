@@ -1,5 +1,6 @@
 using System.Text;
-using LlmProxy.Telemetry;
+using LlmProxy.Hosting;
+using LlmProxy.Tests.Fakes;
 using LlmProxy.Usage;
 
 namespace LlmProxy.Tests.Usage;
@@ -53,9 +54,9 @@ public sealed class ModelNameTableTests
     {
         var table = new ModelNameTable();
         var body = """{"id":"c","object":"chat.completion","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"""u8.ToArray();
-        var first = new RequestMeter("r1", 1) { ModelNames = table };
-        var second = new RequestMeter("r2", 1) { ModelNames = table };
-        var alone = new RequestMeter("r3", 1);
+        var first = new LlmRequestFeature(TestRequests.EmptySnapshot, "r1", 1) { Metered = true, ModelNames = table };
+        var second = new LlmRequestFeature(TestRequests.EmptySnapshot, "r2", 1) { Metered = true, ModelNames = table };
+        var alone = TestRequests.Metered("r3");
 
         UsageReader.ReadBodyFast(body, first);
         UsageReader.ReadBodyFast(body, second);

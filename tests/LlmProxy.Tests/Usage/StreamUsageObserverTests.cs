@@ -1,5 +1,7 @@
+using LlmProxy.Hosting;
 using LlmProxy.Streaming;
 using LlmProxy.Telemetry;
+using LlmProxy.Tests.Fakes;
 using LlmProxy.Usage;
 using Microsoft.Extensions.Time.Testing;
 
@@ -18,18 +20,18 @@ public sealed class StreamUsageObserverTests
     [InlineData(false, nameof(EventVerdict.Pass))]
     public void OnEvent_UsageChunk_DroppedOnlyWhenTheGatewayAskedForIt(bool strip, string expected)
     {
-        var meter = new RequestMeter("r", 1) { StripUsageChunk = strip };
+        var meter = new LlmRequestFeature(TestRequests.EmptySnapshot, "r", 1) { Metered = true, StripUsageChunk = strip };
 
         var verdict = See(new StreamUsageObserver(meter, _time), UsageChunk);
 
         Assert.Equal(Enum.Parse<EventVerdict>(expected), verdict);
-        Assert.Equal(5, meter.ResolveUsage(0).Total);
+        Assert.Equal(5, meter.ResolveUsage().Total);
     }
 
     [Fact]
     public void OnEvent_FirstText_SetsTimeToFirstTokenOnce()
     {
-        var meter = new RequestMeter("r", 1);
+        var meter = TestRequests.Metered("r");
         var observer = new StreamUsageObserver(meter, _time);
         See(observer, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}");
         Assert.Equal(0, meter.FirstToken);
@@ -52,7 +54,7 @@ public sealed class StreamUsageObserverTests
     [InlineData(nameof(StreamEnd.Stopped), ErrorCategory.None)]
     public void OnStreamEnd_End_UpstreamEndAndFailureRecorded(string end, ErrorCategory failure)
     {
-        var meter = new RequestMeter("r", 1);
+        var meter = TestRequests.Metered("r");
 
         new StreamUsageObserver(meter, _time).OnStreamEnd(Enum.Parse<StreamEnd>(end));
 
@@ -63,10 +65,10 @@ public sealed class StreamUsageObserverTests
     [Fact]
     public void OnOversizedEvent_TailWithUsage_UsageRead()
     {
-        var meter = new RequestMeter("r", 1);
+        var meter = TestRequests.Metered("r");
 
         new StreamUsageObserver(meter, _time).OnOversizedEvent("xxxx\",\"usage\":{\"input_tokens\":20,\"output_tokens\":3},\"metadata\":{}}}\n\n"u8);
 
-        Assert.Equal(23, meter.ResolveUsage(0).Total);
+        Assert.Equal(23, meter.ResolveUsage().Total);
     }
 }

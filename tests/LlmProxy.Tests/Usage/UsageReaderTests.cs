@@ -1,12 +1,13 @@
 using System.Text;
-using LlmProxy.Telemetry;
+using LlmProxy.Hosting;
+using LlmProxy.Tests.Fakes;
 using LlmProxy.Usage;
 
 namespace LlmProxy.Tests.Usage;
 
 public sealed class UsageReaderTests
 {
-    private static RequestMeter Meter() => new("r", 1);
+    private static LlmRequestFeature Meter() => TestRequests.Metered();
 
     [Fact]
     public void ReadBody_ChatCompletion_ReadsUsageDetailsModelIdAndFinish()
@@ -15,7 +16,7 @@ public sealed class UsageReaderTests
 
         Assert.True(UsageReader.ReadBody("""{"id":"c1","model":"gpt-4o-2024","choices":[{"index":0,"message":{"role":"assistant","content":"abcd","tool_calls":[{"function":{"arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":2}}}"""u8, meter));
 
-        Assert.Equal(new TokenUsage(10, 5, 4, 2, false), meter.ResolveUsage(100));
+        Assert.Equal(new TokenUsage(10, 5, 4, 2, false), meter.ResolveUsage());
         Assert.Equal("gpt-4o-2024", meter.ResponseModel);
         Assert.Equal("c1", meter.ResponseId);
         Assert.Equal("tool_calls", meter.FinishReason);
@@ -32,8 +33,8 @@ public sealed class UsageReaderTests
         UsageReader.ReadBodyFast(body, fast);
         UsageReader.ReadBody(body, full);
 
-        Assert.Equal(full.ResolveUsage(0), fast.ResolveUsage(0));
-        Assert.Equal(new TokenUsage(10, 5, 4, 0, false), fast.ResolveUsage(0));
+        Assert.Equal(full.ResolveUsage(), fast.ResolveUsage());
+        Assert.Equal(new TokenUsage(10, 5, 4, 0, false), fast.ResolveUsage());
         Assert.Equal("length", fast.FinishReason);
         Assert.Equal("gpt-4o-2024", fast.ResponseModel);
         Assert.Equal("c1", fast.ResponseId);
@@ -55,7 +56,7 @@ public sealed class UsageReaderTests
 
         Assert.Equal(model, meter.ResponseModel);
         Assert.Null(meter.ResponseId);
-        Assert.Equal(new TokenUsage(1, 2, 0, 0, false), meter.ResolveUsage(0));
+        Assert.Equal(new TokenUsage(1, 2, 0, 0, false), meter.ResolveUsage());
     }
 
     [Fact]
@@ -76,7 +77,7 @@ public sealed class UsageReaderTests
 
         UsageReader.ReadBody("""{"id":"resp_1","object":"response","model":"m","output":[],"usage":{"input_tokens":7,"input_tokens_details":{"cached_tokens":1},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":10}}"""u8, meter);
 
-        Assert.Equal(new TokenUsage(7, 3, 1, 1, false), meter.ResolveUsage(0));
+        Assert.Equal(new TokenUsage(7, 3, 1, 1, false), meter.ResolveUsage());
     }
 
     [Fact]
@@ -92,7 +93,7 @@ public sealed class UsageReaderTests
         Assert.False(text1);
         Assert.True(text2);
         Assert.True(usageOnly3);
-        Assert.Equal(new TokenUsage(4, 1, 0, 0, false), meter.ResolveUsage(0));
+        Assert.Equal(new TokenUsage(4, 1, 0, 0, false), meter.ResolveUsage());
     }
 
     [Fact]
@@ -106,7 +107,7 @@ public sealed class UsageReaderTests
         Assert.True(hasText);
         Assert.False(usageOnly);
         Assert.Equal("resp_9", meter.ResponseId);
-        Assert.Equal(new TokenUsage(5, 2, 0, 0, false), meter.ResolveUsage(0));
+        Assert.Equal(new TokenUsage(5, 2, 0, 0, false), meter.ResolveUsage());
     }
 
     [Fact]
@@ -141,7 +142,9 @@ public sealed class UsageReaderTests
         var meter = Meter();
         meter.GeneratedTextBytes = 41;
 
-        var usage = meter.ResolveUsage(requestBodyBytes: 400);
+        meter.Body = new ArraySegment<byte>(new byte[400]);
+
+        var usage = meter.ResolveUsage();
 
         Assert.Equal(new TokenUsage(100, 11, 0, 0, true), usage);
     }

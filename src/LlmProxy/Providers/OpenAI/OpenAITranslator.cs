@@ -1,5 +1,6 @@
 using System.Buffers;
 using LlmProxy.Configuration;
+using LlmProxy.Hosting;
 using LlmProxy.Routing;
 
 namespace LlmProxy.Providers.OpenAI;

@@ -1,0 +1,193 @@
+using LlmProxy.Auth;
+using LlmProxy.Configuration;
+using LlmProxy.Errors;
+using LlmProxy.RateLimiting;
+using LlmProxy.Routing;
+using LlmProxy.StructuredOutput;
+using LlmProxy.Telemetry;
+using LlmProxy.Usage;
+
+namespace LlmProxy.Hosting;
+
+/// <summary>
+/// The one per-request object every stage shares, on <c>HttpContext.Features</c>. The first stage starts it (id,
+/// clock, config snapshot); each later stage fills in what it found — the caller, the body and what was parsed from
+/// it, the model and target, the limits, the attempt — and what the answer measured (timings, usage, errors). The
+/// metering stage turns it into one usage record at the end. Timestamps are <see cref="TimeProvider.GetTimestamp"/>
+/// values; 0 means "did not happen".
+/// </summary>
+public sealed class LlmRequestFeature
+{
+    private VirtualKey? _key;
+
+    /// <summary>Starts the request's state.</summary>
+    public LlmRequestFeature(GatewaySnapshot snapshot, string requestId, long start)
+    {
+        Snapshot = snapshot;
+        RequestId = requestId;
+        Start = start;
+    }
+
+    // ── Set when the request arrives ─────────────────────────────────────────────────────────────────────────
+
+    /// <summary>The config snapshot in force when the request arrived.</summary>
+    public GatewaySnapshot Snapshot { get; }
+
+    /// <summary>The request id (incoming <c>x-request-id</c> or generated).</summary>
+    public string RequestId { get; }
+
+    /// <summary>When the gateway received the request.</summary>
+    public long Start { get; }
+
+    /// <summary>True when the request is metered (one usage record at the end); false when metering is off.</summary>
+    public bool Metered { get; init; }
+
+    /// <summary>The host's table of response model names (strings reused across responses); null makes a new string each time.</summary>
+    internal ModelNameTable? ModelNames { get; init; }
+
+    /// <summary>True when the config opted in to logging bodies at Debug and Debug is on.</summary>
+    public bool CaptureBodies { get; init; }
+
+    /// <summary>
+    /// Whether the response id and finish reason are read from the answer (the GenAI span and the request log carry
+    /// them). The metering stage clears it when neither is recorded, which saves a string per answer.
+    /// </summary>
+    public bool CaptureDetails { get; set; } = true;
+
+    // ── Filled in by the stages ─────────────────────────────────────────────────────────────────────────────
+
+    /// <summary>True once the authentication stage accepted the caller.</summary>
+    public bool Authenticated => _key is not null;
+
+    /// <summary>The authenticated caller (set by the authentication stage; the stages after it always have one).</summary>
+    public VirtualKey Key
+    {
+        get => _key ?? throw new InvalidOperationException("The request has not been authenticated.");
+        internal set => _key = value;
+    }
+
+    /// <summary>The buffered request body (a pooled array; valid while the request runs).</summary>
+    public ArraySegment<byte> Body { get; internal set; }
+
+    /// <summary>What the gateway read from the body.</summary>
+    public LlmRequestInfo Request { get; internal set; }
+
+    /// <summary>The OpenAI path after <c>/v1</c>, for example <c>/chat/completions</c>.</summary>
+    public string OperationPath { get; internal set; } = "";
+
+    /// <summary>The request body, kept only when <see cref="CaptureBodies"/> is set (truncated).</summary>
+    public string? PromptText { get; set; }
+
+    /// <summary>The model the request was routed to.</summary>
+    public ModelRoute? Model { get; internal set; }
+
+    /// <summary>What the answer must look like (schemas from the request), when the request carries any.</summary>
+    public OutputExpectation? Output { get; internal set; }
+
+    /// <summary>The limits that admitted the request, for the rate-limit headers of the provider's response.</summary>
+    public (LimitPlan Plan, LimitDecision Decision, int Divisor)? Limits { get; internal set; }
+
+    /// <summary>A reservation to settle with the usage record when the request ends (set by the rate-limit stage).</summary>
+    public IUsageSettlement? Settlement { get; set; }
+
+    /// <summary>Which attempt is running (1 for the first).</summary>
+    public int Attempt { get; internal set; } = 1;
+
+    /// <summary>The target chosen by load balancing.</summary>
+    public ModelTarget? Target { get; internal set; }
+
+    /// <summary>What the target's translator wrote down with the request for reading the answer (Anthropic: the name of the tool that stands for <c>response_format</c>).</summary>
+    internal object? ProviderState { get; set; }
+
+    /// <summary>True when the gateway added <c>stream_options.include_usage</c> and must strip the usage chunk.</summary>
+    public bool StripUsageChunk { get; set; }
+
+    /// <summary>Set by the response side when the attempt's answer failed validation and may be asked for again.</summary>
+    internal InvalidAnswer? RetryWanted { get; set; }
+
+    // ── What the answer measured ────────────────────────────────────────────────────────────────────────────
+
+    /// <summary>When the request was handed to the forwarder.</summary>
+    public long UpstreamStart { get; set; }
+
+    /// <summary>When the provider's response headers arrived.</summary>
+    public long UpstreamHeaders { get; set; }
+
+    /// <summary>When the provider's last byte was read.</summary>
+    public long UpstreamEnd { get; set; }
+
+    /// <summary>When the first piece of generated text passed through.</summary>
+    public long FirstToken { get; set; }
+
+    /// <summary>The provider's status, when it answered.</summary>
+    public int UpstreamStatus { get; set; }
+
+    /// <summary>An error the gateway wrote itself.</summary>
+    public LlmError? GatewayError { get; set; }
+
+    /// <summary>True when an exception left the pipeline.</summary>
+    public bool Fault { get; set; }
+
+    /// <summary>A failure of the provider after the response started (mid-stream).</summary>
+    public ErrorCategory StreamFailure { get; set; }
+
+    /// <summary>Input tokens from the provider's usage block.</summary>
+    public long? InputTokens { get; set; }
+
+    /// <summary>Output tokens from the provider's usage block.</summary>
+    public long? OutputTokens { get; set; }
+
+    /// <summary>Cached input tokens from the provider's usage block.</summary>
+    public long CachedInputTokens { get; set; }
+
+    /// <summary>Reasoning tokens from the provider's usage block.</summary>
+    public long ReasoningTokens { get; set; }
+
+    /// <summary>UTF-8 bytes of generated text seen (for estimates when no usage arrives).</summary>
+    public long GeneratedTextBytes { get; set; }
+
+    /// <summary>The model the provider says answered.</summary>
+    public string? ResponseModel { get; set; }
+
+    /// <summary>The provider's response id.</summary>
+    public string? ResponseId { get; set; }
+
+    /// <summary>The first finish reason seen.</summary>
+    public string? FinishReason { get; set; }
+
+    /// <summary>The non-streamed answer, kept only when <see cref="CaptureBodies"/> is set (truncated).</summary>
+    public string? AnswerText { get; set; }
+
+    /// <summary>Records the provider's usage numbers.</summary>
+    internal void SetUsage(long? input, long? output, long cached, long reasoning)
+    {
+        if (input is not null)
+        {
+            InputTokens = input;
+        }
+
+        if (output is not null)
+        {
+            OutputTokens = output;
+        }
+
+        CachedInputTokens = cached;
+        ReasoningTokens = reasoning;
+    }
+
+    /// <summary>The usage: the provider's numbers when it sent them, else an estimate (about four bytes a token) from the body's size and the text seen.</summary>
+    internal TokenUsage ResolveUsage()
+    {
+        if (InputTokens is { } input && OutputTokens is { } output)
+        {
+            return new TokenUsage(input, output, CachedInputTokens, ReasoningTokens, Estimated: false);
+        }
+
+        // Embeddings report no output tokens; anything else missing is estimated.
+        var estimatedInput = InputTokens ?? Estimate(Body.Count);
+        var estimatedOutput = OutputTokens ?? Estimate(GeneratedTextBytes);
+        return new TokenUsage(estimatedInput, estimatedOutput, CachedInputTokens, ReasoningTokens, Estimated: InputTokens is null || (OutputTokens is null && GeneratedTextBytes > 0));
+    }
+
+    private static long Estimate(long bytes) => bytes <= 0 ? 0 : (bytes + 3) / 4;
+}
