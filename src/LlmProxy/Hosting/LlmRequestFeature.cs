@@ -175,8 +175,42 @@ public sealed class LlmRequestFeature
         ReasoningTokens = reasoning;
     }
 
-    /// <summary>The usage: the provider's numbers when it sent them, else an estimate (about four bytes a token) from the body's size and the text seen.</summary>
-    internal TokenUsage ResolveUsage()
+    /// <summary>What the attempts before the current one used: their answers went unused, but the provider served them.</summary>
+    internal TokenUsage? EarlierAttempts { get; private set; }
+
+    /// <summary>
+    /// Starts the next attempt: the answer just measured is charged as an earlier attempt (its usage, or the estimate of
+    /// it), and what describes the answer — tokens, text seen, ids, finish reason, first token, errors — starts again, so
+    /// the record describes the answer the client gets.
+    /// </summary>
+    internal void NextAttempt()
+    {
+        var used = ResolveAttempt();
+        EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        Attempt++;
+        InputTokens = null;
+        OutputTokens = null;
+        CachedInputTokens = 0;
+        ReasoningTokens = 0;
+        GeneratedTextBytes = 0;
+        ResponseModel = null;
+        ResponseId = null;
+        FinishReason = null;
+        AnswerText = null;
+        FirstToken = 0;
+        UpstreamHeaders = 0;
+        UpstreamStatus = 0;
+        GatewayError = null;
+        StreamFailure = ErrorCategory.None;
+        RetryWanted = null;
+    }
+
+    /// <summary>The request's usage: every attempt's (<see cref="EarlierAttempts"/> and the last one's).</summary>
+    internal TokenUsage ResolveUsage() => EarlierAttempts is { } earlier ? earlier.Plus(ResolveAttempt()) : ResolveAttempt();
+
+    // The current attempt's usage: the provider's numbers when it sent them, else an estimate (about four bytes a token)
+    // from the size of the body sent and the text seen.
+    private TokenUsage ResolveAttempt()
     {
         if (InputTokens is { } input && OutputTokens is { } output)
         {

@@ -4,7 +4,6 @@ using LlmProxy.Hosting;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
-using LlmProxy.Usage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Forwarder;
@@ -49,7 +48,6 @@ internal sealed class AttemptMiddleware
         KeyValuePair<string, StringValues>[] headers = [.. context.Response.Headers];
         var clientBody = feature.Body;
         var clientRequest = feature.Request;
-        var earlier = new AttemptUsage();
         while (true)
         {
             await _next(context);
@@ -59,20 +57,15 @@ internal sealed class AttemptMiddleware
             }
 
             var invalid = feature.RetryWanted!;
-            feature.RetryWanted = null;
             var previous = feature.Target!;
-            feature.Attempt++;
+            feature.NextAttempt();
             _metrics.ValidationRetry(feature.Model?.Name ?? clientRequest.Model);
-            earlier.Take(feature);
-            feature.GatewayError = null;
 
             NextRequest(feature, clientBody, clientRequest, expectation.RepairMessage ? invalid : null);
             proxy.AvailableDestinations = expectation.RetryNextTarget && NextDestination(proxy, feature, previous) is { } next ? next : destinations;
             Reset(context, headers);
             context.Response.Headers[ValidatedJsonResponse.AttemptsHeader] = feature.Attempt.ToString(CultureInfo.InvariantCulture);
         }
-
-        earlier.AddTo(feature);
     }
 
     // What the attempt's response said. Another attempt needs an answer the response side asked to retry and a client

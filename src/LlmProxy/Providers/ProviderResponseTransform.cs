@@ -167,13 +167,14 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     }
 
     /// <summary>
-    /// Whether a provider header reaches the client. The provider's <c>x-ratelimit-*</c> describe the gateway's provider
-    /// account: they pass only when no gateway limit applies (otherwise the gateway's own, set at admission, stand).
+    /// Whether a provider header reaches the client. The provider's rate-limit headers (<c>x-ratelimit-*</c>,
+    /// <c>anthropic-ratelimit-*</c>) describe the gateway's provider account: they pass only when no gateway limit
+    /// applies (otherwise the gateway's own, set at admission, stand).
     /// </summary>
     internal static bool IsForwarded(string name, bool gatewayLimits)
         => ForwardedNames.Contains(name)
-            || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase)
-            || (!gatewayLimits && name.StartsWith(RateLimitHeaders.Prefix, StringComparison.OrdinalIgnoreCase));
+            || (!gatewayLimits && (name.StartsWith(RateLimitHeaders.Prefix, StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("anthropic-ratelimit-", StringComparison.OrdinalIgnoreCase)));
 
     private static void CopyForwardedHeaders(HttpResponseMessage proxyResponse, IHeaderDictionary headers, CredentialRedactor? redactor, bool gatewayLimits, bool decoded)
     {

@@ -55,10 +55,9 @@ internal sealed class TargetMiddleware
             return;
         }
 
-        if (feature.Metered && info.Stream && (addUsage || (translator.StreamsReportUsage && info.StreamOptions != StreamOptions.IncludeUsage)))
-        {
-            feature.StripUsageChunk = true;
-        }
+        // Set for every attempt: the next one may go to a provider of another type.
+        feature.StripUsageChunk = feature.Metered && info.Stream
+            && (addUsage || (translator.StreamsReportUsage && info.StreamOptions != StreamOptions.IncludeUsage));
 
         var request = context.Request;
         try

@@ -22,7 +22,12 @@ public sealed class SchemaCache
     /// <summary>Most compiled schemas kept; when full, the cache starts again empty (concurrent inserts may pass it by a few for a moment).</summary>
     public const int MaxEntries = 1000;
 
-    private readonly ConcurrentDictionary<(ulong Hash, int Length), JsonSchema> _compiled = new();
+    /// <summary>Largest schema text kept; a larger one is compiled for its request only.</summary>
+    public const int MaxCachedBytes = 64 * 1024;
+
+    // Keyed by a hash of the text, which is not collision-resistant: a hit counts only when the text is the same, so a
+    // request can never be checked against another tenant's schema.
+    private readonly ConcurrentDictionary<(ulong Hash, int Length), (byte[] Text, JsonSchema Schema)> _compiled = new();
 
     /// <summary>Compiled schemas kept now.</summary>
     internal int Count => _compiled.Count;
@@ -32,9 +37,9 @@ public sealed class SchemaCache
     {
         error = null;
         var key = (XxHash3.HashToUInt64(schemaJson), schemaJson.Length);
-        if (_compiled.TryGetValue(key, out var cached))
+        if (_compiled.TryGetValue(key, out var cached) && schemaJson.SequenceEqual(cached.Text))
         {
-            return cached;
+            return cached.Schema;
         }
 
         var schema = Compile(Encoding.UTF8.GetString(schemaJson), out error);
@@ -43,12 +48,17 @@ public sealed class SchemaCache
             return null;
         }
 
+        if (schemaJson.Length > MaxCachedBytes)
+        {
+            return schema;
+        }
+
         if (_compiled.Count >= MaxEntries)
         {
             _compiled.Clear();
         }
 
-        _compiled[key] = schema;
+        _compiled[key] = (schemaJson.ToArray(), schema);
         return schema;
     }
 

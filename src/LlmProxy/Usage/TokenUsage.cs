@@ -8,4 +8,8 @@ public readonly record struct TokenUsage(long Input, long Output, long CachedInp
 {
     /// <summary>Input plus output.</summary>
     public long Total => Input + Output;
+
+    /// <summary>This usage and <paramref name="other"/> together (estimated when either is).</summary>
+    public TokenUsage Plus(TokenUsage other) => new(Input + other.Input, Output + other.Output, CachedInput + other.CachedInput,
+        Reasoning + other.Reasoning, Estimated || other.Estimated);
 }

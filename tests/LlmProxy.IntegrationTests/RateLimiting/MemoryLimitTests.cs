@@ -20,6 +20,7 @@ public sealed class MemoryLimitTests : IDisposable
         _upstream.Given(Request.Create().UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
             .WithHeader("Content-Type", "application/json")
             .WithHeader("x-ratelimit-limit-requests", "10000").WithHeader("x-ratelimit-remaining-requests", "9999")
+            .WithHeader("anthropic-ratelimit-requests-remaining", "9998")
             .WithBody(LimitTestConfig.Completion()));
     }
 
@@ -40,6 +41,8 @@ public sealed class MemoryLimitTests : IDisposable
             Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), admitted.Headers.GetValues("x-ratelimit-remaining-requests").Single());
             // Full again after (3 - remaining) × 20 minutes; the first answer is exact, later ones a few ms less.
             Assert.Matches(i == 2 ? "^20m0s$" : "^[0-9]+m[0-9.]+s$", admitted.Headers.GetValues("x-ratelimit-reset-requests").Single());
+            // Anthropic's own rate-limit headers describe the gateway's provider account too.
+            Assert.False(admitted.Headers.Contains("anthropic-ratelimit-requests-remaining"));
         }
 
         using var refused = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest);
@@ -62,6 +65,7 @@ public sealed class MemoryLimitTests : IDisposable
         using var response = await client.PostJsonAsync("/v1/chat/completions", LimitTestConfig.ChatRequest);
 
         Assert.Equal("9999", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.Equal("9998", response.Headers.GetValues("anthropic-ratelimit-requests-remaining").Single());
         Assert.False(response.Headers.Contains("x-ratelimit-limit-tokens"));
     }
 }

@@ -202,6 +202,11 @@ public sealed class StructuredOutputTests : IDisposable
         Assert.Single(_upstream.LogEntries);
         using var retried = JsonDocument.Parse(second.LogEntries.Single().RequestMessage!.Body!);
         Assert.Equal("b-model", retried.RootElement.GetProperty("model").GetString());
+        // Both attempts are charged; the record describes the answer the client got.
+        var record = await _sink.NextAsync();
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(31, 13, 0, 0, false), record.Usage);
+        Assert.Equal("b-model", record.ResponseModel);
+        Assert.Equal("b", record.Provider);
     }
 
     [Fact]

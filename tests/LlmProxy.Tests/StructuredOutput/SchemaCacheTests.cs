@@ -71,6 +71,20 @@ public sealed class SchemaCacheTests
         Assert.Same(_cache.Get(Schema($"s{last}", maxLength: last), out _), _cache.Get(Schema($"s{last}", maxLength: last), out _));
     }
 
+    [Fact]
+    public void Get_SchemaLargerThanTheCachedLimit_CompiledButNotKept()
+    {
+        var large = Schema(new string('t', SchemaCache.MaxCachedBytes), maxLength: 3);
+
+        var schema = _cache.Get(large, out var error);
+
+        Assert.Null(error);
+        Assert.NotNull(schema);
+        Assert.True(Valid(schema, "abc"));
+        Assert.False(Valid(schema, "abcd"));
+        Assert.Equal(0, _cache.Count);
+    }
+
     private static bool Valid(JsonSchema schema, string value)
         => schema.Evaluate(JsonDocument.Parse(JsonSerializer.Serialize(new { a = value })).RootElement).IsValid;
 
