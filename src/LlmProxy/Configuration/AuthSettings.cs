@@ -4,5 +4,5 @@ namespace LlmProxy.Configuration;
 public sealed record AuthSettings
 {
     /// <summary><c>keys</c> (default): a virtual key is required. <c>none</c>: no authentication, every model is open.</summary>
-    public string Mode { get; init; } = AuthModes.Keys;
+    public AuthMode Mode { get; init; } = AuthMode.Keys;
 }

@@ -1,11 +1,13 @@
 namespace LlmProxy.Configuration;
 
-/// <summary>The values of <see cref="RedisSettings.OnFailure"/>.</summary>
+/// <summary>Names of <see cref="RedisFailurePolicy"/>.</summary>
 public static class RedisFailurePolicies
 {
-    /// <summary>Admit, counting locally against limit / replicas.</summary>
-    public const string FailOpen = "fail-open";
-
-    /// <summary>Refuse with 503.</summary>
-    public const string FailClosed = "fail-closed";
+    /// <summary>The config value (<c>fail-open</c>, <c>fail-closed</c>), as logged.</summary>
+    public static string Name(this RedisFailurePolicy policy) => policy switch
+    {
+        RedisFailurePolicy.FailOpen => "fail-open",
+        RedisFailurePolicy.FailClosed => "fail-closed",
+        _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, null),
+    };
 }

@@ -10,7 +10,7 @@ public sealed record RedisSettings
     public string? Connection { get; init; }
 
     /// <summary><c>fail-open</c> (default): admit and count locally while Redis is unreachable; <c>fail-closed</c>: answer 503.</summary>
-    public string OnFailure { get; init; } = RedisFailurePolicies.FailOpen;
+    public RedisFailurePolicy OnFailure { get; init; } = RedisFailurePolicy.FailOpen;
 
     /// <summary>
     /// Longest wait, in milliseconds, for a Redis in doubt (the connection being made, a probe of the open circuit).

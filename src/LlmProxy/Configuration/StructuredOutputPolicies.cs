@@ -1,17 +1,34 @@
 namespace LlmProxy.Configuration;
 
-/// <summary>The values of <see cref="StructuredOutputSettings.Policy"/>.</summary>
+/// <summary>Names of <see cref="StructuredOutputPolicy"/>.</summary>
 public static class StructuredOutputPolicies
 {
-    /// <summary>Pass the answer through and say what validation found in a header.</summary>
-    public const string Annotate = "annotate";
+    /// <summary>The config value (<c>annotate</c>, <c>reject</c>, <c>retry</c>): the <c>mode</c> metric label.</summary>
+    public static string Name(this StructuredOutputPolicy policy) => policy switch
+    {
+        StructuredOutputPolicy.Annotate => "annotate",
+        StructuredOutputPolicy.Reject => "reject",
+        StructuredOutputPolicy.Retry => "retry",
+        _ => throw new ArgumentOutOfRangeException(nameof(policy), policy, null),
+    };
 
-    /// <summary>Replace an invalid answer with an OpenAI-shaped error.</summary>
-    public const string Reject = "reject";
-
-    /// <summary>Ask again, then reject.</summary>
-    public const string Retry = "retry";
-
-    /// <summary>Whether <paramref name="value"/> is a known policy.</summary>
-    public static bool IsKnown(string? value) => value is Annotate or Reject or Retry;
+    /// <summary>Reads a policy named exactly as in the config (the <c>x-llmproxy-validation-policy</c> header).</summary>
+    public static bool TryParse(string? value, out StructuredOutputPolicy policy)
+    {
+        switch (value)
+        {
+            case "annotate":
+                policy = StructuredOutputPolicy.Annotate;
+                return true;
+            case "reject":
+                policy = StructuredOutputPolicy.Reject;
+                return true;
+            case "retry":
+                policy = StructuredOutputPolicy.Retry;
+                return true;
+            default:
+                policy = default;
+                return false;
+        }
+    }
 }
