@@ -32,7 +32,7 @@ internal sealed class AttemptMiddleware
     public Task Invoke(HttpContext context)
     {
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
-        if (feature.Output is not { Policy: StructuredOutputPolicies.Retry, MaxAttempts: > 1 } expectation)
+        if (feature.Output is not { Policy: StructuredOutputPolicy.Retry, MaxAttempts: > 1 } expectation)
         {
             return _next(context);
         }
