@@ -14,6 +14,12 @@ public static partial class ConfigValidator
     /// <summary>Largest allowed timeout, in seconds (one day).</summary>
     public const double MaxTimeoutSeconds = 86_400;
 
+    /// <summary>Most attempts a model's retry budget may allow.</summary>
+    public const int MaxAttempts = 10;
+
+    /// <summary>Longest backoff a model may configure (ms).</summary>
+    public const int MaxBackoffMs = 60_000;
+
     /// <summary>Largest allowed target weight.</summary>
     public const int MaxWeight = 1_000_000;
 
@@ -288,6 +294,8 @@ public static partial class ConfigValidator
                 errors.Add($"{path}.timeout_seconds: must be greater than 0 and at most {MaxTimeoutSeconds}");
             }
 
+            ValidateFailover(config, name, path, model, errors);
+
             if (model.DefaultMaxTokens is < 1 or > Providers.Anthropic.AnthropicConfigRules.MaxDefaultMaxTokens)
             {
                 errors.Add($"{path}.default_max_tokens: must be between 1 and {Providers.Anthropic.AnthropicConfigRules.MaxDefaultMaxTokens}");
@@ -395,4 +403,47 @@ public static partial class ConfigValidator
 
     [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]
     private static partial Regex HashPattern();
+
+    // Retries, time limits and fallbacks of one model.
+    private static void ValidateFailover(GatewayConfig config, string name, string path, ModelConfig model, List<string> errors)
+    {
+        foreach (var (value, key) in new[] { (model.FirstByteTimeoutSeconds, "first_byte_timeout_seconds"), (model.DeadlineSeconds, "deadline_seconds") })
+        {
+            if (value is { } seconds && (seconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(seconds)))
+            {
+                errors.Add($"{path}.{key}: must be greater than 0 and at most {MaxTimeoutSeconds}");
+            }
+        }
+
+        if (model.Retry.MaxAttempts is < 1 or > MaxAttempts)
+        {
+            errors.Add($"{path}.retry.max_attempts: must be between 1 and {MaxAttempts}");
+        }
+
+        if (model.Retry.BackoffMs is < 0 or > MaxBackoffMs)
+        {
+            errors.Add($"{path}.retry.backoff_ms: must be between 0 and {MaxBackoffMs}");
+        }
+
+        if (model.Retry.MaxBackoffMs < model.Retry.BackoffMs || model.Retry.MaxBackoffMs > MaxBackoffMs)
+        {
+            errors.Add($"{path}.retry.max_backoff_ms: must be at least backoff_ms and at most {MaxBackoffMs}");
+        }
+
+        foreach (var (list, key) in new[] { (model.Fallbacks, "fallbacks"), (model.ContextWindowFallbacks, "context_window_fallbacks") })
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                var fallback = list[i];
+                if (fallback == name || model.Aliases.Contains(fallback))
+                {
+                    errors.Add($"{path}.{key}[{i}]: '{fallback}' is this model");
+                }
+                else if (!config.Models.ContainsKey(fallback) && !config.Models.Values.Any(other => other.Aliases.Contains(fallback)))
+                {
+                    errors.Add($"{path}.{key}[{i}]: no model named '{fallback}'");
+                }
+            }
+        }
+    }
 }

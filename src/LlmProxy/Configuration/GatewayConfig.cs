@@ -187,6 +187,21 @@ public sealed record ModelConfig
     /// <summary>Overrides <see cref="ServerSettings.UpstreamTimeoutSeconds"/> for this model.</summary>
     public double? TimeoutSeconds { get; init; }
 
+    /// <summary>Time allowed for the provider's response headers (the whole answer, for a non-streamed request); the idle timeout when unset.</summary>
+    public double? FirstByteTimeoutSeconds { get; init; }
+
+    /// <summary>Time allowed for the whole client request, every attempt and fallback included (default 900 s).</summary>
+    public double? DeadlineSeconds { get; init; }
+
+    /// <summary>Attempts and backoff on this model's targets.</summary>
+    public RetryConfig Retry { get; init; } = new();
+
+    /// <summary>Models tried in order when every target of this one failed (their own fallbacks are not followed).</summary>
+    public List<string> Fallbacks { get; init; } = [];
+
+    /// <summary>Models tried in order when the provider says the prompt is too long for this one (<c>context_length_exceeded</c>).</summary>
+    public List<string> ContextWindowFallbacks { get; init; } = [];
+
     /// <summary>Gateway-wide limits of this model (all keys together), to protect a provider deployment's quota.</summary>
     public LimitsConfig? Limits { get; init; }
 

@@ -18,6 +18,9 @@ public sealed class ModelRoute
     /// <summary>Upstream idle timeout.</summary>
     public required TimeSpan Timeout { get; init; }
 
+    /// <summary>Attempts, waits, time limits and fallbacks of one client request.</summary>
+    public required Failover.FailoverPlan Failover { get; init; }
+
     /// <summary>Unix time the model was loaded, reported as <c>created</c> by /v1/models.</summary>
     public required long Created { get; init; }
 }

@@ -10,6 +10,9 @@ namespace LlmProxy.Configuration;
 /// </summary>
 internal sealed class SnapshotBuilder
 {
+    /// <summary>Time allowed for a whole client request when the model sets none.</summary>
+    public const double DefaultDeadlineSeconds = 900;
+
     private readonly ProviderAdapters _adapters;
     private readonly TimeProvider _time;
 
@@ -132,6 +135,16 @@ internal sealed class SnapshotBuilder
                 Targets = [.. enabled],
                 Aliases = [.. model.Aliases],
                 Timeout = TimeSpan.FromSeconds(model.TimeoutSeconds ?? config.Server.UpstreamTimeoutSeconds),
+                Failover = new Failover.FailoverPlan
+                {
+                    MaxAttempts = model.Retry.MaxAttempts,
+                    Backoff = TimeSpan.FromMilliseconds(model.Retry.BackoffMs),
+                    MaxBackoff = TimeSpan.FromMilliseconds(model.Retry.MaxBackoffMs),
+                    FirstByteTimeout = model.FirstByteTimeoutSeconds is { } firstByte ? TimeSpan.FromSeconds(firstByte) : null,
+                    Deadline = TimeSpan.FromSeconds(model.DeadlineSeconds ?? DefaultDeadlineSeconds),
+                    Fallbacks = [.. model.Fallbacks],
+                    ContextWindowFallbacks = [.. model.ContextWindowFallbacks],
+                },
                 Created = created,
             };
             models[name] = route;

@@ -38,7 +38,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
             proxy.UseMiddleware<ModelRoutingMiddleware>();
             proxy.UseMiddleware<StructuredOutputMiddleware>();
             proxy.UseMiddleware<AdmissionMiddleware>();
-            proxy.UseMiddleware<AttemptMiddleware>();
+            proxy.UseMiddleware<Failover.AttemptMiddleware>();
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TargetMiddleware>();
         }).WithMetadata(RequiresVirtualKeyAttribute.Instance, MeteredAttribute.Instance);

@@ -111,6 +111,7 @@ public static class LlmProxyServiceCollectionExtensions
         // Caches are bounded singletons of the host, never statics (see each type for its bound).
         services.TryAddSingleton<TokenEstimator>();
         services.TryAddSingleton<SchemaCache>();
+        services.TryAddSingleton<Failover.TargetCooldowns>();
         services.TryAddSingleton<ModelNameTable>();
 
         services.AddHealthChecks()

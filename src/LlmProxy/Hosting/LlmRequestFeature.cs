@@ -1,6 +1,7 @@
 using LlmProxy.Auth;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
+using LlmProxy.Failover;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
@@ -90,8 +91,11 @@ public sealed class LlmRequestFeature
     /// <summary>A reservation to settle with the usage record when the request ends (set by the rate-limit stage).</summary>
     public IUsageSettlement? Settlement { get; set; }
 
-    /// <summary>Which attempt is running (1 for the first).</summary>
+    /// <summary>Which attempt is running (1 for the first), failovers and structured-output retries together.</summary>
     public int Attempt { get; internal set; } = 1;
+
+    /// <summary>How many answers have been asked for under structured-output <c>retry</c> (1 for the first).</summary>
+    public int AnswersAsked { get; internal set; } = 1;
 
     /// <summary>The target chosen by load balancing.</summary>
     public ModelTarget? Target { get; internal set; }
@@ -104,6 +108,15 @@ public sealed class LlmRequestFeature
 
     /// <summary>Set by the response side when the attempt's answer failed validation and may be asked for again.</summary>
     internal InvalidAnswer? RetryWanted { get; set; }
+
+    /// <summary>Set by the attempt loop while another attempt could follow: a provider's error is then kept in <see cref="Failure"/>, not sent.</summary>
+    internal bool HoldFailure { get; set; }
+
+    /// <summary>The provider's error the current attempt ended with, held for the attempt loop.</summary>
+    internal UpstreamFailure? Failure { get; set; }
+
+    /// <summary>The client's own cancellation (the attempt loop gives each attempt a token of its own that also ends at the deadline).</summary>
+    public CancellationToken ClientAborted { get; init; }
 
     // ── What the answer measured ────────────────────────────────────────────────────────────────────────────
 
@@ -179,15 +192,25 @@ public sealed class LlmRequestFeature
     internal TokenUsage? EarlierAttempts { get; private set; }
 
     /// <summary>
-    /// Starts the next attempt: the answer just measured is charged as an earlier attempt (its usage, or the estimate of
-    /// it), and what describes the answer — tokens, text seen, ids, finish reason, first token, errors — starts again, so
-    /// the record describes the answer the client gets.
+    /// Starts the next attempt. An answer the client will not get (<paramref name="answered"/>: it broke its schema) is
+    /// charged as an earlier attempt — its usage, or the estimate of it; a failed attempt only with the tokens its provider
+    /// reported, if any. What describes the answer — tokens, text seen, ids, finish reason, first token, errors — starts
+    /// again, so the record describes the answer the client gets.
     /// </summary>
-    internal void NextAttempt()
+    internal void NextAttempt(bool answered)
     {
-        var used = ResolveAttempt();
-        EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        if (answered || InputTokens is not null || OutputTokens is not null)
+        {
+            var used = answered ? ResolveAttempt() : new TokenUsage(InputTokens ?? 0, OutputTokens ?? 0, CachedInputTokens, ReasoningTokens, Estimated: false);
+            EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        }
+
         Attempt++;
+        if (answered)
+        {
+            AnswersAsked++;
+        }
+
         InputTokens = null;
         OutputTokens = null;
         CachedInputTokens = 0;
@@ -203,6 +226,7 @@ public sealed class LlmRequestFeature
         GatewayError = null;
         StreamFailure = ErrorCategory.None;
         RetryWanted = null;
+        Failure = null;
     }
 
     /// <summary>The request's usage: every attempt's (<see cref="EarlierAttempts"/> and the last one's).</summary>

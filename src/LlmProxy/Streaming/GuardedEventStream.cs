@@ -1,3 +1,5 @@
+using LlmProxy.Hosting;
+
 namespace LlmProxy.Streaming;
 
 /// <summary>
@@ -13,6 +15,10 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
     private readonly SseScanner _scanner = new();
     private readonly SseOutbox _outbox = new();
     private readonly StreamCompletion _completion = new();
+    // The client's own token: during an attempt the request's token also ends on the attempt loop's timers, and a
+    // provider stopped by the deadline must still end the stream with an error event.
+    private readonly CancellationToken _clientAborted = client.Features.Get<LlmRequestFeature>() is { ClientAborted.CanBeCanceled: true } request
+        ? request.ClientAborted : client.RequestAborted;
     private bool _ended;
 
     /// <inheritdoc/>
@@ -260,7 +266,7 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
     }
 
     private bool IsProviderFailure(Exception ex)
-        => !client.RequestAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
+        => !_clientAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
 
     private async Task FailAsync(Exception ex)
     {

@@ -18,4 +18,5 @@ internal static class EventIds
     public const int RateLimitFallback = 4004;
     public const int RateLimitSettleFailed = 4005;
     public const int ValidationFailed = 5001;
+    public const int AttemptFailed = 6001;
 }

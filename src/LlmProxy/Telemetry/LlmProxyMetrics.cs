@@ -42,6 +42,7 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Counter<long> _validationEarlyAborts;
     private readonly Counter<long> _validationTokensSaved;
     private readonly Counter<long> _configReloads;
+    private readonly Counter<long> _attempts;
 
     /// <summary>Creates the instruments and counts config reloads.</summary>
     public LlmProxyMetrics(IMeterFactory meterFactory, ConfigStore store)
@@ -70,6 +71,7 @@ public sealed class LlmProxyMetrics : IUsageSink
         _validationEarlyAborts = meter.CreateCounter<long>("llmproxy.validation.early_aborts", "{stream}", "Streams stopped as soon as they could no longer match their schema.");
         _validationTokensSaved = meter.CreateCounter<long>("llmproxy.validation.tokens_saved", "{token}", "Output tokens not generated thanks to early aborts (estimated from the cap).");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
+        _attempts = meter.CreateCounter<long>("llmproxy.attempts", "{attempt}", "Attempts of the attempt loop by model, provider and outcome.");
         store.ReloadAttempted += outcome =>
         {
             if (outcome.Status != ConfigReloadStatus.Unchanged)
@@ -102,6 +104,16 @@ public sealed class LlmProxyMetrics : IUsageSink
         {
             _validationResults.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("result", result),
                 new KeyValuePair<string, object?>("mode", mode));
+        }
+    }
+
+    /// <summary>Counts one attempt of the attempt loop: <c>answered</c>, <c>throttled</c>, <c>server_error</c>, <c>unreachable</c>, <c>timed_out</c>, …</summary>
+    public void Attempt(string model, string? provider, string outcome)
+    {
+        if (_attempts.Enabled)
+        {
+            _attempts.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("provider", provider ?? ""),
+                new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
 

@@ -304,7 +304,7 @@ public sealed class ConfigSchemaTests
             typeof(GatewayConfig), typeof(ServerSettings), typeof(AuthSettings), typeof(ProviderConfig),
             typeof(SimulationSettings), typeof(ModelConfig), typeof(TargetConfig), typeof(VirtualKeyConfig),
             typeof(TelemetrySettings), typeof(PriceConfig), typeof(LimitsConfig), typeof(TeamConfig), typeof(RateLimitSettings),
-            typeof(TokenWeights), typeof(RedisSettings), typeof(StructuredOutputSettings),
+            typeof(TokenWeights), typeof(RedisSettings), typeof(StructuredOutputSettings), typeof(RetryConfig),
         ];
 
         var reachable = ReachableRecordTypes();
