@@ -3,19 +3,6 @@ using System.Net;
 
 namespace LlmProxy.Bench;
 
-/// <summary>The settings the one measured gateway is switched between.</summary>
-internal enum GatewayMode
-{
-    /// <summary>Metering on, no limits.</summary>
-    MeteringOn,
-
-    /// <summary>Metering off, no limits.</summary>
-    MeteringOff,
-
-    /// <summary>Metering on, and per-key and per-model request and token limits kept in Redis.</summary>
-    RedisLimits,
-}
-
 /// <summary>
 /// Switches the one measured gateway between <see cref="GatewayMode"/>s by rewriting its config file (the gateway
 /// hot-reloads it), then waits until answers show the change: a metered answer carries <c>x-llmproxy-overhead-ms</c>,

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 
@@ -38,7 +39,7 @@ public class ValidationBenchmarks
             """;
         _request = Encoding.UTF8.GetBytes("""{"model":"m","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"record","strict":true,"schema":""" + Schema + "}}}");
         LlmRequestParser.TryParse(_request, out _info);
-        _expectation = OutputExpectation.Read(_schemas, _request, _info.ResponseFormat, _info.Tools, "annotate", out _, out _)!;
+        _expectation = OutputExpectation.Read(_schemas, _request, _info.ResponseFormat, _info.Tools, StructuredOutputPolicy.Annotate, out _, out _)!;
         var items = string.Join(",", Enumerable.Range(0, 12).Select(static i => $$"""{"sku":"SKU-{{i:0000}}","qty":{{i + 1}},"price":{{i * 3.5 + 1}}}"""));
         var content = $$"""{"id":"ABC-123456","name":"Ada Lovelace","email":"ada@example.com","age":36,"score":97.5,"status":"active","country":"GB","city":"London","zip":"12345","created":"2026-11-25T10:00:00Z","tags":["math","engine","notes","poetry"],"notes":"{{new string('n', 500)}}","active":true,"ratio":0.618,"items":[{{items}}]}""";
         _valid = Answer(content);
@@ -64,5 +65,5 @@ public class ValidationBenchmarks
     public int InvalidAnswer() => AnswerValidator.Validate(_invalid, _expectation).Violations.Count;
 
     [Benchmark]
-    public bool RequestSchemaFromCache() => OutputExpectation.Read(_schemas, _request, _info.ResponseFormat, _info.Tools, "annotate", out _, out _) is not null;
+    public bool RequestSchemaFromCache() => OutputExpectation.Read(_schemas, _request, _info.ResponseFormat, _info.Tools, StructuredOutputPolicy.Annotate, out _, out _) is not null;
 }

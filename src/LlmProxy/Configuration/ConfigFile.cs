@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -74,6 +75,12 @@ public static class ConfigFile
 
             return config;
         }
+        catch (ConfigChoiceException ex)
+        {
+            // Reported as the validator reports a bad value: "auth.mode: must be 'keys' or 'none', not 'open'".
+            error = $"{ConfigPath(root, ex.Path)}: {ex.Message}";
+            return null;
+        }
         catch (JsonException ex)
         {
             // The message names the path and position; it never contains values from a secret store.
@@ -103,6 +110,44 @@ public static class ConfigFile
         }
 
         return Parse(text, out error);
+    }
+
+    /// <summary>
+    /// The validator's form of a JSON path: <c>$.models['gpt-4.1'].structured_output.policy</c> becomes
+    /// <c>models.gpt-4.1.structured_output.policy</c> (dictionary keys as they are, array indexes in brackets).
+    /// </summary>
+    private static string ConfigPath(string root, string? jsonPath)
+    {
+        var path = new StringBuilder(root == "$" ? "" : root);
+        var text = jsonPath ?? "$";
+        for (var i = 1; i < text.Length;)
+        {
+            if (text[i] == '.')
+            {
+                var end = text.IndexOfAny(['.', '['], i + 1);
+                end = end < 0 ? text.Length : end;
+                Append(path, text[(i + 1)..end]);
+                i = end;
+            }
+            else if (text.AsSpan(i).StartsWith("['", StringComparison.Ordinal))
+            {
+                var end = text.IndexOf("']", i + 2, StringComparison.Ordinal);
+                end = end < 0 ? text.Length : end;
+                Append(path, text[(i + 2)..end].Replace("\\'", "'", StringComparison.Ordinal));
+                i = Math.Min(end + 2, text.Length);
+            }
+            else
+            {
+                var end = text.IndexOf(']', i);
+                end = end < 0 ? text.Length - 1 : end;
+                path.Append(text, i, end - i + 1);
+                i = end + 1;
+            }
+        }
+
+        return path.Length == 0 ? root : path.ToString();
+
+        static void Append(StringBuilder path, string name) => (path.Length == 0 ? path : path.Append('.')).Append(name);
     }
 
     private static string FirstLine(string message)

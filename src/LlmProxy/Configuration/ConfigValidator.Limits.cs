@@ -73,11 +73,6 @@ public static partial class ConfigValidator
             errors.Add("redis.connection: must not be empty (leave it out to keep limits in memory)");
         }
 
-        if (redis.OnFailure is not (RedisFailurePolicies.FailOpen or RedisFailurePolicies.FailClosed))
-        {
-            errors.Add($"redis.on_failure: must be '{RedisFailurePolicies.FailOpen}' or '{RedisFailurePolicies.FailClosed}', not '{redis.OnFailure}'");
-        }
-
         if (redis.TimeoutMs is < 1 or > 10_000)
         {
             errors.Add("redis.timeout_ms: must be between 1 and 10000");
@@ -114,21 +109,6 @@ public static partial class ConfigValidator
         if (settings is null)
         {
             return;
-        }
-
-        if (!StructuredOutputPolicies.IsKnown(settings.Policy))
-        {
-            errors.Add($"{path}.policy: must be 'annotate', 'reject' or 'retry', not '{settings.Policy}'");
-        }
-
-        if (settings.StreamMode is not ("pass-through" or "buffer"))
-        {
-            errors.Add($"{path}.stream_mode: must be 'pass-through' or 'buffer', not '{settings.StreamMode}'");
-        }
-
-        if (settings.RetryTarget is not ("next" or "same"))
-        {
-            errors.Add($"{path}.retry_target: must be 'next' or 'same', not '{settings.RetryTarget}'");
         }
 
         if (settings.MaxAttempts is < 2 or > 5)

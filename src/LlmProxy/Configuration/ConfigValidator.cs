@@ -28,7 +28,6 @@ public static partial class ConfigValidator
     {
         var errors = new List<string>();
         ValidateServer(config.Server, errors);
-        ValidateAuth(config, errors);
         ValidateProviders(config, errors);
         ValidateModels(config, errors);
         ValidateKeys(config, errors);
@@ -109,14 +108,6 @@ public static partial class ConfigValidator
         if (server.SimulatorPort is < 0 or > 65535)
         {
             errors.Add("server.simulator_port: must be between 0 and 65535");
-        }
-    }
-
-    private static void ValidateAuth(GatewayConfig config, List<string> errors)
-    {
-        if (config.Auth.Mode is not (AuthModes.Keys or AuthModes.None))
-        {
-            errors.Add($"auth.mode: must be '{AuthModes.Keys}' or '{AuthModes.None}', not '{config.Auth.Mode}'");
         }
     }
 
@@ -319,7 +310,7 @@ public static partial class ConfigValidator
 
     private static void ValidateKeys(GatewayConfig config, List<string> errors)
     {
-        var authOff = config.Auth.Mode == AuthModes.None;
+        var authOff = config.Auth.Mode == AuthMode.None;
         if (!authOff && config.Keys.Count == 0)
         {
             errors.Add("keys: at least one virtual key is required unless auth.mode is 'none'");

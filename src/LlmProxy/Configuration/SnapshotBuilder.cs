@@ -172,7 +172,7 @@ internal sealed class SnapshotBuilder
                 ModelList = [.. modelList],
                 Targets = targets.ToFrozenDictionary(StringComparer.Ordinal),
                 Keys = new KeyTable(BuildKeys(config, models)),
-                AuthDisabled = config.Auth.Mode == AuthModes.None,
+                AuthDisabled = config.Auth.Mode == AuthMode.None,
                 Limits = new RateLimiting.LimitPlans(config, name => models.TryGetValue(name, out var route) ? route.Name : null),
                 RedisConnection = redisConnection,
             },

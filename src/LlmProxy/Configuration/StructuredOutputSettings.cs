@@ -7,7 +7,7 @@ public sealed record StructuredOutputSettings
     /// <c>annotate</c> (default): pass it through with <c>x-llmproxy-validation</c>; <c>reject</c>: answer an error;
     /// <c>retry</c>: ask the provider again (non-streamed answers), then reject.
     /// </summary>
-    public string Policy { get; init; } = StructuredOutputPolicies.Annotate;
+    public StructuredOutputPolicy Policy { get; init; } = StructuredOutputPolicy.Annotate;
 
     /// <summary>Under <c>retry</c>: attempts in all, the first included (2 to 5).</summary>
     public int MaxAttempts { get; init; } = 2;
@@ -19,27 +19,11 @@ public sealed record StructuredOutputSettings
     /// Streams under <c>reject</c>/<c>retry</c>: <c>pass-through</c> (default) sends events at once and ends a failed
     /// answer with an error event; <c>buffer</c> holds them until the answer is validated, then sends them, or a 422.
     /// </summary>
-    public string StreamMode { get; init; } = "pass-through";
+    public StructuredOutputStreamMode StreamMode { get; init; } = StructuredOutputStreamMode.PassThrough;
 
     /// <summary>Under <c>retry</c>: <c>next</c> (default) asks the model's next target in turn, <c>same</c> the one that answered.</summary>
-    public string RetryTarget { get; init; } = "next";
+    public StructuredOutputRetryTarget RetryTarget { get; init; } = StructuredOutputRetryTarget.Next;
 
     /// <summary>When true, a request may choose the policy with the <c>x-llmproxy-validation-policy</c> header.</summary>
     public bool AllowHeaderOverride { get; init; }
-}
-
-/// <summary>The values of <see cref="StructuredOutputSettings.Policy"/>.</summary>
-public static class StructuredOutputPolicies
-{
-    /// <summary>Pass the answer through and say what validation found in a header.</summary>
-    public const string Annotate = "annotate";
-
-    /// <summary>Replace an invalid answer with an OpenAI-shaped error.</summary>
-    public const string Reject = "reject";
-
-    /// <summary>Ask again, then reject.</summary>
-    public const string Retry = "retry";
-
-    /// <summary>Whether <paramref name="value"/> is a known policy.</summary>
-    public static bool IsKnown(string? value) => value is Annotate or Reject or Retry;
 }

@@ -52,7 +52,7 @@ internal sealed partial class AttemptMiddleware
     {
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         var plan = feature.Model!.Failover;
-        var validation = feature.Output is { Policy: StructuredOutputPolicies.Retry, MaxAttempts: > 1 } expectation ? expectation : null;
+        var validation = feature.Output is { Policy: StructuredOutputPolicy.Retry, MaxAttempts: > 1 } expectation ? expectation : null;
         if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && !_cooldowns.Any)
         {
             // One attempt and nothing to time: the provider's answer or error goes to the client as it comes.

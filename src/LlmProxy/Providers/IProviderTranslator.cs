@@ -27,8 +27,11 @@ internal interface IProviderTranslator
     /// </summary>
     ProviderRequestBody TranslateRequest(LlmRequestFeature feature, ModelTarget target, bool addUsage);
 
-    /// <summary>A successful non-streamed answer in OpenAI's shape, or null when the body is not an answer of this provider.</summary>
-    byte[]? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created);
+    /// <summary>
+    /// A successful non-streamed answer in OpenAI's shape with its token usage, or null when the body is not an answer of
+    /// this provider (or cannot be read).
+    /// </summary>
+    ProviderAnswer? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created);
 
     /// <summary>
     /// The provider's event stream as OpenAI SSE events (<c>chat.completion.chunk</c>s, the usage chunk when

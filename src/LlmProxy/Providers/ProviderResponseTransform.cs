@@ -151,8 +151,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     {
         var proxyResponse = context.ProxyResponse!;
         var body = await UpstreamErrorRewriter.ReadBodyAsync(proxyResponse.Content, MaxTranslatedAnswerBytes, context.CancellationToken);
-        var answer = body is null ? null : translator.TranslateResponse(body, feature, _time.GetUtcNow().ToUnixTimeSeconds());
-        if (answer is null)
+        if ((body is null ? null : translator.TranslateResponse(body, feature, _time.GetUtcNow().ToUnixTimeSeconds())) is not { } translated)
         {
             context.SuppressResponseBody = true;
             await ErrorWriter.WriteAsync(context.HttpContext, LlmError.UpstreamError,
@@ -160,6 +159,13 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             return false;
         }
 
+        // The translator read the provider's own usage: it is the request's (metering reads the OpenAI body as well).
+        if (feature.Metered && translated.Usage is { } usage)
+        {
+            feature.SetUsage(usage.Input, usage.Output, usage.CachedInput, usage.Reasoning);
+        }
+
+        var answer = translated.Body;
         proxyResponse.Content.Dispose();
         proxyResponse.Content = new ByteArrayContent(answer);
         context.HttpContext.Response.ContentType = "application/json";

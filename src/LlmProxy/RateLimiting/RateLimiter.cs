@@ -84,7 +84,7 @@ public sealed partial class RateLimiter : IDisposable
             }
         }
 
-        if (settings.OnFailure == RedisFailurePolicies.FailClosed)
+        if (settings.OnFailure == RedisFailurePolicy.FailClosed)
         {
             _metrics.RateLimitDecision("fail_closed", null, null);
             return new Outcome(null, _memory, 1);
@@ -187,7 +187,7 @@ public sealed partial class RateLimiter : IDisposable
 
         if (Interlocked.CompareExchange(ref _lastFallbackLog, now, last) == last)
         {
-            Log.Fallback(_logger, reason, settings.OnFailure, settings.Replicas);
+            Log.Fallback(_logger, reason, settings.OnFailure.Name(), settings.Replicas);
         }
     }
 

@@ -26,7 +26,7 @@ internal sealed class RedisHealthCheck(ConfigStore store, RedisConnection redis,
             return HealthCheckResult.Healthy("redis connected");
         }
 
-        return settings.OnFailure == RedisFailurePolicies.FailOpen
+        return settings.OnFailure == RedisFailurePolicy.FailOpen
             ? HealthCheckResult.Degraded("redis unreachable; failing open (limits counted per replica)")
             : HealthCheckResult.Unhealthy("redis unreachable; failing closed (limited requests get 503)");
     }

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
 using LlmProxy.Hosting;
@@ -51,14 +50,3 @@ internal static class ModelsEndpoints
 
     private static ModelObject ToObject(string id, ModelRoute model) => new(id, "model", model.Created, "llmproxy");
 }
-
-/// <summary>OpenAI's model list.</summary>
-internal sealed record ModelList(string Object, List<ModelObject> Data);
-
-/// <summary>OpenAI's model object.</summary>
-internal sealed record ModelObject(string Id, string Object, long Created, string OwnedBy);
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-[JsonSerializable(typeof(ModelList))]
-[JsonSerializable(typeof(ModelObject))]
-internal sealed partial class ModelsJson : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Json.Schema;
+using LlmProxy.Configuration;
 
 namespace LlmProxy.StructuredOutput;
 
@@ -25,7 +26,7 @@ public sealed class OutputExpectation
     public Dictionary<string, JsonElement> ToolsJson { get; init; } = new(StringComparer.Ordinal);
 
     /// <summary>The policy in force for the request.</summary>
-    public required string Policy { get; init; }
+    public required StructuredOutputPolicy Policy { get; init; }
 
     /// <summary>Under <c>retry</c>: attempts in all.</summary>
     public int MaxAttempts { get; set; } = 2;
@@ -46,7 +47,7 @@ public sealed class OutputExpectation
     /// Reads <c>response_format</c> and <c>tools</c> from the request body, their schemas compiled through
     /// <paramref name="schemas"/>. Returns null and the reason (with the parameter) when a schema cannot be used.
     /// </summary>
-    public static OutputExpectation? Read(SchemaCache schemas, ReadOnlySpan<byte> body, Range? responseFormat, Range? tools, string policy, out string? error, out string? param)
+    public static OutputExpectation? Read(SchemaCache schemas, ReadOnlySpan<byte> body, Range? responseFormat, Range? tools, StructuredOutputPolicy policy, out string? error, out string? param)
     {
         error = null;
         param = null;

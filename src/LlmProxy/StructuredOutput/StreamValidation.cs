@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmProxy.Configuration;
 using LlmProxy.Telemetry;
 
 namespace LlmProxy.StructuredOutput;
@@ -33,7 +34,7 @@ internal sealed partial class StreamValidation
         this.requestId = requestId;
         this.metrics = metrics;
         this.logger = logger;
-        if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate && expectation.ContentSchemaJson is { } schema)
+        if (expectation.Policy != StructuredOutputPolicy.Annotate && expectation.ContentSchemaJson is { } schema)
         {
             Collector.OnContent = (index, text) =>
             {
@@ -56,7 +57,7 @@ internal sealed partial class StreamValidation
             };
         }
 
-        if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate && expectation.ToolsJson.Count > 0)
+        if (expectation.Policy != StructuredOutputPolicy.Annotate && expectation.ToolsJson.Count > 0)
         {
             Collector.OnArguments = (choice, call, name, text) =>
             {
@@ -87,10 +88,10 @@ internal sealed partial class StreamValidation
     public int Attempts { get; }
 
     /// <summary>True when a failed buffered answer may be asked for again (<c>retry</c> with <c>stream_mode: buffer</c>).</summary>
-    public bool CanRetry => Buffered && expectation.Policy == Configuration.StructuredOutputPolicies.Retry && Attempts < expectation.MaxAttempts;
+    public bool CanRetry => Buffered && expectation.Policy == StructuredOutputPolicy.Retry && Attempts < expectation.MaxAttempts;
 
     /// <summary>True when events are held until the answer is validated (<c>stream_mode: buffer</c> under reject/retry).</summary>
-    public bool Buffered => expectation.StreamBuffer && expectation.Policy != Configuration.StructuredOutputPolicies.Annotate;
+    public bool Buffered => expectation.StreamBuffer && expectation.Policy != StructuredOutputPolicy.Annotate;
 
     /// <summary>The error of a failed answer as a JSON body (buffered streams answer 422 with it).</summary>
     public static byte[] ErrorJson(IReadOnlyList<Violation> violations)
@@ -111,7 +112,7 @@ internal sealed partial class StreamValidation
     {
         var violation = EarlyViolation!;
         var verdict = new Verdict(Verdict.Failed, [violation], null);
-        metrics.ValidationResult(model, Verdict.Failed, expectation.Policy);
+        metrics.ValidationResult(model, Verdict.Failed, expectation.Policy.Name());
         metrics.ValidationEarlyAbort(model, Math.Max(0, maxOutputTokens - generatedTokens));
         Log.Failed(logger, requestId, model, 1, "stopped early: " + verdict.Describe());
         var error = Errors.ErrorWriter.Serialize($"The model's answer stopped matching the schema of the request, so the gateway stopped it: {verdict.Describe()}",
@@ -129,7 +130,7 @@ internal sealed partial class StreamValidation
         var verdict = Collector.Incomplete
             ? new Verdict(Verdict.Skipped, [], "an event too large to check")
             : AnswerValidator.Validate(Collector.ToCompletion(), expectation);
-        metrics.ValidationResult(model, verdict.Result, expectation.Policy);
+        metrics.ValidationResult(model, verdict.Result, expectation.Policy.Name());
         Violations = verdict.Violations;
         endsStream = false;
         var line = "llmproxy-validation " + verdict.Result;
@@ -137,7 +138,7 @@ internal sealed partial class StreamValidation
         {
             Log.Failed(logger, requestId, model, verdict.Violations.Count, verdict.Describe());
             // Retry cannot ask again once the chunks have gone: a stream under retry ends like one under reject.
-            if (expectation.Policy != Configuration.StructuredOutputPolicies.Annotate)
+            if (expectation.Policy != StructuredOutputPolicy.Annotate)
             {
                 endsStream = true;
                 return Streaming.SseFrames.CommentThenError(line, ErrorJson(verdict.Violations));

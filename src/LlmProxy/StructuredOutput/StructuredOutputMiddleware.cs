@@ -40,12 +40,10 @@ internal sealed class StructuredOutputMiddleware
         var requested = context.Request.Headers[PolicyHeader];
         if (settings.AllowHeaderOverride && requested.Count == 1)
         {
-            if (!StructuredOutputPolicies.IsKnown(requested[0]))
+            if (!StructuredOutputPolicies.TryParse(requested[0], out policy))
             {
                 return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, $"{PolicyHeader} must be 'annotate', 'reject' or 'retry'.");
             }
-
-            policy = requested[0]!;
         }
 
         var expectation = OutputExpectation.Read(_schemas, feature.Body, request.ResponseFormat, request.Tools, policy, out var error, out var param);
@@ -53,8 +51,8 @@ internal sealed class StructuredOutputMiddleware
         {
             expectation.MaxAttempts = settings.MaxAttempts;
             expectation.RepairMessage = settings.RepairMessage;
-            expectation.RetryNextTarget = settings.RetryTarget == "next";
-            expectation.StreamBuffer = settings.StreamMode == "buffer";
+            expectation.RetryNextTarget = settings.RetryTarget == StructuredOutputRetryTarget.Next;
+            expectation.StreamBuffer = settings.StreamMode == StructuredOutputStreamMode.Buffer;
         }
 
         if (expectation is null)

@@ -39,7 +39,7 @@ internal static partial class ValidatedJsonResponse
         {
             // Too large to check: it goes through as it comes, unchecked, and is metered by its tail like any large body.
             http.Response.Headers[Header] = Verdict.Skipped;
-            metrics.ValidationResult(feature.Model?.Name ?? feature.Request.Model, Verdict.Skipped, expectation.Policy);
+            metrics.ValidationResult(feature.Model?.Name ?? feature.Request.Model, Verdict.Skipped, expectation.Policy.Name());
             await PassThroughAsync(body, stream, http.Response.Body, feature, time, context.CancellationToken);
             return;
         }
@@ -53,11 +53,11 @@ internal static partial class ValidatedJsonResponse
             UsageReader.ReadBodyFast(body, feature);
         }
 
-        metrics.ValidationResult(model, verdict.Result, expectation.Policy);
+        metrics.ValidationResult(model, verdict.Result, expectation.Policy.Name());
         if (verdict.Result == Verdict.Failed)
         {
-            Log.Failed(logger, feature.RequestId, model, expectation.Policy, verdict.Violations.Count, verdict.Describe());
-            if (expectation.Policy == StructuredOutputPolicies.Retry)
+            Log.Failed(logger, feature.RequestId, model, expectation.Policy.Name(), verdict.Violations.Count, verdict.Describe());
+            if (expectation.Policy == StructuredOutputPolicy.Retry)
             {
                 if (feature.AnswersAsked < expectation.MaxAttempts && feature.Target is not null)
                 {
@@ -71,7 +71,7 @@ internal static partial class ValidatedJsonResponse
         }
 
         http.Response.Headers[Header] = verdict.Result;
-        if (verdict.Result == Verdict.Failed && expectation.Policy != StructuredOutputPolicies.Annotate)
+        if (verdict.Result == Verdict.Failed && expectation.Policy != StructuredOutputPolicy.Annotate)
         {
             await ErrorWriter.WriteAsync(http, LlmError.StructuredOutputInvalid,
                 $"The model's answer does not match the schema of the request: {verdict.Describe()}", "response_format");

@@ -110,5 +110,25 @@ internal static class AnthropicStubs
 
         """;
 
+    /// <summary>A stream whose second text delta holds a lone surrogate escape (valid JSON, a string no decoder accepts).</summary>
+    public const string UndecodableStream = """
+        event: message_start
+        data: {"type":"message_start","message":{"id":"msg_bad","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5-20250929","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}}
+
+        event: content_block_delta
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Partial"}}
+
+        event: content_block_delta
+        data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\ud800"}}
+
+        event: message_delta
+        data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}
+
+        event: message_stop
+        data: {"type":"message_stop"}
+
+
+        """;
+
     public static string Error(string type, string message) => $$$"""{"type":"error","error":{"type":"{{{type}}}","message":"{{{message}}}"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}""";
 }

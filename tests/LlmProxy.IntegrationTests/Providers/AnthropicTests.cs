@@ -420,9 +420,104 @@ public sealed class AnthropicTests : IDisposable
         Assert.Contains("\"code\":\"upstream_error\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
         Assert.DoesNotContain("\"usage\"", text, StringComparison.Ordinal);
-        // Metered with the exact input tokens of message_start, not an estimate.
+        // Metered with the exact input tokens of message_start; no message_delta reported the output, which is estimated
+        // from the text that passed ("Partial": 7 bytes → 2 tokens), not taken from message_start's count.
         var record = await _sink.NextAsync();
-        Assert.Equal(new LlmProxy.Usage.TokenUsage(10, 1, 0, 0, Estimated: false), record.Usage);
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(10, 2, 0, 0, Estimated: true), record.Usage);
+    }
+
+    [Fact]
+    public async Task Stream_ErrorEventAfterStart_MeteredWithExactInputTokens()
+    {
+        Answer(AnthropicStubs.ErrorMidStream, contentType: "text/event-stream");
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"claude","stream":true,"messages":[{"role":"user","content":"Hi"}]}""");
+        _ = await response.Content.ReadAsStringAsync();
+
+        // Input exact from message_start (not a byte estimate of the request); output estimated from "Partial".
+        var record = await _sink.NextAsync();
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(10, 2, 0, 0, Estimated: true), record.Usage);
+    }
+
+    [Fact]
+    public async Task CompleteChatStreaming_UndecodableStringInEvent_SdkGetsTheTextThenNoConnectionReset()
+    {
+        Answer(AnthropicStubs.UndecodableStream, contentType: "text/event-stream");
+        await using var app = Start();
+        var text = new System.Text.StringBuilder();
+        ChatFinishReason? finish = null;
+        Exception? failure = null;
+
+        try
+        {
+            await foreach (var update in Chat(app).CompleteChatStreamingAsync([new UserChatMessage("Hi")]))
+            {
+                foreach (var part in update.ContentUpdate)
+                {
+                    text.Append(part.Text);
+                }
+
+                finish ??= update.FinishReason;
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        // The stream ended with the gateway's error event, read by the SDK like any event: no reset connection
+        // ("response ended prematurely"), no invented finish.
+        Assert.Null(failure);
+        Assert.Equal("Partial", text.ToString());
+        Assert.Null(finish);
+    }
+
+    [Fact]
+    public async Task Stream_UndecodableStringInEvent_EndsWithOpenAIErrorEventAndMetersExactInput()
+    {
+        Answer(AnthropicStubs.UndecodableStream, contentType: "text/event-stream");
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"claude","stream":true,"messages":[{"role":"user","content":"Hi"}]}""");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Contains("\"content\":\"Partial\"", text, StringComparison.Ordinal);
+        var last = text.TrimEnd('\n').Split("\n\n")[^1];
+        Assert.StartsWith("data: {\"error\":", last, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("finish_reason\":\"", text, StringComparison.Ordinal);
+        var record = await _sink.NextAsync();
+        Assert.Equal(10, record.Usage!.Value.Input);
+        Assert.True(record.Usage.Value.Estimated);
+    }
+
+    [Fact]
+    public async Task CompleteChat_UndecodableStringInAnswer_502AnswerCannotBeRead()
+    {
+        Answer(AnthropicStubs.Message(text: "\\ud800"));
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"claude","messages":[{"role":"user","content":"Hi"}]}""");
+
+        var error = await OpenAIError.AssertAsync(response, 502, "server_error", "upstream_error");
+        Assert.Contains("cannot read", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CompleteChat_UndecodableStringInRequest_400AndNothingSent()
+    {
+        await using var app = Start();
+        using var client = app.CreateClient();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"claude","messages":[{"role":"user","content":"a\ud800b"}]}""");
+
+        await OpenAIError.AssertAsync(response, 400, "invalid_request_error", null);
+        Assert.Empty(_upstream.LogEntries);
     }
 
     [Theory]

@@ -281,6 +281,10 @@ public sealed class ConfigSchemaTests
             var description = (declared["description"] ?? resolved["description"])?.GetValue<string>();
             Assert.False(string.IsNullOrWhiteSpace(description), $"{where}: no description");
             Assert.Equal(JsonType(property.PropertyType), resolved["type"]?.GetValue<string>());
+            if ((Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType) is { IsEnum: true } enumType)
+            {
+                Assert.Equal(JsonNames(enumType), (resolved["enum"] as JsonArray)?.Select(v => v!.GetValue<string>()));
+            }
 
             var value = property.GetValue(defaults);
             var defaultNode = value is null ? null : JsonSerializer.SerializeToNode(value, property.PropertyType, SnakeCase);
@@ -322,7 +326,7 @@ public sealed class ConfigSchemaTests
         var authModes = ((JsonArray)definitions["auth"]!["properties"]!["mode"]!["enum"]!).Select(v => v!.GetValue<string>());
 
         Assert.Equal(ProviderTypes.All, providerTypes);
-        Assert.Equal([AuthModes.Keys, AuthModes.None], authModes);
+        Assert.Equal(JsonNames(typeof(AuthMode)), authModes);
     }
 
     private static EvaluationResults Evaluate(JsonNode config)
@@ -487,7 +491,7 @@ public sealed class ConfigSchemaTests
     private static string JsonType(Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
-        if (type == typeof(string))
+        if (type == typeof(string) || type.IsEnum)
         {
             return "string";
         }
@@ -519,6 +523,10 @@ public sealed class ConfigSchemaTests
 
         return IsRecord(type) ? "object" : throw new InvalidOperationException($"no JSON type known for {type}");
     }
+
+    /// <summary>The JSON names of an enum's values, in declaration order.</summary>
+    private static List<string> JsonNames(Type enumType)
+        => Enum.GetValues(enumType).Cast<object>().Select(v => JsonSerializer.SerializeToNode(v, enumType)!.GetValue<string>()).ToList();
 
     /// <summary>Follows a local <c>$ref</c> (<c>#/$defs/name</c>) to its target.</summary>
     private static JsonObject Resolve(JsonObject schema)

@@ -86,7 +86,6 @@ public sealed class ConfigValidatorTests
         { "/keys/0/models", """[""]""", "keys[0].models[0]: must not be empty" },
         { "/keys/0/id", "\"\"", "keys[0].id: required" },
         { "/keys", "[]", "keys: at least one virtual key is required unless auth.mode is 'none'" },
-        { "/auth", """{"mode":"open"}""", "auth.mode: must be 'keys' or 'none', not 'open'" },
         { "/server", """{"max_request_body_bytes":0}""", "server.max_request_body_bytes: must be between 1 and 1073741824" },
         { "/server", """{"simulator_port":70000}""", "server.simulator_port: must be between 0 and 65535" },
         { "/providers", "{}", "providers: at least one provider is required" },
@@ -97,15 +96,11 @@ public sealed class ConfigValidatorTests
         { "/teams", """{"bad team":{"limits":{"requests_per_minute":5}}}""", "teams.bad team: team names may contain only" },
         { "/rate_limits", """{"default_max_tokens":0}""", "rate_limits.default_max_tokens: must be between 1 and 10000000" },
         { "/rate_limits", """{"token_weights":{"output":-1}}""", "rate_limits.token_weights.output: must be between 0 and 1000" },
-        { "/redis", """{"connection":"localhost","on_failure":"maybe"}""", "redis.on_failure: must be 'fail-open' or 'fail-closed', not 'maybe'" },
         { "/redis", """{"connection":"localhost","timeout_ms":0}""", "redis.timeout_ms: must be between 1 and 10000" },
         { "/redis", """{"connection":"localhost","replicas":0}""", "redis.replicas: must be between 1 and 10000" },
         { "/redis", """{"connection":" "}""", "redis.connection: must not be empty" },
         { "/telemetry", """{"metering":false}""", "telemetry.metering: token limits settle on metered usage" },
-        { "/models/m/structured_output", """{"policy":"fix"}""", "models.m.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
         { "/keys/0/structured_output", """{"policy":"retry","max_attempts":9}""", "keys[0].structured_output.max_attempts: must be between 2 and 5" },
-        { "/keys/0/structured_output", """{"policy":"retry","retry_target":"other"}""", "keys[0].structured_output.retry_target: must be 'next' or 'same', not 'other'" },
-        { "/keys/0/structured_output", """{"stream_mode":"hold"}""", "keys[0].structured_output.stream_mode: must be 'pass-through' or 'buffer', not 'hold'" },
     };
 
     [Theory]
@@ -118,6 +113,31 @@ public sealed class ConfigValidatorTests
         var errors = Validate(config);
 
         Assert.Contains(errors, e => e.StartsWith(expectedStart, StringComparison.Ordinal));
+    }
+
+    /// <summary>A value outside an enum's names fails the parse, with the message and path the validator gives a bad value.</summary>
+    public static TheoryData<string, string, string> BadChoices => new()
+    {
+        { "/auth", """{"mode":"open"}""", "auth.mode: must be 'keys' or 'none', not 'open'" },
+        { "/auth", """{"mode":"Keys"}""", "auth.mode: must be 'keys' or 'none', not 'Keys'" },
+        { "/auth", """{"mode":0}""", "auth.mode: must be 'keys' or 'none'" },
+        { "/redis", """{"connection":"localhost","on_failure":"maybe"}""", "redis.on_failure: must be 'fail-open' or 'fail-closed', not 'maybe'" },
+        { "/models/m/structured_output", """{"policy":"fix"}""", "models.m.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
+        { "/models/gpt-4.1", """{"targets":[{"provider":"up"}],"structured_output":{"policy":"fix"}}""", "models.gpt-4.1.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
+        { "/models/my model", """{"targets":[{"provider":"up"}],"structured_output":{"policy":"fix"}}""", "models.my model.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
+        { "/keys/0/structured_output", """{"policy":"retry","retry_target":"other"}""", "keys[0].structured_output.retry_target: must be 'next' or 'same', not 'other'" },
+        { "/keys/0/structured_output", """{"stream_mode":"hold"}""", "keys[0].structured_output.stream_mode: must be 'pass-through' or 'buffer', not 'hold'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadChoices))]
+    public void Parse_ValueOutsideItsChoices_FailsWithTheValidatorMessage(string pointer, string value, string expected)
+    {
+        var config = Valid();
+        Set(config, pointer, JsonNode.Parse(value));
+
+        Assert.Null(ConfigFile.Parse(config.ToJsonString(), out var error));
+        Assert.Equal(expected, error);
     }
 
     [Fact]

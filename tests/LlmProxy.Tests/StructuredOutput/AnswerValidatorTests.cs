@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmProxy.Configuration;
 using LlmProxy.StructuredOutput;
 
 namespace LlmProxy.Tests.StructuredOutput;
@@ -26,7 +27,7 @@ public sealed class AnswerValidatorTests
         body.Append('}');
         var bytes = Encoding.UTF8.GetBytes(body.ToString());
         Assert.Equal(LlmProxy.Routing.LlmRequestParser.Failure.None, LlmProxy.Routing.LlmRequestParser.TryParse(bytes, out var info));
-        var expectation = OutputExpectation.Read(new SchemaCache(), bytes, info.ResponseFormat, info.Tools, "annotate", out var error, out _);
+        var expectation = OutputExpectation.Read(new SchemaCache(), bytes, info.ResponseFormat, info.Tools, StructuredOutputPolicy.Annotate, out var error, out _);
         Assert.True(expectation is not null, error);
         return expectation;
     }
@@ -164,7 +165,7 @@ public sealed class AnswerValidatorTests
         var body = Encoding.UTF8.GetBytes("{\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":" + schema + "}}}");
         LlmProxy.Routing.LlmRequestParser.TryParse(body, out var info);
 
-        var expectation = OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, "annotate", out var error, out var param);
+        var expectation = OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, StructuredOutputPolicy.Annotate, out var error, out var param);
 
         Assert.Null(expectation);
         Assert.Contains(mention, error, StringComparison.Ordinal);
@@ -225,7 +226,7 @@ public sealed class AnswerValidatorTests
         var body = Encoding.UTF8.GetBytes("{\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"s\",\"schema\":" + schema + "}}}");
         LlmProxy.Routing.LlmRequestParser.TryParse(body, out var info);
 
-        var expectation = OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, "annotate", out var error, out _);
+        var expectation = OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, StructuredOutputPolicy.Annotate, out var error, out _);
 
         Assert.Null(expectation);
         Assert.Contains("too large", error, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 using Xunit.Abstractions;
@@ -61,7 +62,7 @@ public sealed class JsonSchemaTestSuiteTests(ITestOutputHelper output)
         var request = Encoding.UTF8.GetBytes("""{"model":"m","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"case","strict":true,"schema":"""
             + schema + "}}}");
         Assert.Equal(LlmRequestParser.Failure.None, LlmRequestParser.TryParse(request, out var info));
-        var expectation = OutputExpectation.Read(new SchemaCache(), request, info.ResponseFormat, info.Tools, "reject", out var error, out _);
+        var expectation = OutputExpectation.Read(new SchemaCache(), request, info.ResponseFormat, info.Tools, StructuredOutputPolicy.Reject, out var error, out _);
         if (expectation is null)
         {
             return "refused: " + error;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 
@@ -11,7 +12,7 @@ public sealed class SchemaReferencesTests
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"m","response_format":{"type":"json_schema","json_schema":{"name":"s","schema":""" + schema + "}}}");
         Assert.Equal(LlmRequestParser.Failure.None, LlmRequestParser.TryParse(body, out var info));
-        return OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, "reject", out error, out _);
+        return OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, StructuredOutputPolicy.Reject, out error, out _);
     }
 
     private static string Check(OutputExpectation expectation, string content)

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmProxy.Configuration;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 
@@ -11,7 +12,7 @@ public sealed class StrictFormatsTests
     {
         var body = Encoding.UTF8.GetBytes("""{"model":"m","response_format":{"type":"json_schema","json_schema":{"name":"s","schema":{"format":""" + JsonSerializer.Serialize(format) + "}}}}");
         Assert.Equal(LlmRequestParser.Failure.None, LlmRequestParser.TryParse(body, out var info));
-        var expectation = OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, "reject", out var error, out _);
+        var expectation = OutputExpectation.Read(new SchemaCache(), body, info.ResponseFormat, info.Tools, StructuredOutputPolicy.Reject, out var error, out _);
         Assert.True(expectation is not null, error);
         var content = JsonSerializer.Serialize(value);
         return AnswerValidator.Validate(JsonSerializer.SerializeToUtf8Bytes(new { choices = new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = "stop" } } }), expectation).Result;

@@ -63,7 +63,7 @@ internal static class AnthropicErrors
         _ => (status >= 500 ? "server_error" : "invalid_request_error", null),
     };
 
-    /// <summary>The error type and message of an Anthropic error body, or null when it is not one.</summary>
+    /// <summary>The error type and message of an Anthropic error body, or null when it is not one (or cannot be decoded).</summary>
     private static (string Type, string Message)? Parse(ReadOnlySpan<byte> body)
     {
         try
@@ -79,7 +79,7 @@ internal static class AnthropicErrors
 
             return (type, AnthropicResponse.StringOf(error, "message") ?? type);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException || AnthropicJson.IsUndecodable(ex))
         {
             return null;
         }

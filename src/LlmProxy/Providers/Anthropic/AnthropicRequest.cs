@@ -23,6 +23,12 @@ internal static class AnthropicRequest
         "model",
     ];
 
+    /// <summary>Anthropic's largest <c>temperature</c> (OpenAI allows up to 2): a higher one is sent as this.</summary>
+    public const double MaxTemperature = 1.0;
+
+    /// <summary>The 400 for valid JSON holding a string that cannot be decoded.</summary>
+    internal const string UndecodableString = "The request contains a JSON string that is not valid Unicode (invalid UTF-8, or a lone surrogate escape such as \\ud800).";
+
     /// <summary>Translates the request; <paramref name="defaultMaxTokens"/> is sent when the client set no limit.</summary>
     public static AnthropicRequestResult Translate(ReadOnlySpan<byte> openAIChatBody, string upstreamModel, int defaultMaxTokens)
     {
@@ -46,6 +52,11 @@ internal static class AnthropicRequest
             catch (AnthropicRequestException exception)
             {
                 return new AnthropicRequestResult(null, exception.Message, exception.Param, null);
+            }
+            catch (Exception exception) when (AnthropicJson.IsUndecodable(exception))
+            {
+                // Valid JSON whose string cannot be decoded (a lone surrogate escape such as "\ud800").
+                return new AnthropicRequestResult(null, UndecodableString, null, null);
             }
         }
     }
@@ -125,7 +136,8 @@ internal static class AnthropicRequest
     private static void WriteSampling(JsonElement root, Utf8JsonWriter writer)
     {
         WriteStop(root, writer);
-        CopyNumber(root, "temperature", writer, integer: false);
+        // OpenAI's temperature range (0–2) is wider than Anthropic's (0–1): a valid OpenAI request must not become a 400.
+        CopyNumber(root, "temperature", writer, integer: false, max: MaxTemperature);
         CopyNumber(root, "top_p", writer, integer: false);
         CopyNumber(root, "top_k", writer, integer: true);
 
@@ -155,7 +167,10 @@ internal static class AnthropicRequest
         }
     }
 
-    /// <summary><c>stop</c> (string or array) becomes <c>stop_sequences</c>; empty strings are dropped (Anthropic rejects them).</summary>
+    /// <summary>
+    /// <c>stop</c> (string or array) becomes <c>stop_sequences</c>; empty and whitespace-only strings (such as <c>"\n"</c>,
+    /// common in OpenAI clients) are dropped: Anthropic rejects a stop sequence without a non-whitespace character.
+    /// </summary>
     private static void WriteStop(JsonElement root, Utf8JsonWriter writer)
     {
         if (!root.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
@@ -185,7 +200,7 @@ internal static class AnthropicRequest
             throw new AnthropicRequestException("'stop' must be a string or an array of strings.", "stop");
         }
 
-        sequences.RemoveAll(static sequence => sequence.Length == 0);
+        sequences.RemoveAll(string.IsNullOrWhiteSpace);
         if (sequences.Count == 0)
         {
             return;
@@ -200,7 +215,7 @@ internal static class AnthropicRequest
         writer.WriteEndArray();
     }
 
-    private static void CopyNumber(JsonElement root, string name, Utf8JsonWriter writer, bool integer)
+    private static void CopyNumber(JsonElement root, string name, Utf8JsonWriter writer, bool integer, double? max = null)
     {
         if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -210,6 +225,12 @@ internal static class AnthropicRequest
         if (value.ValueKind != JsonValueKind.Number || (integer && !value.TryGetInt64(out _)))
         {
             throw new AnthropicRequestException($"'{name}' must be {(integer ? "an integer" : "a number")}.", name);
+        }
+
+        if (max is { } limit && value.TryGetDouble(out var number) && number > limit)
+        {
+            writer.WriteNumber(name, limit);
+            return;
         }
 
         writer.WritePropertyName(name);

@@ -34,7 +34,10 @@ internal static class AnthropicResponse
         return reason == "tool_calls" && toolCalls == 0 ? "stop" : reason;
     }
 
-    /// <summary>Translates the body, or returns null when it is not an Anthropic message (<c>type: "message"</c>).</summary>
+    /// <summary>
+    /// Translates the body, or returns null when it is not an Anthropic message (<c>type: "message"</c>) or holds a
+    /// string that cannot be decoded (a lone surrogate escape): either way an answer the gateway cannot read.
+    /// </summary>
     public static AnthropicResponseResult? Translate(ReadOnlySpan<byte> anthropicBody, string? jsonToolName, long created)
     {
         try
@@ -50,7 +53,7 @@ internal static class AnthropicResponse
 
             return Write(root, jsonToolName, created);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException || AnthropicJson.IsUndecodable(ex))
         {
             return null;
         }

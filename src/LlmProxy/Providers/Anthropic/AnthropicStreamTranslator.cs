@@ -9,7 +9,10 @@ namespace LlmProxy.Providers.Anthropic;
 /// Translates the events of one Anthropic message stream into OpenAI <c>chat.completion.chunk</c> SSE frames.
 /// Tool calls are numbered 0, 1, 2… in the order their tool_use blocks start (Anthropic's block index also counts
 /// text and thinking blocks); the forced json tool's input streams as <c>content</c>. One instance per stream;
-/// not thread-safe. Malformed data and unknown events are ignored, as is everything after <see cref="Finished"/>.
+/// not thread-safe. Data that is not JSON, values of unexpected types and unknown events are ignored, as is everything
+/// after <see cref="Finished"/>; an event with a string that cannot be decoded (a lone surrogate escape such as
+/// <c>"\ud800"</c>) makes the stream unreadable (<see cref="Translate(string?, ReadOnlySpan{byte}, IBufferWriter{byte})"/>
+/// returns false).
 /// </summary>
 internal sealed class AnthropicStreamTranslator
 {
@@ -21,10 +24,9 @@ internal sealed class AnthropicStreamTranslator
     private AnthropicUsage _usage;
     private string _id = string.Empty;
     private string _model = string.Empty;
+    private readonly bool _usageChunk;
     private int _toolCalls;
     private Utf8JsonWriter? _writer;
-
-    private readonly bool _usageChunk;
 
     /// <summary>
     /// Creates the translator; <paramref name="jsonToolName"/> is the forced json tool of the request, if any;
@@ -37,20 +39,31 @@ internal sealed class AnthropicStreamTranslator
         _usageChunk = usageChunk;
     }
 
-    /// <summary>True after <c>message_stop</c> or an <c>error</c> event.</summary>
+    /// <summary>True after <c>message_stop</c>, an <c>error</c> event or an unreadable event.</summary>
     public bool Finished { get; private set; }
 
     /// <summary>The usage seen so far (output tokens are cumulative in Anthropic streams: the latest count wins).</summary>
     public TokenUsage Usage => _usage.ToTokenUsage();
 
+    /// <summary>True once <c>message_start</c> reported the input tokens (then <see cref="Usage"/>'s input and cached input are exact).</summary>
+    public bool InputKnown { get; private set; }
+
     /// <summary>
-    /// The provider closed the stream before <c>message_stop</c>: the usage seen so far (the exact input tokens of
-    /// <c>message_start</c>, the latest output count) still goes out as the usage chunk, so the cut answer is metered
-    /// exactly; no finish reason or <c>[DONE]</c> is invented (the SSE guard ends the stream with its truncation error).
+    /// True once a <c>message_delta</c> reported the output tokens (then <see cref="Usage"/>'s output is exact; the count
+    /// in <c>message_start</c> is only the start of the answer's).
+    /// </summary>
+    public bool OutputKnown { get; private set; }
+
+    /// <summary>
+    /// The provider closed the stream before <c>message_stop</c>. When a <c>message_delta</c> reported the output
+    /// tokens, the usage seen so far still goes out as the usage chunk, so the cut answer is metered exactly; without
+    /// one no output count is known and no chunk is written (the reader of the stream hands over the exact input and the
+    /// output is estimated). No finish reason or <c>[DONE]</c> is invented (the SSE guard ends the stream with its
+    /// truncation error).
     /// </summary>
     public void End(IBufferWriter<byte> output)
     {
-        if (!Finished && _usageChunk && _id.Length > 0)
+        if (!Finished && _usageChunk && _id.Length > 0 && OutputKnown)
         {
             WriteUsageChunk(output);
         }
@@ -60,13 +73,15 @@ internal sealed class AnthropicStreamTranslator
 
     /// <summary>
     /// Translates one event. The <c>type</c> inside <paramref name="data"/> is authoritative; <paramref name="eventType"/>
-    /// (the SSE <c>event:</c> name) is used only when the data has none. Writes zero or more complete frames.
+    /// (the SSE <c>event:</c> name) is used only when the data has none. Writes zero or more complete frames and returns
+    /// true; returns false (and is <see cref="Finished"/>) when the event holds a string that cannot be decoded: what it
+    /// wrote for this event is then incomplete and must be discarded, and the answer cannot be read on.
     /// </summary>
-    public void Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    public bool Translate(string? eventType, ReadOnlySpan<byte> data, IBufferWriter<byte> output)
     {
         if (Finished)
         {
-            return;
+            return true;
         }
 
         try
@@ -76,14 +91,21 @@ internal sealed class AnthropicStreamTranslator
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return;
+                return true;
             }
 
             Translate(AnthropicResponse.StringOf(root, "type") ?? eventType, root, data, output);
+            return true;
         }
         catch (JsonException)
         {
             // Not JSON: ignored.
+            return true;
+        }
+        catch (Exception ex) when (AnthropicJson.IsUndecodable(ex))
+        {
+            Finished = true;
+            return false;
         }
     }
 
@@ -128,6 +150,7 @@ internal sealed class AnthropicStreamTranslator
             if (message.TryGetProperty("usage", out var usage))
             {
                 _usage.Update(usage);
+                InputKnown |= AnthropicUsage.HasCount(usage, "input_tokens");
             }
         }
 
@@ -212,6 +235,7 @@ internal sealed class AnthropicStreamTranslator
         if (root.TryGetProperty("usage", out var usage))
         {
             _usage.Update(usage);
+            OutputKnown |= AnthropicUsage.HasCount(usage, "output_tokens");
         }
 
         string? stopReason = null;

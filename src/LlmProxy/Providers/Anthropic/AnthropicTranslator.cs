@@ -39,12 +39,14 @@ internal sealed class AnthropicTranslator : IProviderTranslator
     }
 
     /// <inheritdoc/>
-    public byte[]? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created)
-        => AnthropicResponse.Translate(providerBody, feature.ProviderState as string, created)?.OpenAIBody;
+    public ProviderAnswer? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created)
+        => AnthropicResponse.Translate(providerBody, feature.ProviderState as string, created) is { } answer
+            ? new ProviderAnswer(answer.OpenAIBody, answer.Usage)
+            : null;
 
     /// <inheritdoc/>
     public Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created, bool usageChunk)
-        => new AnthropicEventStream(providerEvents, new AnthropicStreamTranslator(feature.ProviderState as string, created, usageChunk));
+        => new AnthropicEventStream(providerEvents, new AnthropicStreamTranslator(feature.ProviderState as string, created, usageChunk), feature);
 
     /// <inheritdoc/>
     public ProviderError TranslateError(int status, ReadOnlySpan<byte> providerBody)

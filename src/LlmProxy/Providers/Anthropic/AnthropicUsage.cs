@@ -50,6 +50,11 @@ internal record struct AnthropicUsage(long Input, long Output, long CacheRead, l
         writer.WriteEndObject();
     }
 
+    /// <summary>True when the <c>usage</c> object has the count <paramref name="name"/> (a whole number).</summary>
+    public static bool HasCount(JsonElement usage, string name)
+        => usage.ValueKind == JsonValueKind.Object && usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            && value.TryGetInt64(out _);
+
     private static long Read(JsonElement usage, string name, long current)
         => usage.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count)
             ? count

@@ -43,7 +43,7 @@ internal sealed class OpenAITranslator : IProviderTranslator
     }
 
     /// <inheritdoc/>
-    public byte[]? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created) => providerBody.ToArray();
+    public ProviderAnswer? TranslateResponse(ReadOnlySpan<byte> providerBody, LlmRequestFeature feature, long created) => new ProviderAnswer(providerBody.ToArray(), null);
 
     /// <inheritdoc/>
     public Stream TranslateStream(Stream providerEvents, LlmRequestFeature feature, long created, bool usageChunk) => providerEvents;

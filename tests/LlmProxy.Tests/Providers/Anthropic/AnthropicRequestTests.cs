@@ -80,6 +80,39 @@ public sealed class AnthropicRequestTests
         Assert.Equal(["a", "b"], root.GetProperty("stop_sequences").EnumerateArray().Select(s => s.GetString()));
     }
 
+    [Theory]
+    [InlineData("[\"\\n\"]")]
+    [InlineData("\"\\n\"")]
+    [InlineData("[\" \",\"\\t\",\"\\r\\n\",\"\\u00a0\"]")]
+    public void Translate_StopWhitespaceOnly_NoStopSequences(string stop)
+    {
+        var root = Translate("{\"model\":\"m\",\"stop\":" + stop + "," + Hi + "}");
+
+        Assert.False(root.TryGetProperty("stop_sequences", out _));
+    }
+
+    [Fact]
+    public void Translate_StopArrayWithWhitespaceEntries_OnlyTheOthersSent()
+    {
+        var root = Translate("{\"model\":\"m\",\"stop\":[\"\\n\",\"END\",\"\\n\\n\",\" x \"]," + Hi + "}");
+
+        Assert.Equal(["END", " x "], root.GetProperty("stop_sequences").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Theory]
+    [InlineData("1.5", "1")]
+    [InlineData("2", "1")]
+    [InlineData("1.0000001", "1")]
+    [InlineData("1", "1")]
+    [InlineData("0.7", "0.7")]
+    [InlineData("0", "0")]
+    public void Translate_Temperature_ClampedToAnthropicsMaximum(string temperature, string sent)
+    {
+        var root = Translate("{\"model\":\"m\",\"temperature\":" + temperature + "," + Hi + "}");
+
+        Assert.Equal(sent, root.GetProperty("temperature").GetRawText());
+    }
+
     [Fact]
     public void Translate_Sampling_PassedThrough()
     {
