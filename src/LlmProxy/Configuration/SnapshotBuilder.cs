@@ -77,6 +77,7 @@ internal sealed class SnapshotBuilder
                 InjectStreamUsage = provider.Type != ProviderTypes.Anthropic
                     && (provider.InjectStreamUsage ?? (provider.Type != ProviderTypes.AzureOpenAI || Providers.AzureOpenAI.AzureOpenAIConfigRules.AcceptsStreamOptions(provider))),
                 Simulation = provider.Type == ProviderTypes.Simulated ? provider.Simulation ?? new SimulationSettings() : null,
+                Prefill = provider.Prefill ?? provider.Type is ProviderTypes.Anthropic or ProviderTypes.OpenAICompatible or ProviderTypes.Simulated,
                 Adapter = adapter,
             };
         }

@@ -9,11 +9,16 @@ internal static class AttemptClassifier
     /// Classifies the attempt just made. <paramref name="timedOut"/> is true when the attempt loop's own timer (first
     /// byte or deadline) ended it; <paramref name="invalidAnswer"/> when the answer broke its schema and may be asked again.
     /// </summary>
-    public static AttemptOutcome Classify(bool clientGone, bool started, bool timedOut, bool invalidAnswer, ForwarderError forwarderError, UpstreamFailure? failure)
+    public static AttemptOutcome Classify(bool clientGone, bool started, bool cut, bool timedOut, bool invalidAnswer, ForwarderError forwarderError, UpstreamFailure? failure)
     {
         if (clientGone)
         {
             return AttemptOutcome.ClientGone;
+        }
+
+        if (cut)
+        {
+            return AttemptOutcome.Cut;
         }
 
         if (started)
@@ -71,6 +76,7 @@ internal static class AttemptClassifier
         AttemptOutcome.Unreachable => "unreachable",
         AttemptOutcome.TimedOut => "timed_out",
         AttemptOutcome.ContextWindow => "context_window",
+        AttemptOutcome.Cut => "cut",
         _ => "refused",
     };
 }

@@ -66,6 +66,18 @@ internal sealed partial class AttemptMiddleware
     {
         var proxy = context.GetReverseProxyFeature();
         var run = new AttemptRun(feature, plan, proxy.AvailableDestinations, [.. context.Response.Headers], context.RequestAborted, _time.GetTimestamp());
+        if (_cooldowns.Any && Choose(run.ModelDestinations, run.Tried, _time.GetUtcNow()) is { } rested)
+        {
+            // Targets whose provider asked for a pause are skipped while another one is available.
+            run.Destinations = rested;
+        }
+
+        if (plan.MayRetry && feature.Output is null && feature.Metered && feature.Request.Stream && feature.OperationPath == "/chat/completions")
+        {
+            // A stream cut mid-answer can be continued elsewhere: keep what the client gets.
+            feature.Transcript = new StreamTranscript();
+        }
+
         while (true)
         {
             if (Remaining(run) <= TimeSpan.Zero)
@@ -80,10 +92,16 @@ internal sealed partial class AttemptMiddleware
             context.Response.Headers[ModelHeader] = feature.Model!.Name;
             var timedOut = await AttemptAsync(context, feature, run);
             var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
-            var outcome = AttemptClassifier.Classify(run.ClientAborted.IsCancellationRequested, context.Response.HasStarted, timedOut,
+            var outcome = AttemptClassifier.Classify(run.ClientAborted.IsCancellationRequested, context.Response.HasStarted, feature.StreamCut is not null, timedOut,
                 feature.RetryWanted is not null, forwarderError, feature.Failure);
             _metrics.Attempt(feature.Model.Name, feature.Target?.Provider.Name, AttemptClassifier.Label(outcome));
             run.TimedOut = outcome == AttemptOutcome.TimedOut;
+            if (outcome == AttemptOutcome.Cut)
+            {
+                await ContinueAsync(context, feature, run);
+                return;
+            }
+
             if (outcome is AttemptOutcome.Answered or AttemptOutcome.ClientGone or AttemptOutcome.Refused)
             {
                 await FinishAsync(context, run, deadlineReached: false);
@@ -318,5 +336,9 @@ internal sealed partial class AttemptMiddleware
         [LoggerMessage(EventId = EventIds.AttemptFailed, Level = LogLevel.Warning,
             Message = "Request {RequestId} attempt {Attempt} on model {Model} via provider {Provider} failed ({Outcome}, upstream status {Status}); next: {Next}")]
         public static partial void AttemptFailed(ILogger logger, string requestId, int attempt, string model, string provider, string outcome, int status, string next);
+
+        [LoggerMessage(EventId = EventIds.StreamContinuation, Level = LogLevel.Warning,
+            Message = "Request {RequestId} on model {Model}: the stream was cut mid-answer; continuation ({Mode}): {Result}")]
+        public static partial void ContinuationEnded(ILogger logger, string requestId, string model, string mode, string result);
     }
 }

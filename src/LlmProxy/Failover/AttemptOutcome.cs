@@ -6,6 +6,9 @@ internal enum AttemptOutcome
     /// <summary>The client has its answer, or the response has started: no more attempts.</summary>
     Answered,
 
+    /// <summary>A stream's provider failed after part of the answer reached the client: continue it on another target.</summary>
+    Cut,
+
     /// <summary>The client left: no more attempts.</summary>
     ClientGone,
 

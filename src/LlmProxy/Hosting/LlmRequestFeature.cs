@@ -115,6 +115,15 @@ public sealed class LlmRequestFeature
     /// <summary>The provider's error the current attempt ended with, held for the attempt loop.</summary>
     internal UpstreamFailure? Failure { get; set; }
 
+    /// <summary>What a stream delivered so far, kept when the attempt loop could continue it on another target.</summary>
+    internal StreamTranscript? Transcript { get; set; }
+
+    /// <summary>The transcript while it records what the provider sends (not during a continuation).</summary>
+    internal StreamTranscript? RecordingTranscript => Transcript is { Recording: true } transcript ? transcript : null;
+
+    /// <summary>How the stream's provider failed after the client got part of the answer, when the attempt loop is to continue it.</summary>
+    internal Streaming.StreamEnd? StreamCut { get; set; }
+
     /// <summary>The client's own cancellation (the attempt loop gives each attempt a token of its own that also ends at the deadline).</summary>
     public CancellationToken ClientAborted { get; init; }
 
@@ -226,6 +235,29 @@ public sealed class LlmRequestFeature
         GatewayError = null;
         StreamFailure = ErrorCategory.None;
         RetryWanted = null;
+        Failure = null;
+    }
+
+    /// <summary>
+    /// Starts an attempt that continues the answer of a stream cut mid-answer: the cut attempt is charged (its usage, or
+    /// the estimate of it), its errors are cleared, and what the client already has — the answer's id, model, finish
+    /// reason and first token — stays.
+    /// </summary>
+    internal void ContinueAttempt()
+    {
+        var used = ResolveAttempt();
+        EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        Attempt++;
+        InputTokens = null;
+        OutputTokens = null;
+        CachedInputTokens = 0;
+        ReasoningTokens = 0;
+        GeneratedTextBytes = 0;
+        UpstreamHeaders = 0;
+        UpstreamStatus = 0;
+        GatewayError = null;
+        StreamFailure = ErrorCategory.None;
+        StreamCut = null;
         Failure = null;
     }
 

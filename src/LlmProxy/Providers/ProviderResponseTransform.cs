@@ -219,7 +219,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     // What watches a stream: the meter, then — for a chat answer whose request carried schemas — validation.
     private IStreamObserver[] StreamObservers(HttpContext http, LlmRequestFeature feature)
     {
-        IStreamObserver? usage = feature.Metered ? new StreamUsageObserver(feature, _time) : null;
+        IStreamObserver? usage = feature.Metered ? new StreamUsageObserver(feature, _time, http.RequestServices.GetService<LlmProxyMetrics>()) : null;
         if (feature.Output is not { } expectation)
         {
             return usage is null ? [] : [usage];

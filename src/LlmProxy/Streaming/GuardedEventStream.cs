@@ -19,6 +19,7 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
     // provider stopped by the deadline must still end the stream with an error event.
     private readonly CancellationToken _clientAborted = client.Features.Get<LlmRequestFeature>() is { ClientAborted.CanBeCanceled: true } request
         ? request.ClientAborted : client.RequestAborted;
+    private readonly LlmRequestFeature? _request = client.Features.Get<LlmRequestFeature>();
     private bool _ended;
 
     /// <inheritdoc/>
@@ -43,6 +44,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             }
             catch (Exception ex) when (IsProviderFailure(ex))
             {
+                if (RetryableBeforeStart())
+                {
+                    throw;
+                }
+
                 await FailAsync(ex);
                 return 0;
             }
@@ -60,6 +66,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
                 }
                 catch (Exception ex) when (IsProviderFailure(ex))
                 {
+                    if (RetryableBeforeStart())
+                    {
+                        throw;
+                    }
+
                     // The held partial event is dropped: the client sees only whole events, then the error.
                     await FailAsync(ex);
                     return 0;
@@ -68,6 +79,13 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
                 if (read == 0)
                 {
                     End(buffer.Span[..start]);
+                    if (_request?.StreamCut is not null && RetryableBeforeStart())
+                    {
+                        // Closed before the answer began: an ordinary retry for the attempt loop, not a continuation.
+                        _request.StreamCut = null;
+                        throw new IOException("The provider closed the stream before the answer began.");
+                    }
+
                     return _outbox.Take(buffer.Span);
                 }
             }
@@ -249,7 +267,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             return StreamEnd.Finished;
         }
 
-        _outbox.Write(SseFrames.ProviderFailure(StreamEnd.Truncated, endOpenEvent: false));
+        if (!Defer(StreamEnd.Truncated))
+        {
+            _outbox.Write(SseFrames.ProviderFailure(StreamEnd.Truncated, endOpenEvent: false));
+        }
+
         return StreamEnd.Truncated;
     }
 
@@ -263,6 +285,23 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
         {
             observer.OnStreamEnd(StreamEnd.Stopped);
         }
+    }
+
+    // Nothing reached the client yet and the attempt loop runs (it keeps a transcript): a failure is left to YARP, which
+    // reports it with the response untouched, so the loop retries as for any request.
+    private bool RetryableBeforeStart() => _request?.Transcript is not null && !client.Response.HasStarted && !_outbox.HasPending;
+
+    // A stream the attempt loop can continue elsewhere (it keeps a transcript): the loop decides what the client gets
+    // next — the rest of the answer from another target, or this error event when none can give it.
+    private bool Defer(StreamEnd failure)
+    {
+        if (_request?.Transcript is not { Unsupported: false })
+        {
+            return false;
+        }
+
+        _request.StreamCut = failure;
+        return true;
     }
 
     private bool IsProviderFailure(Exception ex)
@@ -290,7 +329,7 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             observer.OnStreamEnd(failure);
         }
 
-        if (answered)
+        if (answered || (!openEvent && Defer(failure)))
         {
             return;
         }

@@ -19,4 +19,5 @@ internal static class EventIds
     public const int RateLimitSettleFailed = 4005;
     public const int ValidationFailed = 5001;
     public const int AttemptFailed = 6001;
+    public const int StreamContinuation = 6002;
 }

@@ -43,6 +43,8 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Counter<long> _validationTokensSaved;
     private readonly Counter<long> _configReloads;
     private readonly Counter<long> _attempts;
+    private readonly Counter<long> _invalidStreamEvents;
+    private readonly Counter<long> _streamContinuations;
 
     /// <summary>Creates the instruments and counts config reloads.</summary>
     public LlmProxyMetrics(IMeterFactory meterFactory, ConfigStore store)
@@ -72,6 +74,8 @@ public sealed class LlmProxyMetrics : IUsageSink
         _validationTokensSaved = meter.CreateCounter<long>("llmproxy.validation.tokens_saved", "{token}", "Output tokens not generated thanks to early aborts (estimated from the cap).");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
         _attempts = meter.CreateCounter<long>("llmproxy.attempts", "{attempt}", "Attempts of the attempt loop by model, provider and outcome.");
+        _invalidStreamEvents = meter.CreateCounter<long>("llmproxy.stream.invalid_events", "{event}", "Stream events dropped because their data was not JSON.");
+        _streamContinuations = meter.CreateCounter<long>("llmproxy.stream.continuations", "{stream}", "Streams whose provider failed after part of the answer was sent, by outcome.");
         store.ReloadAttempted += outcome =>
         {
             if (outcome.Status != ConfigReloadStatus.Unchanged)
@@ -114,6 +118,24 @@ public sealed class LlmProxyMetrics : IUsageSink
         {
             _attempts.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("provider", provider ?? ""),
                 new KeyValuePair<string, object?>("outcome", outcome));
+        }
+    }
+
+    /// <summary>Counts a stream event dropped because its data was not JSON.</summary>
+    public void InvalidStreamEvent(string model)
+    {
+        if (_invalidStreamEvents.Enabled)
+        {
+            _invalidStreamEvents.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model));
+        }
+    }
+
+    /// <summary>Counts a stream cut after part of the answer was sent: <c>prefill</c>, <c>restart</c> (continued) or <c>failed</c> (ended with an error event).</summary>
+    public void StreamContinuation(string model, string outcome)
+    {
+        if (_streamContinuations.Enabled)
+        {
+            _streamContinuations.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
 

@@ -1,0 +1,81 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace LlmProxy.Failover;
+
+/// <summary>
+/// What a stream has delivered to the client, kept so that another target can continue it if its provider fails: the
+/// text of its one choice (UTF-8), and the id, model and creation time the client saw. A stream that carried what a
+/// continuation cannot reproduce (tool calls, a refusal, several choices, more than <see cref="MaxBytes"/> of text) is
+/// marked <see cref="Unsupported"/>: it ends with an error event instead.
+/// </summary>
+internal sealed class StreamTranscript
+{
+    /// <summary>The most text kept; a longer answer is not continued.</summary>
+    public const int MaxBytes = 1 << 20;
+
+    private readonly ArrayBufferWriter<byte> _text = new(256);
+
+    /// <summary>False while a continuation runs: its splicer adds what passes (a restart repeats text the client has).</summary>
+    public bool Recording { get; set; } = true;
+
+    /// <summary>True when a continuation could not reproduce what the client has.</summary>
+    public bool Unsupported { get; private set; }
+
+    /// <summary>The text delivered so far (UTF-8).</summary>
+    public ReadOnlySpan<byte> Text => _text.WrittenSpan;
+
+    /// <summary>The chunk id the client saw first.</summary>
+    public string? Id { get; private set; }
+
+    /// <summary>The model the client saw first.</summary>
+    public string? Model { get; private set; }
+
+    /// <summary>The <c>created</c> the client saw first.</summary>
+    public long Created { get; private set; }
+
+    /// <summary>Marks the stream as one a continuation cannot reproduce.</summary>
+    public void MarkUnsupported() => Unsupported = true;
+
+    /// <summary>Keeps the id, model and creation time of the first chunk.</summary>
+    public void Identify(string? id, string? model, long created)
+    {
+        Id ??= id;
+        Model ??= model;
+        if (Created == 0)
+        {
+            Created = created;
+        }
+    }
+
+    /// <summary>Appends the string the reader is on (unescaped).</summary>
+    public void Append(ref Utf8JsonReader reader)
+    {
+        if (Unsupported)
+        {
+            return;
+        }
+
+        var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        if (_text.WrittenCount + length > MaxBytes)
+        {
+            Unsupported = true;
+            return;
+        }
+
+        var written = reader.CopyString(_text.GetSpan(length));
+        _text.Advance(written);
+    }
+
+    /// <summary>Appends text a continuation delivered.</summary>
+    public void Append(ReadOnlySpan<byte> utf8)
+    {
+        if (_text.WrittenCount + utf8.Length > MaxBytes)
+        {
+            Unsupported = true;
+            return;
+        }
+
+        _text.Write(utf8);
+    }
+}
