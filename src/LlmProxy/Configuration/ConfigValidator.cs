@@ -398,7 +398,10 @@ public static partial class ConfigValidator
     // Retries, time limits and fallbacks of one model.
     private static void ValidateFailover(GatewayConfig config, string name, string path, ModelConfig model, List<string> errors)
     {
-        foreach (var (value, key) in new[] { (model.FirstByteTimeoutSeconds, "first_byte_timeout_seconds"), (model.DeadlineSeconds, "deadline_seconds") })
+        foreach (var (value, key) in new[]
+        {
+            (model.FirstByteTimeoutSeconds, "first_byte_timeout_seconds"), (model.FirstTokenTimeoutSeconds, "first_token_timeout_seconds"), (model.DeadlineSeconds, "deadline_seconds"),
+        })
         {
             if (value is { } seconds && (seconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(seconds)))
             {

@@ -15,6 +15,9 @@ public sealed record ModelConfig
     /// <summary>Time allowed for the provider's response headers (the whole answer, for a non-streamed request); the idle timeout when unset.</summary>
     public double? FirstByteTimeoutSeconds { get; init; }
 
+    /// <summary>Time allowed for a stream's first text; a late first token fails the attempt over to another target (off when unset).</summary>
+    public double? FirstTokenTimeoutSeconds { get; init; }
+
     /// <summary>Time allowed for the whole client request, every attempt and fallback included (default 900 s).</summary>
     public double? DeadlineSeconds { get; init; }
 

@@ -142,6 +142,7 @@ internal sealed class SnapshotBuilder
                     Backoff = TimeSpan.FromMilliseconds(model.Retry.BackoffMs),
                     MaxBackoff = TimeSpan.FromMilliseconds(model.Retry.MaxBackoffMs),
                     FirstByteTimeout = model.FirstByteTimeoutSeconds is { } firstByte ? TimeSpan.FromSeconds(firstByte) : null,
+                    FirstTokenTimeout = model.FirstTokenTimeoutSeconds is { } firstToken ? TimeSpan.FromSeconds(firstToken) : null,
                     Deadline = TimeSpan.FromSeconds(model.DeadlineSeconds ?? DefaultDeadlineSeconds),
                     Fallbacks = [.. model.Fallbacks],
                     ContextWindowFallbacks = [.. model.ContextWindowFallbacks],

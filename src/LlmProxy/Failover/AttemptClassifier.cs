@@ -39,7 +39,7 @@ internal static class AttemptClassifier
 
         if (failure is not null)
         {
-            return OfStatus(failure.ProviderStatus, failure.Code);
+            return failure.TargetRefused ? AttemptOutcome.Unsupported : OfStatus(failure.ProviderStatus, failure.Code);
         }
 
         return forwarderError switch
@@ -63,7 +63,7 @@ internal static class AttemptClassifier
 
     /// <summary>True for the outcomes another attempt may fix.</summary>
     public static bool IsRetryable(AttemptOutcome outcome)
-        => outcome is AttemptOutcome.Throttled or AttemptOutcome.ServerError or AttemptOutcome.Unreachable or AttemptOutcome.TimedOut;
+        => outcome is AttemptOutcome.Throttled or AttemptOutcome.ServerError or AttemptOutcome.Unreachable or AttemptOutcome.TimedOut or AttemptOutcome.Unsupported;
 
     /// <summary>The outcome as a metric label.</summary>
     public static string Label(AttemptOutcome outcome) => outcome switch
@@ -77,6 +77,7 @@ internal static class AttemptClassifier
         AttemptOutcome.TimedOut => "timed_out",
         AttemptOutcome.ContextWindow => "context_window",
         AttemptOutcome.Cut => "cut",
+        AttemptOutcome.Unsupported => "unsupported",
         _ => "refused",
     };
 }

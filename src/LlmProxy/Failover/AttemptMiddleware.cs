@@ -53,7 +53,7 @@ internal sealed partial class AttemptMiddleware
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         var plan = feature.Model!.Failover;
         var validation = feature.Output is { Policy: StructuredOutputPolicy.Retry, MaxAttempts: > 1 } expectation ? expectation : null;
-        if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && !_cooldowns.Any)
+        if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && plan.FirstTokenTimeout is null && !_cooldowns.Any)
         {
             // One attempt and nothing to time: the provider's answer or error goes to the client as it comes.
             return _next(context);
@@ -133,7 +133,8 @@ internal sealed partial class AttemptMiddleware
     // response headers, or at the deadline. True when the loop's own timer ended it.
     private async Task<bool> AttemptAsync(HttpContext context, LlmRequestFeature feature, AttemptRun run)
     {
-        using var timer = new AttemptTimer(_time, feature, run.ClientAborted, Remaining(run), run.Plan.FirstByteTimeout);
+        using var timer = new AttemptTimer(_time, feature, run.ClientAborted, Remaining(run), run.Plan.FirstByteTimeout,
+            feature.Request.Stream && feature.Metered ? run.Plan.FirstTokenTimeout : null);
         context.RequestAborted = timer.Token;
         try
         {
@@ -171,7 +172,7 @@ internal sealed partial class AttemptMiddleware
         if (outcome != AttemptOutcome.ContextWindow && run.OnModel < plan.MaxAttempts)
         {
             next = Choose(run.ModelDestinations, run.Tried, now);
-            if (next is null && outcome != AttemptOutcome.TimedOut)
+            if (next is null && outcome is not (AttemptOutcome.TimedOut or AttemptOutcome.Unsupported))
             {
                 var delay = failure?.RetryAfter ?? Backoff.Of(run.OnModel, plan.Backoff, plan.MaxBackoff, Random.Shared.NextDouble());
                 if (delay <= plan.MaxBackoff && delay < Remaining(run))

@@ -30,6 +30,9 @@ internal enum AttemptOutcome
     /// <summary>The prompt is too long for the model (<c>context_length_exceeded</c>): a context-window fallback, if any.</summary>
     ContextWindow,
 
+    /// <summary>The target's translator cannot take the request (for example embeddings on an Anthropic target): another target may.</summary>
+    Unsupported,
+
     /// <summary>The request itself was refused (400, 401, 403, 404, 413, 422, a content policy): never sent again unchanged.</summary>
     Refused,
 }

@@ -4,8 +4,8 @@ namespace LlmProxy.Failover;
 
 /// <summary>
 /// The token of one attempt: cancelled when the client leaves, when <c>first_byte_timeout</c> passes before the
-/// provider's response headers arrived, or when the request's deadline passes. <see cref="Fired"/> tells the timer's
-/// cancellations from the client's.
+/// provider's response headers arrived, when <c>first_token_timeout</c> passes before a stream's first text, or when the
+/// request's deadline passes. <see cref="Fired"/> tells the timer's cancellations from the client's.
 /// </summary>
 internal sealed class AttemptTimer : IDisposable
 {
@@ -14,23 +14,27 @@ internal sealed class AttemptTimer : IDisposable
     private readonly ITimer _timer;
     private readonly LlmRequestFeature _feature;
     private readonly TimeProvider _time;
-    private readonly long _deadline;
+    private readonly long _firstByteAt;
+    private readonly long _firstTokenAt;
+    private readonly long _deadlineAt;
     private int _fired;
 
-    public AttemptTimer(TimeProvider time, LlmRequestFeature feature, CancellationToken clientAborted, TimeSpan remaining, TimeSpan? firstByte)
+    public AttemptTimer(TimeProvider time, LlmRequestFeature feature, CancellationToken clientAborted, TimeSpan remaining, TimeSpan? firstByte, TimeSpan? firstToken)
     {
         _time = time;
         _feature = feature;
-        _deadline = time.GetTimestamp() + (long)(remaining.TotalSeconds * time.TimestampFrequency);
+        var now = time.GetTimestamp();
+        _deadlineAt = now + Ticks(remaining);
+        _firstByteAt = firstByte is { } byteLimit ? now + Ticks(byteLimit) : long.MaxValue;
+        _firstTokenAt = firstToken is { } tokenLimit ? now + Ticks(tokenLimit) : long.MaxValue;
         _client = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _source);
-        var due = firstByte is { } limit && limit < remaining ? limit : remaining;
-        _timer = time.CreateTimer(static state => ((AttemptTimer)state!).OnTimer(), this, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        _timer = time.CreateTimer(static state => ((AttemptTimer)state!).OnTimer(), this, Due(now), Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>The attempt's token.</summary>
     public CancellationToken Token => _source.Token;
 
-    /// <summary>True when the first-byte timeout or the deadline ended the attempt.</summary>
+    /// <summary>True when a time limit of the attempt loop ended the attempt.</summary>
     public bool Fired => Volatile.Read(ref _fired) == 1;
 
     /// <inheritdoc/>
@@ -41,13 +45,43 @@ internal sealed class AttemptTimer : IDisposable
         _source.Dispose();
     }
 
+    private long Ticks(TimeSpan span) => span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    // The next limit still to watch: the first byte until the headers came, the first token until text came, the deadline always.
+    private TimeSpan Due(long now)
+    {
+        var next = _deadlineAt;
+        if (_feature.UpstreamHeaders == 0)
+        {
+            next = Math.Min(next, _firstByteAt);
+        }
+
+        if (_feature.FirstToken == 0)
+        {
+            next = Math.Min(next, _firstTokenAt);
+        }
+
+        return next <= now ? TimeSpan.Zero : TimeSpan.FromSeconds((double)(next - now) / _time.TimestampFrequency);
+    }
+
     private void OnTimer()
     {
-        var left = _deadline - _time.GetTimestamp();
-        if (_feature.UpstreamHeaders != 0 && left > 0)
+        var now = _time.GetTimestamp();
+        var late = now >= _deadlineAt
+            || (_feature.UpstreamHeaders == 0 && now >= _firstByteAt)
+            || (_feature.FirstToken == 0 && now >= _firstTokenAt);
+        if (!late)
         {
-            // The headers came in time: only the deadline is left to watch (the idle timeout watches the body).
-            _timer.Change(TimeSpan.FromSeconds((double)left / _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+            // The headers (or the first text) came in time: watch what is left.
+            try
+            {
+                _timer.Change(Due(now), Timeout.InfiniteTimeSpan);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The attempt ended as the timer fired.
+            }
+
             return;
         }
 

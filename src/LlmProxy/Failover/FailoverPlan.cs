@@ -27,6 +27,9 @@ public sealed record FailoverPlan
     /// <summary>Time allowed for response headers, when shorter than the idle timeout.</summary>
     public TimeSpan? FirstByteTimeout { get; init; }
 
+    /// <summary>Time allowed for a stream's first text (from the attempt's start); a late one fails the attempt over.</summary>
+    public TimeSpan? FirstTokenTimeout { get; init; }
+
     /// <summary>Time allowed for the whole client request (attempts, waits and fallbacks).</summary>
     public required TimeSpan Deadline { get; init; }
 

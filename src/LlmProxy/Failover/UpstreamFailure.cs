@@ -13,4 +13,12 @@ namespace LlmProxy.Failover;
 /// <param name="RetryAfter">What the provider's <c>retry-after-ms</c> or <c>Retry-After</c> asked for.</param>
 /// <param name="ShouldRetry">The <c>x-should-retry</c> value the client gets, when the gateway sets one.</param>
 /// <param name="GatewayError">The gateway's own error, when the body is the gateway's rather than the provider's.</param>
-internal sealed record UpstreamFailure(int Status, byte[] Body, int ProviderStatus, string? Code, TimeSpan? RetryAfter, bool? ShouldRetry, LlmError? GatewayError);
+/// <param name="TargetRefused">True when the target's translator refused the request before sending it (an operation or parameter its provider cannot take): another target may take it.</param>
+internal sealed record UpstreamFailure(int Status, byte[] Body, int ProviderStatus, string? Code, TimeSpan? RetryAfter, bool? ShouldRetry, LlmError? GatewayError,
+    bool TargetRefused = false)
+{
+    /// <summary>The 400 of a target that cannot take the request, kept for the attempt loop (which tries another target first).</summary>
+    public static UpstreamFailure Refused(string message, string? param)
+        => new(StatusCodes.Status400BadRequest, ErrorWriter.Serialize(message, ErrorWriter.TypeOf(LlmError.InvalidRequest), param, null), 0, null, null, null,
+            LlmError.InvalidRequest, TargetRefused: true);
+}

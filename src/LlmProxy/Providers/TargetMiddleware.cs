@@ -41,7 +41,7 @@ internal sealed class TargetMiddleware
         var translator = target.Provider.Translator;
         if (translator.RefuseOperation(feature.OperationPath) is { } refusal)
         {
-            await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, refusal);
+            await RefuseAsync(context, feature, refusal, null);
             return;
         }
 
@@ -51,7 +51,7 @@ internal sealed class TargetMiddleware
         var body = translator.TranslateRequest(feature, target, addUsage);
         if (body.Error is { } error)
         {
-            await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, error, body.Param);
+            await RefuseAsync(context, feature, error, body.Param);
             return;
         }
 
@@ -80,6 +80,19 @@ internal sealed class TargetMiddleware
                 ArrayPool<byte>.Shared.Return(body.Bytes.Array!);
             }
         }
+    }
+
+    // This target cannot take the request (its provider lacks the operation or a parameter): a 400, unless the attempt
+    // loop may try another target of the model first (a model served by providers of several types).
+    private static Task RefuseAsync(HttpContext context, LlmRequestFeature feature, string message, string? param)
+    {
+        if (feature.HoldFailure)
+        {
+            feature.Failure = Failover.UpstreamFailure.Refused(message, param);
+            return Task.CompletedTask;
+        }
+
+        return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, message, param);
     }
 
     // YARP applies a reload a moment after the store swaps snapshots, so the chosen destination may belong to

@@ -295,6 +295,53 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteChatStreaming_FirstTokenLate_FailedOverBeforeAnythingWasSent()
+    {
+        _primary.ThenStreamStall();
+        _backup.ThenAnswer("From the backup.");
+        await using var app = Start(model: m => m["first_token_timeout_seconds"] = 0.5);
+
+        var text = new System.Text.StringBuilder();
+        await foreach (var update in Chat(app).CompleteChatStreamingAsync([new UserChatMessage("hi")]))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+        }
+
+        Assert.Equal("From the backup.", text.ToString());
+        Assert.Single(_primary.Received);
+        Assert.Single(_backup.Received);
+    }
+
+    [Fact]
+    public async Task Embeddings_ModelWithAnAnthropicAndAnOpenAITarget_TheTargetThatCanTakeItAnswers()
+    {
+        var config = JsonNode.Parse($$"""
+            {
+              "providers": {
+                "claude": { "type": "anthropic", "base_url": "{{_second.BaseUrl[..^3]}}", "api_key": "{{TestKeys.ProviderKeyReference}}" },
+                "primary": { "type": "openai-compatible", "base_url": "{{_primary.BaseUrl}}" }
+              },
+              "models": {
+                "test-model": { "targets": [ { "provider": "claude", "model": "claude-x", "weight": 1000000 }, { "provider": "primary", "model": "upstream-model" } ] }
+              },
+              "keys": [ { "id": "alpha", "hash": "{{TestKeys.AlphaHash}}", "models": [ "*" ] } ]
+            }
+            """)!;
+        await using var app = GatewayApp.Start(config.ToJsonString());
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestKeys.Alpha);
+
+        using var response = await client.PostJsonAsync("/v1/embeddings", """{"model":"test-model","input":"hello"}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty(_second.Received);
+        Assert.Single(_primary.Received);
+    }
+
+    [Fact]
     public async Task CompleteChat_ModelWithOneAttempt_TheProvidersErrorAsItCame()
     {
         _primary.ThenError(503, "overloaded", "busy");

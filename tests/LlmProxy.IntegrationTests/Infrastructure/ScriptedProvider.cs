@@ -136,6 +136,8 @@ public sealed class ScriptedProvider : IAsyncDisposable
     private async Task StreamPiecesAsync(HttpContext context, string[] pieces)
     {
         context.Response.ContentType = "text/event-stream";
+        // The headers go at once, as a provider's do.
+        await context.Response.Body.FlushAsync();
         foreach (var piece in pieces)
         {
             await context.Response.WriteAsync("data: " + JsonSerializer.Serialize(new
