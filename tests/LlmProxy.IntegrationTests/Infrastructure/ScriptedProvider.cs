@@ -93,6 +93,34 @@ public sealed class ScriptedProvider : IAsyncDisposable
         await AnswerAsync(context, content);
     });
 
+    /// <summary>
+    /// Answers as a provider that honours a prefill: when the last message is the assistant's and <paramref name="canonical"/>
+    /// starts with it, only the rest of <paramref name="canonical"/>; otherwise the whole of it.
+    /// </summary>
+    public ScriptedProvider ThenContinue(string canonical) => Then(context =>
+    {
+        var messages = JsonDocument.Parse((string)context.Items["body"]!).RootElement.GetProperty("messages");
+        var last = messages[messages.GetArrayLength() - 1];
+        var prefill = last.GetProperty("role").GetString() == "assistant" ? last.GetProperty("content").GetString() ?? "" : "";
+        return AnswerAsync(context, prefill.Length > 0 && canonical.StartsWith(prefill, StringComparison.Ordinal) ? canonical[prefill.Length..] : canonical);
+    });
+
+    /// <summary>Streams <paramref name="pieces"/> with an invalid event after the first, then finishes normally.</summary>
+    public ScriptedProvider ThenStreamWithMalformedEvent(params string[] pieces) => Then(async context =>
+    {
+        await StreamPiecesAsync(context, pieces[..1]);
+        await context.Response.WriteAsync("data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\n\n");
+        await StreamPiecesAsync(context, pieces[1..]);
+        await FinishStreamAsync(context);
+    });
+
+    /// <summary>Streams <paramref name="pieces"/> and a finish reason and usage, then closes without <c>data: [DONE]</c>.</summary>
+    public ScriptedProvider ThenStreamWithoutDone(params string[] pieces) => Then(async context =>
+    {
+        await StreamPiecesAsync(context, pieces);
+        await FinishStreamAsync(context, done: false);
+    });
+
     /// <summary>Resets the connection before any response byte.</summary>
     public ScriptedProvider ThenReset() => Then(context =>
     {
@@ -135,9 +163,12 @@ public sealed class ScriptedProvider : IAsyncDisposable
 
     private async Task StreamPiecesAsync(HttpContext context, string[] pieces)
     {
-        context.Response.ContentType = "text/event-stream";
-        // The headers go at once, as a provider's do.
-        await context.Response.Body.FlushAsync();
+        if (!context.Response.HasStarted)
+        {
+            context.Response.ContentType = "text/event-stream";
+            // The headers go at once, as a provider's do.
+            await context.Response.Body.FlushAsync();
+        }
         foreach (var piece in pieces)
         {
             await context.Response.WriteAsync("data: " + JsonSerializer.Serialize(new
@@ -185,6 +216,11 @@ public sealed class ScriptedProvider : IAsyncDisposable
             await context.Response.Body.FlushAsync();
         }
 
+        await FinishStreamAsync(context);
+    }
+
+    private async Task FinishStreamAsync(HttpContext context, bool done = true)
+    {
         await context.Response.WriteAsync("data: " + JsonSerializer.Serialize(new
         {
             id = "chatcmpl-" + _model,
@@ -194,6 +230,6 @@ public sealed class ScriptedProvider : IAsyncDisposable
             choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } },
         }) + "\n\n");
         await context.Response.WriteAsync("data: {\"id\":\"chatcmpl-" + _model + "\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"" + _model
-            + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\ndata: [DONE]\n\n");
+            + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n" + (done ? "data: [DONE]\n\n" : ""));
     }
 }
