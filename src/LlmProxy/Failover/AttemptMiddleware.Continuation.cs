@@ -30,11 +30,12 @@ internal sealed partial class AttemptMiddleware
             run.Tried.Add(first.DestinationId);
         }
 
-        var refusedPrefill = (string?)null;
-        while (!transcript.Unsupported && Remaining(run) > TimeSpan.Zero && NextContinuationTarget(context, feature, run, refusedPrefill) is { } next)
+        // Targets that refused the prefill: asked once more, for a restart.
+        var refusedPrefill = new HashSet<string>(StringComparer.Ordinal);
+        while (!transcript.Unsupported && Remaining(run) > TimeSpan.Zero && NextContinuationTarget(context, feature, run) is { } next)
         {
             var (target, destination) = next;
-            var prefill = target.Provider.Prefill && refusedPrefill != target.DestinationId && transcript.Text.Length > 0;
+            var prefill = target.Provider.Prefill && !refusedPrefill.Contains(target.DestinationId) && transcript.Text.Length > 0;
             byte[] trimmed = [];
             var body = run.ClientBody;
             if (prefill && ContinuationBody.Prefill(run.ClientBody, transcript.Text, out trimmed) is { } continued)
@@ -91,18 +92,19 @@ internal sealed partial class AttemptMiddleware
                 return;
             }
 
-            run.Tried.Add(target.DestinationId);
             if (feature.StreamCut is { } again)
             {
                 // The continuation was cut too, after passing part of the answer: continue from there.
                 cut = again;
             }
-            else if (prefill && feature.Failure is { ProviderStatus: 400 })
+
+            if (prefill && feature.StreamCut is null && feature.Failure is { ProviderStatus: 400 } && refusedPrefill.Add(target.DestinationId))
             {
-                // The target refuses the prefill: the error must not be what the client sees; ask it for a restart.
-                refusedPrefill = target.DestinationId;
-                run.Tried.Remove(target.DestinationId);
+                // The target refuses the prefill: the error must not be what the client sees; it is asked once more, for a restart.
+                continue;
             }
+
+            run.Tried.Add(target.DestinationId);
         }
 
         Log.ContinuationEnded(_logger, feature.RequestId, modelName, "-", "no target could continue: ended with an error event");
@@ -126,8 +128,8 @@ internal sealed partial class AttemptMiddleware
     }
 
     // The next target that may continue the answer: the current model's untried ones (not cooling down), then the
-    // fallbacks' (moving the request to the fallback's cluster). The target that refused a prefill comes back once.
-    private (ModelTarget Target, DestinationState Destination)? NextContinuationTarget(HttpContext context, LlmRequestFeature feature, AttemptRun run, string? refusedPrefill)
+    // fallbacks' (moving the request to the fallback's cluster).
+    private (ModelTarget Target, DestinationState Destination)? NextContinuationTarget(HttpContext context, LlmRequestFeature feature, AttemptRun run)
     {
         var now = _time.GetUtcNow();
         while (true)
@@ -135,7 +137,7 @@ internal sealed partial class AttemptMiddleware
             foreach (var destination in run.ModelDestinations)
             {
                 var id = destination.DestinationId;
-                if ((!run.Tried.Contains(id) || id == refusedPrefill) && _cooldowns.Until(id, now) is null
+                if (!run.Tried.Contains(id) && _cooldowns.Until(id, now) is null
                     && feature.Snapshot.Targets.TryGetValue(id, out var target))
                 {
                     return (target, destination);

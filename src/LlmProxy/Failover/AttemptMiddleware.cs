@@ -262,8 +262,9 @@ internal sealed partial class AttemptMiddleware
             return;
         }
 
-        if (feature.Failure is { } failure && !deadlineReached)
+        if (feature.Failure is { } failure)
         {
+            // The last provider error says more than the gateway's own timeout.
             await UpstreamErrorRewriter.WriteAsync(context, failure);
             return;
         }

@@ -45,7 +45,10 @@ internal sealed class ContinuationResponse : IHttpResponseFeature, IHttpResponse
     public PipeWriter Writer => _writer ??= PipeWriter.Create(Stream, new StreamPipeWriterOptions(leaveOpen: true));
 
     /// <inheritdoc/>
-    public void OnStarting(Func<object, Task> callback, object state) => _client.OnStarting(callback, state);
+    public void OnStarting(Func<object, Task> callback, object state)
+    {
+        // The client's response has started: what would run before it starts never will.
+    }
 
     /// <inheritdoc/>
     public void OnCompleted(Func<object, Task> callback, object state) => _client.OnCompleted(callback, state);
