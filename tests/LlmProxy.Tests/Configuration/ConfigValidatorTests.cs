@@ -101,6 +101,15 @@ public sealed class ConfigValidatorTests
         { "/redis", """{"connection":" "}""", "redis.connection: must not be empty" },
         { "/telemetry", """{"metering":false}""", "telemetry.metering: token limits settle on metered usage" },
         { "/keys/0/structured_output", """{"policy":"retry","max_attempts":9}""", "keys[0].structured_output.max_attempts: must be between 2 and 5" },
+        { "/models/m/retry", """{"max_attempts":0}""", "models.m.retry.max_attempts: must be between 1 and 10" },
+        { "/models/m/retry", """{"backoff_ms":-1}""", "models.m.retry.backoff_ms: must be between 0 and 60000" },
+        { "/models/m/retry", """{"backoff_ms":500,"max_backoff_ms":100}""", "models.m.retry.max_backoff_ms: must be at least backoff_ms" },
+        { "/models/m/first_byte_timeout_seconds", "0", "models.m.first_byte_timeout_seconds: must be greater than 0" },
+        { "/models/m/first_token_timeout_seconds", "-1", "models.m.first_token_timeout_seconds: must be greater than 0" },
+        { "/models/m/deadline_seconds", "1e9", "models.m.deadline_seconds: must be greater than 0 and at most 86400" },
+        { "/models/m/fallbacks", """["ghost"]""", "models.m.fallbacks[0]: no model named 'ghost'" },
+        { "/models/m/fallbacks", """["alias"]""", "models.m.fallbacks[0]: 'alias' is this model" },
+        { "/models/m/context_window_fallbacks", """["m"]""", "models.m.context_window_fallbacks[0]: 'm' is this model" },
     };
 
     [Theory]
