@@ -400,7 +400,7 @@ public static partial class ConfigValidator
     {
         foreach (var (value, key) in new[]
         {
-            (model.FirstByteTimeoutSeconds, "first_byte_timeout_seconds"), (model.FirstTokenTimeoutSeconds, "first_token_timeout_seconds"), (model.DeadlineSeconds, "deadline_seconds"),
+            (model.ConnectTimeoutSeconds, "connect_timeout_seconds"), (model.FirstByteTimeoutSeconds, "first_byte_timeout_seconds"), (model.FirstTokenTimeoutSeconds, "first_token_timeout_seconds"), (model.DeadlineSeconds, "deadline_seconds"),
         })
         {
             if (value is { } seconds && (seconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(seconds)))

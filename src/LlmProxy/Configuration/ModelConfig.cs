@@ -12,6 +12,9 @@ public sealed record ModelConfig
     /// <summary>Overrides <see cref="ServerSettings.UpstreamTimeoutSeconds"/> for this model.</summary>
     public double? TimeoutSeconds { get; init; }
 
+    /// <summary>Time allowed for connecting to a provider (default 10 s); a connection that does not open fails the attempt over.</summary>
+    public double? ConnectTimeoutSeconds { get; init; }
+
     /// <summary>Time allowed for the provider's response headers (the whole answer, for a non-streamed request); the idle timeout when unset.</summary>
     public double? FirstByteTimeoutSeconds { get; init; }
 

@@ -18,6 +18,9 @@ public sealed class ModelRoute
     /// <summary>Upstream idle timeout.</summary>
     public required TimeSpan Timeout { get; init; }
 
+    /// <summary>Time allowed for connecting to a provider of this model.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(SnapshotBuilder.DefaultConnectTimeoutSeconds);
+
     /// <summary>Attempts, waits, time limits and fallbacks of one client request.</summary>
     public required Failover.FailoverPlan Failover { get; init; }
 

@@ -13,6 +13,9 @@ internal sealed class SnapshotBuilder
     /// <summary>Time allowed for a whole client request when the model sets none.</summary>
     public const double DefaultDeadlineSeconds = 900;
 
+    /// <summary>Time allowed for connecting to a provider when the model sets none.</summary>
+    public const double DefaultConnectTimeoutSeconds = 10;
+
     private readonly ProviderAdapters _adapters;
     private readonly TimeProvider _time;
 
@@ -136,6 +139,7 @@ internal sealed class SnapshotBuilder
                 Targets = [.. enabled],
                 Aliases = [.. model.Aliases],
                 Timeout = TimeSpan.FromSeconds(model.TimeoutSeconds ?? config.Server.UpstreamTimeoutSeconds),
+                ConnectTimeout = TimeSpan.FromSeconds(model.ConnectTimeoutSeconds ?? DefaultConnectTimeoutSeconds),
                 Failover = new Failover.FailoverPlan
                 {
                     MaxAttempts = model.Retry.MaxAttempts,

@@ -54,6 +54,10 @@ internal static class YarpConfigMapper
                     VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
                 },
                 HttpClient = new HttpClientConfig { EnableMultipleHttp2Connections = true },
+                Metadata = new Dictionary<string, string>
+                {
+                    [Providers.ProviderHttpClientFactory.ConnectTimeoutKey] = model.ConnectTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                },
             });
         }
 

@@ -15,7 +15,7 @@ public sealed class YarpConfigMapperTests
                 "two": { "type": "azure-openai", "base_url": "https://two.openai.azure.com/", "api_key": "env:PATH", "api_version": "v1" }
               },
               "models": {
-                "a": { "targets": [ { "provider": "one" }, { "provider": "two", "model": "dep" } ], "timeout_seconds": 30 },
+                "a": { "targets": [ { "provider": "one" }, { "provider": "two", "model": "dep" } ], "timeout_seconds": 30, "connect_timeout_seconds": 2.5 },
                 "b": { "targets": [ { "provider": "one" } ] }
               },
               "auth": { "mode": "none" }
@@ -33,6 +33,9 @@ public sealed class YarpConfigMapperTests
         Assert.Equal(HttpVersion.Version20, a.HttpRequest.Version);
         Assert.Equal(HttpVersionPolicy.RequestVersionOrLower, a.HttpRequest.VersionPolicy);
         Assert.True(a.HttpClient!.EnableMultipleHttp2Connections);
+        // The connect timeout reaches the cluster's handler (ProviderHttpClientFactory) as metadata: the model's, else 10 s.
+        Assert.Equal("2.5", a.Metadata![LlmProxy.Providers.ProviderHttpClientFactory.ConnectTimeoutKey]);
+        Assert.Equal("10", clusters["model:b"].Metadata![LlmProxy.Providers.ProviderHttpClientFactory.ConnectTimeoutKey]);
     }
 
     [Fact]
