@@ -63,6 +63,7 @@ internal sealed partial class AttemptMiddleware
             proxy.AvailableDestinations = [destination];
             transcript.Recording = false;
             feature.HoldFailure = true;
+            var attemptStart = _time.GetTimestamp();
             try
             {
                 await AttemptAsync(context, feature, run);
@@ -75,7 +76,8 @@ internal sealed partial class AttemptMiddleware
             }
 
             var mode = prefill ? "prefill" : "restart";
-            _metrics.Attempt(feature.Model!.Name, target.Provider.Name, splicer.Ended ? "continued" : "continuation_failed");
+            _metrics.Attempt(feature.Model!.Name, target.Provider.Name, splicer.Ended ? "continued" : "continuation_failed", feature.UpstreamStatus,
+                _time.GetElapsedTime(attemptStart).TotalSeconds);
             if (splicer.Diverged)
             {
                 Log.ContinuationEnded(_logger, feature.RequestId, modelName, mode, "diverged: ended with an error event");

@@ -90,11 +90,13 @@ internal sealed partial class AttemptMiddleware
             feature.HoldFailure = true;
             context.Response.Headers[AttemptsHeader] = feature.Attempt.ToString(CultureInfo.InvariantCulture);
             context.Response.Headers[ModelHeader] = feature.Model!.Name;
+            var attemptStart = _time.GetTimestamp();
             var timedOut = await AttemptAsync(context, feature, run);
             var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
             var outcome = AttemptClassifier.Classify(run.ClientAborted.IsCancellationRequested, context.Response.HasStarted, feature.StreamCut is not null, timedOut,
                 feature.RetryWanted is not null, forwarderError, feature.Failure);
-            _metrics.Attempt(feature.Model.Name, feature.Target?.Provider.Name, AttemptClassifier.Label(outcome));
+            _metrics.Attempt(feature.Model.Name, feature.Target?.Provider.Name, AttemptClassifier.Label(outcome), feature.UpstreamStatus,
+                _time.GetElapsedTime(attemptStart).TotalSeconds);
             run.TimedOut = outcome == AttemptOutcome.TimedOut;
             if (outcome == AttemptOutcome.Cut)
             {

@@ -43,6 +43,7 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Counter<long> _validationTokensSaved;
     private readonly Counter<long> _configReloads;
     private readonly Counter<long> _attempts;
+    private readonly Histogram<double> _attemptDuration;
     private readonly Counter<long> _invalidStreamEvents;
     private readonly Counter<long> _streamContinuations;
 
@@ -74,6 +75,8 @@ public sealed class LlmProxyMetrics : IUsageSink
         _validationTokensSaved = meter.CreateCounter<long>("llmproxy.validation.tokens_saved", "{token}", "Output tokens not generated thanks to early aborts (estimated from the cap).");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
         _attempts = meter.CreateCounter<long>("llmproxy.attempts", "{attempt}", "Attempts of the attempt loop by model, provider and outcome.");
+        _attemptDuration = meter.CreateHistogram("llmproxy.attempt.duration", "s", "Time of one attempt (to the end of its response), by model, provider and outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _invalidStreamEvents = meter.CreateCounter<long>("llmproxy.stream.invalid_events", "{event}", "Stream events dropped because their data was not JSON.");
         _streamContinuations = meter.CreateCounter<long>("llmproxy.stream.continuations", "{stream}", "Streams whose provider failed after part of the answer was sent, by outcome.");
         store.ReloadAttempted += outcome =>
@@ -111,14 +114,26 @@ public sealed class LlmProxyMetrics : IUsageSink
         }
     }
 
-    /// <summary>Counts one attempt of the attempt loop: <c>answered</c>, <c>throttled</c>, <c>server_error</c>, <c>unreachable</c>, <c>timed_out</c>, …</summary>
-    public void Attempt(string model, string? provider, string outcome)
+    /// <summary>
+    /// Counts one attempt of the attempt loop and its duration: <c>answered</c>, <c>throttled</c>, <c>server_error</c>,
+    /// <c>unreachable</c>, <c>timed_out</c>, … with the provider's status (0 when it sent none).
+    /// </summary>
+    public void Attempt(string model, string? provider, string outcome, int status, double seconds)
     {
-        if (_attempts.Enabled)
+        if (!_attempts.Enabled && !_attemptDuration.Enabled)
         {
-            _attempts.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("provider", provider ?? ""),
-                new KeyValuePair<string, object?>("outcome", outcome));
+            return;
         }
+
+        var tags = new TagList
+        {
+            { "gen_ai.request.model", model },
+            { "provider", provider ?? "" },
+            { "outcome", outcome },
+            { "http.response.status_code", status },
+        };
+        _attempts.Add(1, tags);
+        _attemptDuration.Record(seconds, tags);
     }
 
     /// <summary>Counts a stream event dropped because its data was not JSON.</summary>
