@@ -706,8 +706,8 @@ internal static class RunMode
                 (r.Errors + r.WarmupErrors).ToString(),
             }));
         Console.WriteLine();
-        Console.WriteLine($"client errors with failover: {failover.ClientErrors} of {failover.ClientRequests + failover.ClientErrors} measured requests, warm-ups included " +
-            $"(target 0: {(failover.ClientErrors == 0 ? "met" : "NOT met")})");
+        Console.WriteLine($"client errors with failover: {failover.ClientErrors} in the measured windows and warm-ups ({failover.ClientRequests} requests answered " +
+            $"in the measured windows; target 0: {(failover.ClientErrors == 0 ? "met" : "NOT met")})");
         Console.WriteLine($"gateway attempts during the failover runs (/metrics llmproxy_attempts, warm-ups included): {DescribeAttempts(failover.AttemptsByOutcome)}");
         Console.WriteLine($"latency added by failover: p50 {Signed(failover.AddedP50Ms)} ms, p90 {Signed(failover.AddedP90Ms)} ms, p99 {Signed(failover.AddedP99Ms)} ms");
         PrintRatio("CPU per client request, failover / one target", failover.CpuRatioOverMeteringOn, failover.CpuRatioPerRound, goal: null);
