@@ -186,7 +186,9 @@ internal sealed partial class AttemptMiddleware
         }
 
         var fallback = next is null ? NextFallback(context, feature, run, outcome == AttemptOutcome.ContextWindow) : null;
-        Log.AttemptFailed(_logger, feature.RequestId, feature.Attempt, model.Name, failed?.Provider.Name ?? "-", AttemptClassifier.Label(outcome),
+        // A failure another attempt may rescue is Information; the one the client gets is a Warning.
+        Log.AttemptFailed(_logger, next is null && fallback is null ? LogLevel.Warning : LogLevel.Information, feature.RequestId, feature.Attempt, model.Name,
+            failed?.Provider.Name ?? "-", AttemptClassifier.Label(outcome),
             feature.UpstreamStatus, next is not null ? (wait is { } w ? $"retry in {w.TotalMilliseconds:0} ms" : "next target") : fallback is not null ? "fallback " + fallback.Name : "none");
         if (next is null && fallback is null)
         {
@@ -337,9 +339,10 @@ internal sealed partial class AttemptMiddleware
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = EventIds.AttemptFailed, Level = LogLevel.Warning,
+        [LoggerMessage(EventId = EventIds.AttemptFailed,
             Message = "Request {RequestId} attempt {Attempt} on model {Model} via provider {Provider} failed ({Outcome}, upstream status {Status}); next: {Next}")]
-        public static partial void AttemptFailed(ILogger logger, string requestId, int attempt, string model, string provider, string outcome, int status, string next);
+        public static partial void AttemptFailed(ILogger logger, LogLevel level, string requestId, int attempt, string model, string provider, string outcome, int status,
+            string next);
 
         [LoggerMessage(EventId = EventIds.StreamContinuation, Level = LogLevel.Warning,
             Message = "Request {RequestId} on model {Model}: the stream was cut mid-answer; continuation ({Mode}): {Result}")]
