@@ -101,6 +101,10 @@ public sealed class ConfigValidatorTests
         { "/redis", """{"connection":" "}""", "redis.connection: must not be empty" },
         { "/telemetry", """{"metering":false}""", "telemetry.metering: token limits settle on metered usage" },
         { "/keys/0/structured_output", """{"policy":"retry","max_attempts":9}""", "keys[0].structured_output.max_attempts: must be between 2 and 5" },
+        { "/models/m/health", """{"failures_to_open":0}""", "models.m.health.failures_to_open: must be between 1 and 1000" },
+        { "/models/m/health", """{"throttles_to_open":-1}""", "models.m.health.throttles_to_open: must be between 1 and 1000" },
+        { "/models/m/health", """{"cooldown_seconds":0}""", "models.m.health.cooldown_seconds: must be greater than 0 and at most 86400" },
+        { "/models/m/health", """{"cooldown_seconds":60,"max_cooldown_seconds":30}""", "models.m.health.max_cooldown_seconds: must be at least cooldown_seconds and at most 86400" },
     };
 
     [Theory]
