@@ -44,7 +44,7 @@ internal sealed class TargetCircuit
     /// <summary>True while the circuit is counted as out of the ordinary (not closed, or held): see <see cref="TargetHealth.Any"/>.</summary>
     public bool Counted { get; set; }
 
-    /// <summary>The state at <paramref name="now"/>, and whether a hold or an open circuit keeps the target out.</summary>
+    /// <summary>The state at <paramref name="now"/>; <paramref name="moved"/> is the state it just moved to (open → half-open), if any.</summary>
     public TargetCircuitState State(DateTimeOffset now, out TargetCircuitState? moved)
     {
         lock (_gate)
