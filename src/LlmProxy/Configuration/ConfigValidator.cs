@@ -23,6 +23,12 @@ public static partial class ConfigValidator
     /// <summary>Largest allowed target weight.</summary>
     public const int MaxWeight = 1_000_000;
 
+    /// <summary>Largest <c>health.failures_to_open</c> and <c>health.throttles_to_open</c>.</summary>
+    public const int MaxCircuitCount = 1000;
+
+    /// <summary>Longest <c>health.cooldown_seconds</c> and <c>health.max_cooldown_seconds</c> (one day).</summary>
+    public const double MaxCooldownSeconds = 86_400;
+
     /// <summary>Returns all errors; empty when the config is valid.</summary>
     public static List<string> Validate(GatewayConfig config)
     {
@@ -424,6 +430,7 @@ public static partial class ConfigValidator
             errors.Add($"{path}.retry.max_backoff_ms: must be at least backoff_ms and at most {MaxBackoffMs}");
         }
 
+        ValidateHealth(path, model.Health, errors);
         foreach (var (list, key) in new[] { (model.Fallbacks, "fallbacks"), (model.ContextWindowFallbacks, "context_window_fallbacks") })
         {
             for (var i = 0; i < list.Count; i++)
@@ -438,6 +445,30 @@ public static partial class ConfigValidator
                     errors.Add($"{path}.{key}[{i}]: no model named '{fallback}'");
                 }
             }
+        }
+    }
+
+    // When a model's targets are taken out of rotation.
+    private static void ValidateHealth(string path, HealthConfig health, List<string> errors)
+    {
+        if (health.FailuresToOpen is < 1 or > MaxCircuitCount)
+        {
+            errors.Add($"{path}.health.failures_to_open: must be between 1 and {MaxCircuitCount}");
+        }
+
+        if (health.ThrottlesToOpen is < 1 or > MaxCircuitCount)
+        {
+            errors.Add($"{path}.health.throttles_to_open: must be between 1 and {MaxCircuitCount}");
+        }
+
+        if (double.IsNaN(health.CooldownSeconds) || health.CooldownSeconds is <= 0 or > MaxCooldownSeconds)
+        {
+            errors.Add($"{path}.health.cooldown_seconds: must be greater than 0 and at most {MaxCooldownSeconds}");
+        }
+
+        if (double.IsNaN(health.MaxCooldownSeconds) || health.MaxCooldownSeconds < health.CooldownSeconds || health.MaxCooldownSeconds > MaxCooldownSeconds)
+        {
+            errors.Add($"{path}.health.max_cooldown_seconds: must be at least cooldown_seconds and at most {MaxCooldownSeconds}");
         }
     }
 }

@@ -27,6 +27,9 @@ public sealed record ModelConfig
     /// <summary>Attempts and backoff on this model's targets.</summary>
     public RetryConfig Retry { get; init; } = new();
 
+    /// <summary>Passive health of this model's targets: when a failing or throttled target is taken out of rotation, and for how long.</summary>
+    public HealthConfig Health { get; init; } = new();
+
     /// <summary>Models tried in order when every target of this one failed (their own fallbacks are not followed).</summary>
     public List<string> Fallbacks { get; init; } = [];
 

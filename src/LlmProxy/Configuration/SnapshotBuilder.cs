@@ -150,6 +150,7 @@ internal sealed class SnapshotBuilder
                     Deadline = TimeSpan.FromSeconds(model.DeadlineSeconds ?? DefaultDeadlineSeconds),
                     Fallbacks = [.. model.Fallbacks],
                     ContextWindowFallbacks = [.. model.ContextWindowFallbacks],
+                    Health = Failover.HealthPolicy.Of(model.Health),
                 },
                 Created = created,
             };

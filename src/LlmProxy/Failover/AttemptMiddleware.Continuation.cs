@@ -78,6 +78,7 @@ internal sealed partial class AttemptMiddleware
             var mode = prefill ? "prefill" : "restart";
             _metrics.Attempt(feature.Model!.Name, target.Provider.Name, splicer.Ended ? "continued" : "continuation_failed", feature.UpstreamStatus,
                 _time.GetElapsedTime(attemptStart).TotalSeconds);
+            ReportContinuationHealth(feature, target, run, splicer.Ended || splicer.Diverged || (splicer.Passed && feature.StreamCut is null));
             if (splicer.Diverged)
             {
                 Log.ContinuationEnded(_logger, feature.RequestId, modelName, mode, "diverged: ended with an error event");
@@ -129,7 +130,7 @@ internal sealed partial class AttemptMiddleware
         }
     }
 
-    // The next target that may continue the answer: the current model's untried ones (not cooling down), then the
+    // The next target that may continue the answer: the current model's untried ones (in rotation), then the
     // fallbacks' (moving the request to the fallback's cluster).
     private (ModelTarget Target, DestinationState Destination)? NextContinuationTarget(HttpContext context, LlmRequestFeature feature, AttemptRun run)
     {
@@ -139,8 +140,7 @@ internal sealed partial class AttemptMiddleware
             foreach (var destination in run.ModelDestinations)
             {
                 var id = destination.DestinationId;
-                if (!run.Tried.Contains(id) && _cooldowns.Until(id, now) is null
-                    && feature.Snapshot.Targets.TryGetValue(id, out var target))
+                if (!run.Tried.Contains(id) && feature.Snapshot.Targets.TryGetValue(id, out var target) && _health.TryEnter(id, now, out _))
                 {
                     return (target, destination);
                 }

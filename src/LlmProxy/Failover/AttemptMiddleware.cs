@@ -33,17 +33,17 @@ internal sealed partial class AttemptMiddleware
     private readonly RequestDelegate _next;
     private readonly LlmProxyMetrics _metrics;
     private readonly IProxyStateLookup _lookup;
-    private readonly TargetCooldowns _cooldowns;
+    private readonly TargetHealth _health;
     private readonly TimeProvider _time;
     private readonly ILogger<AttemptMiddleware> _logger;
 
-    public AttemptMiddleware(RequestDelegate next, LlmProxyMetrics metrics, IProxyStateLookup lookup, TargetCooldowns cooldowns, TimeProvider time,
+    public AttemptMiddleware(RequestDelegate next, LlmProxyMetrics metrics, IProxyStateLookup lookup, TargetHealth health, TimeProvider time,
         ILogger<AttemptMiddleware> logger)
     {
         _next = next;
         _metrics = metrics;
         _lookup = lookup;
-        _cooldowns = cooldowns;
+        _health = health;
         _time = time;
         _logger = logger;
     }
@@ -53,9 +53,10 @@ internal sealed partial class AttemptMiddleware
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         var plan = feature.Model!.Failover;
         var validation = feature.Output is { Policy: StructuredOutputPolicy.Retry, MaxAttempts: > 1 } expectation ? expectation : null;
-        if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && plan.FirstTokenTimeout is null && !_cooldowns.Any)
+        if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && plan.FirstTokenTimeout is null && feature.Model.Targets.Length == 1)
         {
-            // One attempt and nothing to time: the provider's answer or error goes to the client as it comes.
+            // One attempt on the one target and nothing to time: the provider's answer or error goes to the client as it
+            // comes (its health could not send it anywhere else).
             return _next(context);
         }
 
@@ -66,10 +67,10 @@ internal sealed partial class AttemptMiddleware
     {
         var proxy = context.GetReverseProxyFeature();
         var run = new AttemptRun(feature, plan, proxy.AvailableDestinations, [.. context.Response.Headers], context.RequestAborted, _time.GetTimestamp());
-        if (_cooldowns.Any && Choose(run.ModelDestinations, run.Tried, _time.GetUtcNow()) is { } rested)
+        if (_health.Any)
         {
-            // Targets whose provider asked for a pause are skipped while another one is available.
-            run.Destinations = rested;
+            // Targets whose circuit is open or whose provider asked for a pause are skipped while another one is available.
+            SkipUnhealthy(context, feature, run);
         }
 
         if (plan.MayRetry && feature.Output is null && feature.Metered && feature.Request.Stream && feature.OperationPath == "/chat/completions")
@@ -97,6 +98,7 @@ internal sealed partial class AttemptMiddleware
                 feature.RetryWanted is not null, forwarderError, feature.Failure);
             _metrics.Attempt(feature.Model.Name, feature.Target?.Provider.Name, AttemptClassifier.Label(outcome), feature.UpstreamStatus,
                 _time.GetElapsedTime(attemptStart).TotalSeconds);
+            ReportHealth(feature, outcome);
             run.TimedOut = outcome == AttemptOutcome.TimedOut;
             if (outcome == AttemptOutcome.Cut)
             {
@@ -160,11 +162,6 @@ internal sealed partial class AttemptMiddleware
         if (failed is not null)
         {
             run.Tried.Add(failed.DestinationId);
-            if (failure?.RetryAfter is { } hold && hold > TimeSpan.Zero && outcome is AttemptOutcome.Throttled or AttemptOutcome.ServerError)
-            {
-                // Every request of this replica keeps away until then.
-                _cooldowns.Hold(failed.DestinationId, now + hold);
-            }
         }
 
         var model = feature.Model!;
@@ -174,7 +171,7 @@ internal sealed partial class AttemptMiddleware
         if (outcome != AttemptOutcome.ContextWindow && run.OnModel < plan.MaxAttempts)
         {
             next = Choose(run.ModelDestinations, run.Tried, now);
-            if (next is null && outcome is not (AttemptOutcome.TimedOut or AttemptOutcome.Unsupported))
+            if (next is null && outcome is not (AttemptOutcome.TimedOut or AttemptOutcome.Unsupported) && !OutOfRotation(run, now))
             {
                 var delay = failure?.RetryAfter ?? Backoff.Of(run.OnModel, plan.Backoff, plan.MaxBackoff, Random.Shared.NextDouble());
                 if (delay <= plan.MaxBackoff && delay < Remaining(run))
@@ -212,7 +209,7 @@ internal sealed partial class AttemptMiddleware
         if (fallback is not null)
         {
             run.StartModel(fallback, context.GetReverseProxyFeature().AvailableDestinations);
-            next = run.ModelDestinations;
+            next = Rested(run);
         }
 
         run.OnModel++;
@@ -240,14 +237,20 @@ internal sealed partial class AttemptMiddleware
         return null;
     }
 
-    // The model's destinations without those cooling down or failed in this request; null when none is left.
+    // The model's destinations in rotation (their circuit closed, no hold) and not failed in this request; null when none
+    // is left. A half-open target whose probe slot this request takes is the only one: the probe goes out now.
     private IReadOnlyList<DestinationState>? Choose(IReadOnlyList<DestinationState> destinations, List<string> tried, DateTimeOffset now)
     {
         List<DestinationState>? left = null;
         foreach (var destination in destinations)
         {
-            if (!tried.Contains(destination.DestinationId) && _cooldowns.Until(destination.DestinationId, now) is null)
+            if (!tried.Contains(destination.DestinationId) && _health.TryEnter(destination.DestinationId, now, out var probe))
             {
+                if (probe)
+                {
+                    return [destination];
+                }
+
                 (left ??= new List<DestinationState>(destinations.Count)).Add(destination);
             }
         }

@@ -39,6 +39,9 @@ public sealed record FailoverPlan
     /// <summary>Public names of the models tried in order when the prompt is too long for this one.</summary>
     public string[] ContextWindowFallbacks { get; init; } = [];
 
+    /// <summary>When this model's targets are taken out of rotation, and for how long.</summary>
+    public HealthPolicy Health { get; init; } = HealthPolicy.Default;
+
     /// <summary>True when a request to this model can need more than one attempt.</summary>
     public bool MayRetry => MaxAttempts > 1 || Fallbacks.Length > 0 || ContextWindowFallbacks.Length > 0;
 }

@@ -44,7 +44,7 @@ public static class LlmProxyEndpointRouteBuilderExtensions
         }).WithMetadata(RequiresVirtualKeyAttribute.Instance, MeteredAttribute.Instance);
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapMetricsSummary();
         app.MapDashboard();

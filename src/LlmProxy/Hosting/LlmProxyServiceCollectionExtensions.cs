@@ -111,12 +111,14 @@ public static class LlmProxyServiceCollectionExtensions
         // Caches are bounded singletons of the host, never statics (see each type for its bound).
         services.TryAddSingleton<TokenEstimator>();
         services.TryAddSingleton<SchemaCache>();
-        services.TryAddSingleton<Failover.TargetCooldowns>();
+        services.TryAddSingleton<Failover.TargetHealth>();
+        services.AddHostedService<Failover.TargetHealthSharing>();
         services.TryAddSingleton<ModelNameTable>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<Failover.TargetHealthCheck>("targets", tags: ["ready"]);
         services.AddOpenApi(options => options.AddDocumentTransformer<ForwardedEndpointsDocument>());
         return builder;
     }

@@ -20,4 +20,7 @@ internal static class EventIds
     public const int ValidationFailed = 5001;
     public const int AttemptFailed = 6001;
     public const int StreamContinuation = 6002;
+    public const int CircuitOpened = 6010;
+    public const int CircuitClosed = 6011;
+    public const int HealthSharingFailed = 6012;
 }

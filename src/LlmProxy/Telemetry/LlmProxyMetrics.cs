@@ -46,6 +46,8 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Histogram<double> _attemptDuration;
     private readonly Counter<long> _invalidStreamEvents;
     private readonly Counter<long> _streamContinuations;
+    private readonly Counter<long> _circuitTransitions;
+    private Func<IEnumerable<Measurement<double>>>? _targetHealth;
 
     /// <summary>Creates the instruments and counts config reloads.</summary>
     public LlmProxyMetrics(IMeterFactory meterFactory, ConfigStore store)
@@ -79,6 +81,9 @@ public sealed class LlmProxyMetrics : IUsageSink
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
         _invalidStreamEvents = meter.CreateCounter<long>("llmproxy.stream.invalid_events", "{event}", "Stream events dropped because their data was not JSON.");
         _streamContinuations = meter.CreateCounter<long>("llmproxy.stream.continuations", "{stream}", "Streams whose provider failed after part of the answer was sent, by outcome.");
+        meter.CreateObservableGauge("llmproxy.target.health", () => _targetHealth?.Invoke() ?? [], "1",
+            "Circuit of each target of the config: 1 closed, 0.5 half-open (a probe is let through), 0 open (skipped).");
+        _circuitTransitions = meter.CreateCounter<long>("llmproxy.target.circuit.transitions", "{transition}", "Target circuits moving to a state (open, half_open, closed).");
         store.ReloadAttempted += outcome =>
         {
             if (outcome.Status != ConfigReloadStatus.Unchanged)
@@ -134,6 +139,19 @@ public sealed class LlmProxyMetrics : IUsageSink
         };
         _attempts.Add(1, tags);
         _attemptDuration.Record(seconds, tags);
+    }
+
+    /// <summary>Reads <c>llmproxy.target.health</c> from <paramref name="observe"/> (the target health table, set once at start).</summary>
+    public void ObserveTargetHealth(Func<IEnumerable<Measurement<double>>> observe) => _targetHealth = observe;
+
+    /// <summary>Counts a target's circuit moving to <paramref name="state"/> (<c>open</c>, <c>half_open</c>, <c>closed</c>).</summary>
+    public void CircuitTransition(string model, string provider, string target, string state)
+    {
+        if (_circuitTransitions.Enabled)
+        {
+            _circuitTransitions.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("provider", provider),
+                new KeyValuePair<string, object?>("target", target), new KeyValuePair<string, object?>("state", state));
+        }
     }
 
     /// <summary>Counts a stream event dropped because its data was not JSON.</summary>

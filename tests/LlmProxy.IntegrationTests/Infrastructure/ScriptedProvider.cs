@@ -141,6 +141,30 @@ public sealed class ScriptedProvider : IAsyncDisposable
         }
     });
 
+    /// <summary>Answers after <paramref name="delay"/> (a slow but healthy provider).</summary>
+    public ScriptedProvider ThenAnswerAfter(TimeSpan delay, string content) => Then(async context =>
+    {
+        await Task.Delay(delay, context.RequestAborted);
+        await AnswerAsync(context, content);
+    });
+
+    /// <summary>A provider that flaps: <paramref name="status"/> until <paramref name="healthyAt"/> (since the provider started), then answers.</summary>
+    public ScriptedProvider ThenErrorUntilThenAnswer(TimeSpan healthyAt, int status, string content) => Then(async context =>
+    {
+        if (_clock.Elapsed < healthyAt)
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = new { message = "scripted outage", type = "server_error", param = (string?)null, code = (string?)null } }));
+            return;
+        }
+
+        await AnswerAsync(context, content);
+    });
+
+    /// <summary>Time since the provider started (the clock of <see cref="Received"/>).</summary>
+    public TimeSpan Elapsed => _clock.Elapsed;
+
     /// <summary>Adds a step.</summary>
     public ScriptedProvider Then(Func<HttpContext, Task> step)
     {

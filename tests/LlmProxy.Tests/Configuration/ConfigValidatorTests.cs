@@ -110,6 +110,10 @@ public sealed class ConfigValidatorTests
         { "/models/m/fallbacks", """["ghost"]""", "models.m.fallbacks[0]: no model named 'ghost'" },
         { "/models/m/fallbacks", """["alias"]""", "models.m.fallbacks[0]: 'alias' is this model" },
         { "/models/m/context_window_fallbacks", """["m"]""", "models.m.context_window_fallbacks[0]: 'm' is this model" },
+        { "/models/m/health", """{"failures_to_open":0}""", "models.m.health.failures_to_open: must be between 1 and 1000" },
+        { "/models/m/health", """{"throttles_to_open":-1}""", "models.m.health.throttles_to_open: must be between 1 and 1000" },
+        { "/models/m/health", """{"cooldown_seconds":0}""", "models.m.health.cooldown_seconds: must be greater than 0 and at most 86400" },
+        { "/models/m/health", """{"cooldown_seconds":60,"max_cooldown_seconds":30}""", "models.m.health.max_cooldown_seconds: must be at least cooldown_seconds and at most 86400" },
     };
 
     [Theory]
