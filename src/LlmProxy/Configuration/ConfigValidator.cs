@@ -23,6 +23,9 @@ public static partial class ConfigValidator
     /// <summary>Largest allowed target weight.</summary>
     public const int MaxWeight = 1_000_000;
 
+    /// <summary>Largest allowed target priority (tier).</summary>
+    public const int MaxPriority = 1_000;
+
     /// <summary>Returns all errors; empty when the config is valid.</summary>
     public static List<string> Validate(GatewayConfig config)
     {
@@ -270,6 +273,11 @@ public static partial class ConfigValidator
                 if (target.Weight is < 0 or > MaxWeight)
                 {
                     errors.Add($"{targetPath}.weight: must be between 0 and {MaxWeight}");
+                }
+
+                if (target.Priority is < 0 or > MaxPriority)
+                {
+                    errors.Add($"{targetPath}.priority: must be between 0 and {MaxPriority}");
                 }
 
                 totalWeight += Math.Max(0, target.Weight);
