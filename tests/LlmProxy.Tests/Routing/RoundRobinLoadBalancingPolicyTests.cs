@@ -31,8 +31,9 @@ public sealed class RoundRobinLoadBalancingPolicyTests
         var a2 = policy.PickDestination(first, cluster, firstDestinations);
         var b2 = policy.PickDestination(second, cluster, secondDestinations);
 
-        Assert.Equal([firstDestinations[0], firstDestinations[1]], [a1!, a2!]);
-        Assert.Equal([secondDestinations[0], secondDestinations[1]], [b1!, b2!]);
+        // Compared by id: a DestinationState is a list of itself, which an equality assertion would walk for ever.
+        Assert.Equal([firstDestinations[0].DestinationId, firstDestinations[1].DestinationId], [a1!.DestinationId, a2!.DestinationId]);
+        Assert.Equal([secondDestinations[0].DestinationId, secondDestinations[1].DestinationId], [b1!.DestinationId, b2!.DestinationId]);
     }
 
     [Fact]
@@ -42,8 +43,8 @@ public sealed class RoundRobinLoadBalancingPolicyTests
         var policy = new RoundRobinLoadBalancingPolicy();
         DestinationState[] available = [destinations[0], destinations[2]];
 
-        var picks = Enumerable.Range(0, 4).Select(_ => policy.PickDestination(context, null!, available)).ToArray();
+        var picks = Enumerable.Range(0, 4).Select(_ => Array.IndexOf(destinations, policy.PickDestination(context, null!, available))).ToArray();
 
-        Assert.Equal([destinations[0], destinations[2], destinations[0], destinations[2]], picks);
+        Assert.Equal([0, 2, 0, 2], picks);
     }
 }
