@@ -29,6 +29,9 @@ public static partial class ConfigValidator
     /// <summary>Longest <c>health.cooldown_seconds</c> and <c>health.max_cooldown_seconds</c> (one day).</summary>
     public const double MaxCooldownSeconds = 86_400;
 
+    /// <summary>Largest allowed target priority (tier).</summary>
+    public const int MaxPriority = 1_000;
+
     /// <summary>Returns all errors; empty when the config is valid.</summary>
     public static List<string> Validate(GatewayConfig config)
     {
@@ -276,6 +279,11 @@ public static partial class ConfigValidator
                 if (target.Weight is < 0 or > MaxWeight)
                 {
                     errors.Add($"{targetPath}.weight: must be between 0 and {MaxWeight}");
+                }
+
+                if (target.Priority is < 0 or > MaxPriority)
+                {
+                    errors.Add($"{targetPath}.priority: must be between 0 and {MaxPriority}");
                 }
 
                 totalWeight += Math.Max(0, target.Weight);

@@ -6,6 +6,12 @@ public sealed record ModelConfig
     /// <summary>Provider + upstream model + weight; traffic is split by weight.</summary>
     public List<TargetConfig> Targets { get; init; } = [];
 
+    /// <summary>
+    /// How requests are spread over the targets of the best tier available (<see cref="TargetConfig.Priority"/>): <c>weighted</c>
+    /// (default), <c>round_robin</c>, <c>least_in_flight</c> or <c>latency</c>.
+    /// </summary>
+    public BalancingStrategy Strategy { get; init; } = BalancingStrategy.Weighted;
+
     /// <summary>Other public names for the same model.</summary>
     public List<string> Aliases { get; init; } = [];
 

@@ -121,6 +121,7 @@ internal sealed class SnapshotBuilder
                 var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, upstreamModel, target.Weight, PriceOf(target, runtime, upstreamModel, pricing))
                 {
                     DefaultMaxTokens = model.DefaultMaxTokens ?? runtime.DefaultMaxTokens,
+                    Priority = target.Priority,
                 };
                 enabled.Add(modelTarget);
                 targets[modelTarget.DestinationId] = modelTarget;
@@ -137,6 +138,9 @@ internal sealed class SnapshotBuilder
                 Name = name,
                 ClusterId = "model:" + name,
                 Targets = [.. enabled],
+                Strategy = model.Strategy,
+                Tiered = enabled.Exists(t => t.Priority != enabled[0].Priority),
+                TracksLatency = model.Strategy == BalancingStrategy.Latency && enabled.Count > 1,
                 Aliases = [.. model.Aliases],
                 Timeout = TimeSpan.FromSeconds(model.TimeoutSeconds ?? config.Server.UpstreamTimeoutSeconds),
                 ConnectTimeout = TimeSpan.FromSeconds(model.ConnectTimeoutSeconds ?? DefaultConnectTimeoutSeconds),

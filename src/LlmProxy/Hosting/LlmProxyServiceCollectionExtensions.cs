@@ -96,6 +96,9 @@ public static class LlmProxyServiceCollectionExtensions
         services.AddSingleton<IProxyConfigProvider, YarpConfigProvider>();
         services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, ProviderHttpClientFactory>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, WeightedLoadBalancingPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, RoundRobinLoadBalancingPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LeastInFlightLoadBalancingPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LatencyLoadBalancingPolicy>());
 
         services.TryAddSingleton<LlmProxyMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, LlmProxyMetrics>(sp => sp.GetRequiredService<LlmProxyMetrics>()));
@@ -113,6 +116,7 @@ public static class LlmProxyServiceCollectionExtensions
         services.TryAddSingleton<SchemaCache>();
         services.TryAddSingleton<Failover.TargetHealth>();
         services.AddHostedService<Failover.TargetHealthSharing>();
+        services.TryAddSingleton<TargetStats>();
         services.TryAddSingleton<ModelNameTable>();
 
         services.AddHealthChecks()

@@ -11,19 +11,22 @@ namespace LlmProxy.Providers;
 
 /// <summary>
 /// Stage 5 (after YARP load balancing): records the chosen target and hands YARP the body to send, as the target's
-/// translator writes it (for OpenAI-shaped providers the client's body with the upstream model name).
+/// translator writes it (for OpenAI-shaped providers the client's body with the upstream model name); under <c>latency</c>
+/// balancing, records how the attempt went (<see cref="TargetStats"/>).
 /// </summary>
 internal sealed class TargetMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ConfigStore _store;
     private readonly TimeProvider _time;
+    private readonly TargetStats _stats;
 
-    public TargetMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time)
+    public TargetMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, TargetStats stats)
     {
         _next = next;
         _store = store;
         _time = time;
+        _stats = stats;
     }
 
     public async Task Invoke(HttpContext context)
@@ -71,7 +74,14 @@ internal sealed class TargetMiddleware
             }
 
             request.Headers.Remove(HeaderNames.TransferEncoding);
+            // Only a model balanced by latency over several targets measures its attempts.
+            var measured = feature.Model is { TracksLatency: true };
+            var started = measured ? _time.GetTimestamp() : 0;
             await _next(context);
+            if (measured)
+            {
+                _stats.RecordAttempt(feature, target.DestinationId, started, context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>()?.Error ?? default);
+            }
         }
         finally
         {

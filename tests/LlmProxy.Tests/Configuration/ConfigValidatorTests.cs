@@ -70,6 +70,8 @@ public sealed class ConfigValidatorTests
         { "/providers/bad name", """{"type":"openai-compatible","base_url":"http://x"}""", "providers.bad name: provider names may contain only" },
         { "/models/m/targets/0/provider", "\"nope\"", "models.m.targets[0].provider: unknown provider 'nope'" },
         { "/models/m/targets/0/weight", "-2", "models.m.targets[0].weight: must be between 0 and 1000000" },
+        { "/models/m/targets/0/priority", "-1", "models.m.targets[0].priority: must be between 0 and 1000" },
+        { "/models/m/targets/0/priority", "1001", "models.m.targets[0].priority: must be between 0 and 1000" },
         { "/models/m/targets/0/weight", "2147483647", "models.m.targets[0].weight: must be between 0 and 1000000" },
         { "/models/m/timeout_seconds", "1e300", "models.m.timeout_seconds: must be greater than 0 and at most 86400" },
         { "/server", """{"max_request_body_bytes":9223372036854775807}""", "server.max_request_body_bytes: must be between 1 and 1073741824" },
@@ -140,6 +142,8 @@ public sealed class ConfigValidatorTests
         { "/models/my model", """{"targets":[{"provider":"up"}],"structured_output":{"policy":"fix"}}""", "models.my model.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
         { "/keys/0/structured_output", """{"policy":"retry","retry_target":"other"}""", "keys[0].structured_output.retry_target: must be 'next' or 'same', not 'other'" },
         { "/keys/0/structured_output", """{"stream_mode":"hold"}""", "keys[0].structured_output.stream_mode: must be 'pass-through' or 'buffer', not 'hold'" },
+        { "/models/m/strategy", "\"fastest\"", "models.m.strategy: must be 'weighted', 'round_robin', 'least_in_flight' or 'latency', not 'fastest'" },
+        { "/models/m/strategy", "\"round-robin\"", "models.m.strategy: must be 'weighted', 'round_robin', 'least_in_flight' or 'latency', not 'round-robin'" },
     };
 
     [Theory]

@@ -38,6 +38,43 @@ public sealed class YarpConfigMapperTests
         Assert.Equal("10", clusters["model:b"].Metadata![LlmProxy.Providers.ProviderHttpClientFactory.ConnectTimeoutKey]);
     }
 
+    [Theory]
+    [InlineData(null, YarpConfigMapper.WeightedPolicy)]
+    [InlineData("weighted", YarpConfigMapper.WeightedPolicy)]
+    [InlineData("round_robin", YarpConfigMapper.RoundRobinPolicy)]
+    [InlineData("least_in_flight", YarpConfigMapper.LeastInFlightPolicy)]
+    [InlineData("latency", YarpConfigMapper.LatencyPolicy)]
+    public void MapClusters_ModelStrategy_ClusterUsesItsPolicy(string? strategy, string policy)
+    {
+        var setting = strategy is null ? "" : $$""", "strategy": "{{strategy}}" """;
+        var snapshot = SnapshotBuilderTests.Builder().Build(SnapshotBuilderTests.Parse($$"""
+            {
+              "providers": { "one": { "type": "openai-compatible", "base_url": "http://one:8000/v1" } },
+              "models": { "a": { "targets": [ { "provider": "one" }, { "provider": "one", "model": "x", "priority": 1 } ]{{setting}} } },
+              "auth": { "mode": "none" }
+            }
+            """), 1).Snapshot!;
+
+        var cluster = YarpConfigMapper.MapClusters(snapshot).Single(c => c.ClusterId == "model:a");
+
+        Assert.Equal(policy, cluster.LoadBalancingPolicy);
+    }
+
+    [Fact]
+    public void PolicyOf_EveryStrategy_NamesARegisteredPolicy()
+    {
+        var registered = new Yarp.ReverseProxy.LoadBalancing.ILoadBalancingPolicy[]
+        {
+            new LlmProxy.Routing.WeightedLoadBalancingPolicy(),
+            new LlmProxy.Routing.RoundRobinLoadBalancingPolicy(),
+            new LlmProxy.Routing.LeastInFlightLoadBalancingPolicy(),
+            new LlmProxy.Routing.LatencyLoadBalancingPolicy(new LlmProxy.Routing.TargetStats(TimeProvider.System)),
+        }.Select(p => p.Name).ToHashSet();
+
+        Assert.All(Enum.GetValues<BalancingStrategy>(), s => Assert.Contains(YarpConfigMapper.PolicyOf(s), registered));
+        Assert.Equal(Enum.GetValues<BalancingStrategy>().Length, registered.Count);
+    }
+
     [Fact]
     public void Routes_ForwardedEndpoints_PostOnlyToTheUnroutedCluster()
     {
