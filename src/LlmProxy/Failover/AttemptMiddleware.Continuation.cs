@@ -23,7 +23,6 @@ internal sealed partial class AttemptMiddleware
         var cut = feature.StreamCut!.Value;
         var clientResponse = context.Features.Get<IHttpResponseFeature>()!;
         var clientBody = context.Features.Get<IHttpResponseBodyFeature>()!;
-        var proxy = context.GetReverseProxyFeature();
         var modelName = run.Primary.Name;
         if (feature.Target is { } first)
         {
@@ -32,7 +31,12 @@ internal sealed partial class AttemptMiddleware
 
         // Targets that refused the prefill: asked once more, for a restart.
         var refusedPrefill = new HashSet<string>(StringComparer.Ordinal);
-        while (!transcript.Unsupported && Remaining(run) > TimeSpan.Zero && NextContinuationTarget(context, feature, run) is { } next)
+        // The attempt whose answer the client has so far: its status and target are the record's when a continuation fails.
+        var answeredStatus = feature.UpstreamStatus;
+        var answeredTarget = feature.Target;
+        var charge = true;
+        while (!transcript.Unsupported && !run.ClientAborted.IsCancellationRequested && Remaining(run) > TimeSpan.Zero
+            && NextContinuationTarget(context, feature, run) is { } next)
         {
             var (target, destination) = next;
             var prefill = target.Provider.Prefill && !refusedPrefill.Contains(target.DestinationId) && transcript.Text.Length > 0;
@@ -52,7 +56,7 @@ internal sealed partial class AttemptMiddleware
                 break;
             }
 
-            feature.ContinueAttempt();
+            feature.ContinueAttempt(charge);
             feature.Body = body;
             feature.Request = info;
             var splicer = new StreamSplicer(clientBody.Stream, transcript, restart: !prefill, trimmed);
@@ -60,7 +64,7 @@ internal sealed partial class AttemptMiddleware
             context.Features.Set<IHttpResponseFeature>(response);
             context.Features.Set<IHttpResponseBodyFeature>(response);
             context.Features.Set<IForwarderErrorFeature>(null);
-            proxy.AvailableDestinations = [destination];
+            context.GetReverseProxyFeature().AvailableDestinations = [destination];
             transcript.Recording = false;
             feature.HoldFailure = true;
             var attemptStart = _time.GetTimestamp();
@@ -78,30 +82,31 @@ internal sealed partial class AttemptMiddleware
             var mode = prefill ? "prefill" : "restart";
             _metrics.Attempt(feature.Model!.Name, target.Provider.Name, splicer.Ended ? "continued" : "continuation_failed", feature.UpstreamStatus,
                 _time.GetElapsedTime(attemptStart).TotalSeconds);
-            ReportContinuationHealth(feature, target, run, splicer.Ended || splicer.Diverged || (splicer.Passed && feature.StreamCut is null));
-            if (splicer.Diverged)
+            ReportContinuationHealth(feature, target, run, splicer.Ended || splicer.Diverged);
+            if (splicer.Diverged || splicer.Ended)
             {
-                Log.ContinuationEnded(_logger, feature.RequestId, modelName, mode, "diverged: ended with an error event");
-                _metrics.StreamContinuation(modelName, "diverged");
+                Log.ContinuationEnded(_logger, feature.RequestId, modelName, mode, splicer.Diverged ? "diverged: ended with an error event" : "continued on " + target.Provider.Name);
+                _metrics.StreamContinuation(modelName, splicer.Diverged ? "diverged" : mode);
                 Finish(context, feature);
                 return;
             }
 
-            if (splicer.Ended || (splicer.Passed && feature.StreamCut is null))
+            if (splicer.Passed)
             {
-                Log.ContinuationEnded(_logger, feature.RequestId, modelName, mode, "continued on " + target.Provider.Name);
-                _metrics.StreamContinuation(modelName, mode);
-                Finish(context, feature);
-                return;
+                // Part of the continuation reached the client before it failed too: continue from there.
+                cut = feature.StreamCut ?? StreamEnd.Truncated;
+                answeredStatus = feature.UpstreamStatus;
+                answeredTarget = feature.Target;
+                charge = true;
+                run.Tried.Add(target.DestinationId);
+                continue;
             }
 
-            if (feature.StreamCut is { } again)
-            {
-                // The continuation was cut too, after passing part of the answer: continue from there.
-                cut = again;
-            }
-
-            if (prefill && feature.StreamCut is null && feature.Failure is { ProviderStatus: 400 } && refusedPrefill.Add(target.DestinationId))
+            // Nothing of it reached the client: it is not charged, and the record keeps the attempt that answered.
+            var refused = prefill && feature.Failure is { ProviderStatus: 400 };
+            feature.DiscardAttempt(answeredStatus, answeredTarget);
+            charge = false;
+            if (refused && refusedPrefill.Add(target.DestinationId))
             {
                 // The target refuses the prefill: the error must not be what the client sees; it is asked once more, for a restart.
                 continue;

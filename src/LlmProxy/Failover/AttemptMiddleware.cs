@@ -87,7 +87,13 @@ internal sealed partial class AttemptMiddleware
                 return;
             }
 
-            proxy.AvailableDestinations = run.Destinations;
+            // A fallback moves the request to another cluster, with a proxy feature of its own: always the current one.
+            context.GetReverseProxyFeature().AvailableDestinations = run.Destinations;
+            if (feature.AnswersAsked > 1)
+            {
+                context.Response.Headers[ValidatedJsonResponse.AttemptsHeader] = feature.AnswersAsked.ToString(CultureInfo.InvariantCulture);
+            }
+
             feature.HoldFailure = true;
             context.Response.Headers[AttemptsHeader] = feature.Attempt.ToString(CultureInfo.InvariantCulture);
             context.Response.Headers[ModelHeader] = feature.Model!.Name;
@@ -171,10 +177,12 @@ internal sealed partial class AttemptMiddleware
         if (outcome != AttemptOutcome.ContextWindow && run.OnModel < plan.MaxAttempts)
         {
             next = Choose(run.ModelDestinations, run.Tried, now);
-            if (next is null && outcome is not (AttemptOutcome.TimedOut or AttemptOutcome.Unsupported) && !OutOfRotation(run, now))
+            if (next is null && outcome is not (AttemptOutcome.TimedOut or AttemptOutcome.Unsupported))
             {
+                // The same target again after the wait, unless it is still out of rotation then (its circuit opened) and a
+                // fallback is left.
                 var delay = failure?.RetryAfter ?? Backoff.Of(run.OnModel, plan.Backoff, plan.MaxBackoff, Random.Shared.NextDouble());
-                if (delay <= plan.MaxBackoff && delay < Remaining(run))
+                if (delay <= plan.MaxBackoff && delay < Remaining(run) && !OutOfRotation(run, now + delay))
                 {
                     wait = delay;
                     next = run.ModelDestinations;

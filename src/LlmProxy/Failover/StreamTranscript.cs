@@ -14,7 +14,7 @@ internal sealed class StreamTranscript
     /// <summary>The most text kept; a longer answer is not continued.</summary>
     public const int MaxBytes = 1 << 20;
 
-    private readonly ArrayBufferWriter<byte> _text = new(256);
+    private ArrayBufferWriter<byte>? _text;
 
     /// <summary>False while a continuation runs: its splicer adds what passes (a restart repeats text the client has).</summary>
     public bool Recording { get; set; } = true;
@@ -23,7 +23,7 @@ internal sealed class StreamTranscript
     public bool Unsupported { get; private set; }
 
     /// <summary>The text delivered so far (UTF-8).</summary>
-    public ReadOnlySpan<byte> Text => _text.WrittenSpan;
+    public ReadOnlySpan<byte> Text => _text is null ? [] : _text.WrittenSpan;
 
     /// <summary>The chunk id the client saw first.</summary>
     public string? Id { get; private set; }
@@ -35,11 +35,37 @@ internal sealed class StreamTranscript
     public long Created { get; private set; }
 
     /// <summary>Marks the stream as one a continuation cannot reproduce.</summary>
-    public void MarkUnsupported() => Unsupported = true;
+    public void MarkUnsupported()
+    {
+        Unsupported = true;
+        _text = null;
+    }
+
+    /// <summary>Forgets an attempt of which nothing reached the client.</summary>
+    public void Clear()
+    {
+        _text?.ResetWrittenCount();
+        Unsupported = false;
+        Id = null;
+        Model = null;
+        Created = 0;
+    }
+
+    /// <summary>Cuts the text back to <paramref name="length"/> bytes (an event that turned out not to be JSON never reached the client).</summary>
+    public void Truncate(int length)
+    {
+        if (_text is not null && length < _text.WrittenCount)
+        {
+            var kept = _text.WrittenSpan[..length].ToArray();
+            _text.ResetWrittenCount();
+            _text.Write(kept);
+        }
+    }
 
     /// <summary>Keeps the id, model and creation time of the first chunk.</summary>
     public void Identify(string? id, string? model, long created)
     {
+        // Kept from the first chunk only (the callers check before making the strings).
         Id ??= id;
         Model ??= model;
         if (Created == 0)
@@ -57,9 +83,10 @@ internal sealed class StreamTranscript
         }
 
         var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        _text ??= new ArrayBufferWriter<byte>(Math.Max(256, length));
         if (_text.WrittenCount + length > MaxBytes)
         {
-            Unsupported = true;
+            MarkUnsupported();
             return;
         }
 
@@ -70,9 +97,15 @@ internal sealed class StreamTranscript
     /// <summary>Appends text a continuation delivered.</summary>
     public void Append(ReadOnlySpan<byte> utf8)
     {
+        if (Unsupported)
+        {
+            return;
+        }
+
+        _text ??= new ArrayBufferWriter<byte>(Math.Max(256, utf8.Length));
         if (_text.WrittenCount + utf8.Length > MaxBytes)
         {
-            Unsupported = true;
+            MarkUnsupported();
             return;
         }
 

@@ -236,17 +236,22 @@ public sealed class LlmRequestFeature
         StreamFailure = ErrorCategory.None;
         RetryWanted = null;
         Failure = null;
+        Transcript?.Clear();
     }
 
     /// <summary>
-    /// Starts an attempt that continues the answer of a stream cut mid-answer: the cut attempt is charged (its usage, or
-    /// the estimate of it), its errors are cleared, and what the client already has — the answer's id, model, finish
-    /// reason and first token — stays.
+    /// Starts an attempt that continues the answer of a stream cut mid-answer: the attempt before is charged (its usage, or
+    /// the estimate of it) when <paramref name="charge"/> (it delivered part of the answer), its errors are cleared, and
+    /// what the client already has — the answer's id, model, finish reason and first token — stays.
     /// </summary>
-    internal void ContinueAttempt()
+    internal void ContinueAttempt(bool charge)
     {
-        var used = ResolveAttempt();
-        EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        if (charge)
+        {
+            var used = ResolveAttempt();
+            EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        }
+
         Attempt++;
         InputTokens = null;
         OutputTokens = null;
@@ -255,6 +260,23 @@ public sealed class LlmRequestFeature
         GeneratedTextBytes = 0;
         UpstreamHeaders = 0;
         UpstreamStatus = 0;
+        GatewayError = null;
+        StreamFailure = ErrorCategory.None;
+        StreamCut = null;
+        Failure = null;
+    }
+
+    /// <summary>
+    /// Forgets a continuation attempt of which nothing reached the client: it is charged nothing (unless its provider
+    /// reported tokens), and the status and target are again those of the attempt whose answer the client has.
+    /// </summary>
+    internal void DiscardAttempt(int answeredStatus, ModelTarget? answeredTarget)
+    {
+        InputTokens ??= 0;
+        OutputTokens ??= 0;
+        GeneratedTextBytes = 0;
+        UpstreamStatus = answeredStatus;
+        Target = answeredTarget;
         GatewayError = null;
         StreamFailure = ErrorCategory.None;
         StreamCut = null;

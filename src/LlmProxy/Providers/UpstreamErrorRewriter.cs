@@ -98,6 +98,13 @@ internal static class UpstreamErrorRewriter
                 $"The provider '{target.Provider.Name}' answered HTTP {status} with a body that is not an OpenAI error.");
         }
 
+        if (code.Length == 0 && status == StatusCodes.Status400BadRequest && SaysContextTooLong(body))
+        {
+            // Providers without OpenAI's code (Anthropic's "prompt is too long", vLLM's "maximum context length") mean the
+            // same: a context-window fallback can take it. The client's body is unchanged.
+            code = "context_length_exceeded";
+        }
+
         return new UpstreamFailure(clientStatus, body, status, code.Length == 0 ? null : code, retryAfter, shouldRetry, null);
     }
 
@@ -110,6 +117,15 @@ internal static class UpstreamErrorRewriter
 
     /// <summary>True for a JSON object with an <c>error</c> object or string.</summary>
     internal static bool IsOpenAIError(byte[] body) => CodeOf(body) is not null;
+
+    private static bool SaysContextTooLong(byte[] body)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(body);
+        return text.Contains("maximum context length", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("prompt is too long", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("context window", StringComparison.OrdinalIgnoreCase)
+            || text.Contains("context length", StringComparison.OrdinalIgnoreCase);
+    }
 
     // The error's code ("" when it has none) when the body is a JSON object with an error object or string; else null.
     private static string? CodeOf(byte[] body)

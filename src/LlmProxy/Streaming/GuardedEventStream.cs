@@ -289,7 +289,10 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
 
     // Nothing reached the client yet and the attempt loop runs (it keeps a transcript): a failure is left to YARP, which
     // reports it with the response untouched, so the loop retries as for any request.
-    private bool RetryableBeforeStart() => _request?.Transcript is not null && !client.Response.HasStarted && !_outbox.HasPending;
+    // (During a continuation the response YARP sees has not started, but the client's has: never then.)
+    private bool RetryableBeforeStart()
+        => _request is { HoldFailure: true } && _request.Transcript is not { Recording: false } && !client.Response.HasStarted && !_outbox.HasPending
+            && !_completion.Finished;
 
     // A stream the attempt loop can continue elsewhere (it keeps a transcript): the loop decides what the client gets
     // next — the rest of the answer from another target, or this error event when none can give it.
@@ -304,12 +307,57 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
         return true;
     }
 
+    private async Task FinishAfterFailureAsync()
+    {
+        _scanner.Clear();
+        foreach (var observer in observers)
+        {
+            observer.OnStreamEnd(StreamEnd.Finished);
+        }
+
+        if (!endsWithDone || _completion.SawDone)
+        {
+            return;
+        }
+
+        try
+        {
+            // The copy's token may be cancelled (idle timeout): written to the client directly, as the error event would be.
+            await client.Response.Body.WriteAsync(_outbox.HasPending ? [.. TakePending(), .. SseFrames.Done] : SseFrames.Done.ToArray(), CancellationToken.None);
+            await client.Response.Body.FlushAsync(CancellationToken.None);
+        }
+        catch (Exception writeError) when (writeError is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client is gone.
+        }
+    }
+
+    private byte[] TakePending()
+    {
+        var pending = new List<byte>();
+        var buffer = new byte[4096];
+        while (_outbox.HasPending)
+        {
+            var taken = _outbox.Take(buffer);
+            pending.AddRange(buffer.AsSpan(0, taken).ToArray());
+        }
+
+        return [.. pending];
+    }
+
     private bool IsProviderFailure(Exception ex)
         => !_clientAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
 
     private async Task FailAsync(Exception ex)
     {
         _ended = true;
+        if (_completion.SawFinish && !_scanner.InOversizedEvent)
+        {
+            // The answer was finished (a finish reason came) and only the end of the stream was lost: it ends as finished.
+            await FinishAfterFailureAsync();
+            return;
+        }
+
         var failure = ex is OperationCanceledException ? StreamEnd.TimedOut : StreamEnd.Unreachable;
         var openEvent = _scanner.InOversizedEvent;
         _scanner.Clear();

@@ -265,12 +265,20 @@ public static class UsageReader
     {
         usageOnly = false;
         hasText = false;
+        var transcriptBefore = 0;
         try
         {
             var reader = new Utf8JsonReader(json);
             var textBefore = request.GeneratedTextBytes;
+            transcriptBefore = request.RecordingTranscript?.Text.Length ?? 0;
             if (ReadObject(ref reader, request, out var emptyChoices, out var hasUsage))
             {
+                // Anything after the object makes the payload something other than JSON (the SDKs throw on it).
+                if (reader.Read())
+                {
+                    throw new JsonException("more than one JSON value");
+                }
+
                 usageOnly = emptyChoices && hasUsage;
                 hasText = request.GeneratedTextBytes > textBefore;
             }
@@ -279,6 +287,8 @@ public static class UsageReader
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // The event is dropped: the text it seemed to carry never reaches the client.
+            request.RecordingTranscript?.Truncate(transcriptBefore);
             return false;
         }
     }
@@ -309,7 +319,7 @@ public static class UsageReader
             {
                 var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
-                if (request.RecordingTranscript is { } transcript && reader.TokenType == JsonTokenType.String)
+                if (request.RecordingTranscript is { } transcript && reader.TokenType == JsonTokenType.String && (isModel ? transcript.Model : transcript.Id) is null)
                 {
                     transcript.Identify(isModel ? null : reader.GetString(), isModel ? reader.GetString() : null, 0);
                 }

@@ -15,8 +15,9 @@ namespace LlmProxy.IntegrationTests.Failover;
 /// checks, with the baseline budget: 2 retries (max_attempts 3), one timeout for the first byte and for stream idle, one
 /// fallback model (fb-ok, whose provider continues a prefill unless the scenario says otherwise). Every call is a stream
 /// through the official OpenAI SDK with its own retries off. Timings are scaled down: the 30 s timeout is 1 s, S01's
-/// Retry-After of 2 s is 1 s, S07's first token after 20 s comes after 3 s against a 1 s first-token limit, S09's 30 s
-/// silence lasts until the gateway gives up. S15 (the flapping primary, circuit breaking) is in the health tests.
+/// Retry-After of 2 s is 1 s, S07's first token comes after 20 s against a 1 s first-token limit, S09's 30 s silence
+/// lasts until the gateway gives up; wall-time bounds are the scenario's, scaled, with a factor 2 of slack for a loaded
+/// 2-core machine. S15 (the flapping primary, circuit breaking) is in TargetHealthTests.
 /// </summary>
 public sealed class FailoverBenchScenarioTests : IAsyncLifetime
 {
@@ -188,7 +189,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Equal(Canonical, call.Text);
         Assert.Single(_primary.Received);
         // Budget scaled like the timeout (100 s for 30 s timeouts): well inside it.
-        Assert.True(call.Wall < TimeSpan.FromSeconds(3.3), $"wall {call.Wall.TotalSeconds} s");
+        Assert.True(call.Wall < TimeSpan.FromSeconds(2 * 3.3), $"wall {call.Wall.TotalSeconds} s");
     }
 
     [Fact]
@@ -200,7 +201,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
             await context.Response.Body.FlushAsync();
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(3), context.RequestAborted);
+                await Task.Delay(TimeSpan.FromSeconds(20), context.RequestAborted);
             }
             catch (OperationCanceledException)
             {
@@ -214,8 +215,9 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
 
         var call = await CallAsync(app);
 
+        // The fallback's answer, long before the primary's first token (20 s) would have come.
         Assert.Equal(Canonical, call.Text);
-        Assert.True(call.Wall < TimeSpan.FromSeconds(2.5), $"wall {call.Wall.TotalSeconds} s");
+        Assert.True(call.Wall < TimeSpan.FromSeconds(10), $"wall {call.Wall.TotalSeconds} s");
     }
 
     [Fact]
@@ -256,14 +258,16 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         var call = await CallAsync(app);
 
         Assert.Equal(Canonical, call.Text);
-        Assert.True(call.Wall < TimeSpan.FromSeconds(1.5 * 45 / 30), $"wall {call.Wall.TotalSeconds} s");
+        Assert.True(call.Wall < TimeSpan.FromSeconds(2 * 45 / 30), $"wall {call.Wall.TotalSeconds} s");
         await AssertAliveAfterAsync(app);
     }
 
     [Fact]
     public async Task S10_MalformedChunk_SkippedAndTheStreamCompletes()
     {
-        _primary.ThenStreamWithMalformedEvent(Canonical[..40], Canonical[40..]);
+        // The tenth event is not JSON; the other eleven carry the answer.
+        var pieces = Enumerable.Range(0, 11).Select(i => Canonical[(i * Canonical.Length / 11)..((i + 1) * Canonical.Length / 11)]).ToArray();
+        _primary.ThenStreamWithMalformedEvent(10, pieces);
         await using var app = Start();
 
         var call = await CallAsync(app);
@@ -285,7 +289,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Equal(Canonical, call.Text);
         Assert.Equal(ChatFinishReason.Stop, call.Finish);
         Assert.True(call.Usage);
-        Assert.True(call.Wall < TimeSpan.FromSeconds(1), $"wall {call.Wall.TotalSeconds} s");
+        Assert.True(call.Wall < TimeSpan.FromSeconds(2), $"wall {call.Wall.TotalSeconds} s");
     }
 
     [Fact]
@@ -328,7 +332,10 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
 
         Assert.Null(call.Error);
         Assert.Equal(Canonical, call.Text);
-        Assert.DoesNotContain(_fallback.Received, r => r.Body.Contains("\"role\":\"assistant\"", StringComparison.Ordinal) && !declaredPrefill);
+        // Declared without prefill, it never gets one; declared with it, it refuses the prefill once and restarts.
+        var prefills = _fallback.Received.Count(r => r.Body.Contains("\"role\":\"assistant\"", StringComparison.Ordinal));
+        Assert.Equal(declaredPrefill ? 1 : 0, prefills);
+        Assert.Equal(declaredPrefill ? 2 : 1, _fallback.Received.Count);
     }
 
     [Fact]

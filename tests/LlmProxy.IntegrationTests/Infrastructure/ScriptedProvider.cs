@@ -105,12 +105,12 @@ public sealed class ScriptedProvider : IAsyncDisposable
         return AnswerAsync(context, prefill.Length > 0 && canonical.StartsWith(prefill, StringComparison.Ordinal) ? canonical[prefill.Length..] : canonical);
     });
 
-    /// <summary>Streams <paramref name="pieces"/> with an invalid event after the first, then finishes normally.</summary>
-    public ScriptedProvider ThenStreamWithMalformedEvent(params string[] pieces) => Then(async context =>
+    /// <summary>Streams <paramref name="pieces"/> with an invalid event as event number <paramref name="position"/>, then finishes normally.</summary>
+    public ScriptedProvider ThenStreamWithMalformedEvent(int position, params string[] pieces) => Then(async context =>
     {
-        await StreamPiecesAsync(context, pieces[..1]);
-        await context.Response.WriteAsync("data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\n\n");
-        await StreamPiecesAsync(context, pieces[1..]);
+        await StreamPiecesAsync(context, pieces[..(position - 1)]);
+        await context.Response.WriteAsync("data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\"lost\n\n");
+        await StreamPiecesAsync(context, pieces[(position - 1)..]);
         await FinishStreamAsync(context);
     });
 

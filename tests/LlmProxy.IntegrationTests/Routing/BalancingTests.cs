@@ -52,6 +52,8 @@ public sealed class BalancingTests : IAsyncLifetime
                     ["strategy"] = strategy,
                     ["targets"] = new JsonArray(preferred, spare),
                     ["retry"] = new JsonObject { ["max_attempts"] = 2, ["backoff_ms"] = 10, ["max_backoff_ms"] = 100 },
+                    // The circuit stays closed here: these tests are about tiers, not circuit breaking.
+                    ["health"] = new JsonObject { ["failures_to_open"] = 1000 },
                 },
             },
             ["keys"] = new JsonArray(new JsonObject { ["id"] = "alpha", ["hash"] = TestKeys.AlphaHash, ["models"] = new JsonArray("*") }),
