@@ -147,6 +147,7 @@ public static partial class ConfigValidator
                 continue;
             }
 
+            ValidateProviderTimeouts(path, provider, errors);
             var isSimulated = provider.Type == ProviderTypes.Simulated;
             if (!isSimulated)
             {
@@ -408,6 +409,18 @@ public static partial class ConfigValidator
 
     [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]
     private static partial Regex HashPattern();
+
+    // A provider's default time limits.
+    internal static void ValidateProviderTimeouts(string path, ProviderConfig provider, List<string> errors)
+    {
+        foreach (var (value, key) in new[] { (provider.ConnectTimeoutSeconds, "connect_timeout_seconds"), (provider.FirstByteTimeoutSeconds, "first_byte_timeout_seconds") })
+        {
+            if (value is { } seconds && (seconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(seconds)))
+            {
+                errors.Add($"{path}.{key}: must be greater than 0 and at most {MaxTimeoutSeconds}");
+            }
+        }
+    }
 
     // Retries, time limits and fallbacks of one model.
     private static void ValidateFailover(GatewayConfig config, string name, string path, ModelConfig model, List<string> errors)

@@ -40,6 +40,12 @@ public sealed record ProviderConfig
     /// </summary>
     public bool? Prefill { get; init; }
 
+    /// <summary>Time allowed for connecting to this provider, for models that set none (default 10 s).</summary>
+    public double? ConnectTimeoutSeconds { get; init; }
+
+    /// <summary>Time allowed for this provider's response headers, for models that set none (default: the model's idle timeout).</summary>
+    public double? FirstByteTimeoutSeconds { get; init; }
+
     /// <summary>Simulated provider only: latency and error injection.</summary>
     public SimulationSettings? Simulation { get; init; }
 }

@@ -81,6 +81,8 @@ internal sealed class SnapshotBuilder
                     && (provider.InjectStreamUsage ?? (provider.Type != ProviderTypes.AzureOpenAI || Providers.AzureOpenAI.AzureOpenAIConfigRules.AcceptsStreamOptions(provider))),
                 Simulation = provider.Type == ProviderTypes.Simulated ? provider.Simulation ?? new SimulationSettings() : null,
                 Prefill = provider.Prefill ?? provider.Type is ProviderTypes.Anthropic or ProviderTypes.OpenAICompatible or ProviderTypes.Simulated,
+                ConnectTimeout = provider.ConnectTimeoutSeconds is { } connect ? TimeSpan.FromSeconds(connect) : null,
+                FirstByteTimeout = provider.FirstByteTimeoutSeconds is { } firstByte ? TimeSpan.FromSeconds(firstByte) : null,
                 Adapter = adapter,
             };
         }
@@ -143,13 +145,16 @@ internal sealed class SnapshotBuilder
                 TracksLatency = model.Strategy == BalancingStrategy.Latency && enabled.Count > 1,
                 Aliases = [.. model.Aliases],
                 Timeout = TimeSpan.FromSeconds(model.TimeoutSeconds ?? config.Server.UpstreamTimeoutSeconds),
-                ConnectTimeout = TimeSpan.FromSeconds(model.ConnectTimeoutSeconds ?? DefaultConnectTimeoutSeconds),
+                // One connection pool per model: its providers' connect timeouts meet at the shortest.
+                ConnectTimeout = model.ConnectTimeoutSeconds is { } connectTimeout ? TimeSpan.FromSeconds(connectTimeout)
+                    : enabled.Select(static t => t.Provider.ConnectTimeout).Where(static t => t is not null).Min() ?? TimeSpan.FromSeconds(DefaultConnectTimeoutSeconds),
                 Failover = new Failover.FailoverPlan
                 {
                     MaxAttempts = model.Retry.MaxAttempts,
                     Backoff = TimeSpan.FromMilliseconds(model.Retry.BackoffMs),
                     MaxBackoff = TimeSpan.FromMilliseconds(model.Retry.MaxBackoffMs),
                     FirstByteTimeout = model.FirstByteTimeoutSeconds is { } firstByte ? TimeSpan.FromSeconds(firstByte) : null,
+                    ShortestProviderFirstByteTimeout = enabled.Select(static t => t.Provider.FirstByteTimeout).Where(static t => t is not null).Min(),
                     FirstTokenTimeout = model.FirstTokenTimeoutSeconds is { } firstToken ? TimeSpan.FromSeconds(firstToken) : null,
                     Deadline = TimeSpan.FromSeconds(model.DeadlineSeconds ?? DefaultDeadlineSeconds),
                     Fallbacks = [.. model.Fallbacks],

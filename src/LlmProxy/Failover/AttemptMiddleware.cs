@@ -53,7 +53,8 @@ internal sealed partial class AttemptMiddleware
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         var plan = feature.Model!.Failover;
         var validation = feature.Output is { Policy: StructuredOutputPolicy.Retry, MaxAttempts: > 1 } expectation ? expectation : null;
-        if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && plan.FirstTokenTimeout is null && feature.Model.Targets.Length == 1)
+        if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && plan.ShortestProviderFirstByteTimeout is null && plan.FirstTokenTimeout is null
+            && feature.Model.Targets.Length == 1)
         {
             // One attempt on the one target and nothing to time: the provider's answer or error goes to the client as it
             // comes (its health could not send it anywhere else).
@@ -143,7 +144,7 @@ internal sealed partial class AttemptMiddleware
     // response headers, or at the deadline. True when the loop's own timer ended it.
     private async Task<bool> AttemptAsync(HttpContext context, LlmRequestFeature feature, AttemptRun run)
     {
-        using var timer = new AttemptTimer(_time, feature, run.ClientAborted, Remaining(run), run.Plan.FirstByteTimeout,
+        using var timer = new AttemptTimer(_time, feature, run.ClientAborted, Remaining(run), run.Plan.FirstByteTimeout, run.Plan.ShortestProviderFirstByteTimeout,
             feature.Request.Stream && feature.Metered ? run.Plan.FirstTokenTimeout : null);
         context.RequestAborted = timer.Token;
         try

@@ -14,18 +14,27 @@ internal sealed class AttemptTimer : IDisposable
     private readonly ITimer _timer;
     private readonly LlmRequestFeature _feature;
     private readonly TimeProvider _time;
-    private readonly long _firstByteAt;
+    private readonly long _started;
+    private readonly TimeSpan? _modelFirstByte;
+    private long _firstByteAt;
     private readonly long _firstTokenAt;
     private readonly long _deadlineAt;
     private int _fired;
 
-    public AttemptTimer(TimeProvider time, LlmRequestFeature feature, CancellationToken clientAborted, TimeSpan remaining, TimeSpan? firstByte, TimeSpan? firstToken)
+    /// <summary>
+    /// Times one attempt. <paramref name="firstByte"/> is the model's first-byte limit; without one, the chosen target's
+    /// provider's applies (<paramref name="shortestProviderFirstByte"/>, the shortest of them, is when to look first).
+    /// </summary>
+    public AttemptTimer(TimeProvider time, LlmRequestFeature feature, CancellationToken clientAborted, TimeSpan remaining, TimeSpan? firstByte,
+        TimeSpan? shortestProviderFirstByte, TimeSpan? firstToken)
     {
         _time = time;
         _feature = feature;
         var now = time.GetTimestamp();
+        _started = now;
+        _modelFirstByte = firstByte;
         _deadlineAt = now + Ticks(remaining);
-        _firstByteAt = firstByte is { } byteLimit ? now + Ticks(byteLimit) : long.MaxValue;
+        _firstByteAt = (firstByte ?? shortestProviderFirstByte) is { } byteLimit ? now + Ticks(byteLimit) : long.MaxValue;
         _firstTokenAt = firstToken is { } tokenLimit ? now + Ticks(tokenLimit) : long.MaxValue;
         _client = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _source);
         _timer = time.CreateTimer(static state => ((AttemptTimer)state!).OnTimer(), this, Due(now), Timeout.InfiniteTimeSpan);
@@ -67,6 +76,12 @@ internal sealed class AttemptTimer : IDisposable
     private void OnTimer()
     {
         var now = _time.GetTimestamp();
+        if (_modelFirstByte is null && _firstByteAt != long.MaxValue && _feature.UpstreamHeaders == 0 && now >= _firstByteAt)
+        {
+            // No model limit: the chosen target's provider's (it may be longer than the shortest looked at first, or absent).
+            _firstByteAt = _feature.Target?.Provider.FirstByteTimeout is { } providerLimit ? _started + Ticks(providerLimit) : long.MaxValue;
+        }
+
         var late = now >= _deadlineAt
             || (_feature.UpstreamHeaders == 0 && now >= _firstByteAt)
             || (_feature.FirstToken == 0 && now >= _firstTokenAt);

@@ -27,6 +27,9 @@ public sealed record FailoverPlan
     /// <summary>Time allowed for response headers, when shorter than the idle timeout.</summary>
     public TimeSpan? FirstByteTimeout { get; init; }
 
+    /// <summary>The shortest first-byte timeout the model's providers set (each applies to its own targets when the model sets none).</summary>
+    public TimeSpan? ShortestProviderFirstByteTimeout { get; init; }
+
     /// <summary>Time allowed for a stream's first text (from the attempt's start); a late one fails the attempt over.</summary>
     public TimeSpan? FirstTokenTimeout { get; init; }
 

@@ -33,7 +33,7 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     // test-model on the primary (and the second provider when asked), with backup-model as its fallback when asked.
-    private GatewayApp Start(bool secondTarget = false, bool fallback = true, Action<JsonObject>? model = null)
+    private GatewayApp Start(bool secondTarget = false, bool fallback = true, Action<JsonObject>? model = null, Action<JsonObject>? configEdit = null)
     {
         var targets = new JsonArray(new JsonObject { ["provider"] = "primary", ["model"] = "upstream-model" });
         if (secondTarget)
@@ -67,8 +67,12 @@ public sealed class FailoverTests : IAsyncLifetime
             },
             ["keys"] = new JsonArray(new JsonObject { ["id"] = "alpha", ["hash"] = TestKeys.AlphaHash, ["models"] = new JsonArray("*") }),
         };
+        configEdit?.Invoke(config);
         return GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<IUsageSink>(_sink));
     }
+
+    // As Start(), with a change to the whole config.
+    private GatewayApp StartWith(Action<JsonObject> edit) => Start(configEdit: edit);
 
     private static ChatClient Chat(GatewayApp app) => new OpenAIClient(new ApiKeyCredential(TestKeys.Alpha),
         new OpenAIClientOptions { Endpoint = new Uri(app.BaseAddress, "v1"), RetryPolicy = new ClientRetryPolicy(maxRetries: 0) }).GetChatClient("test-model");
@@ -185,6 +189,18 @@ public sealed class FailoverTests : IAsyncLifetime
 
         Assert.Equal("backup-upstream", result.Value.Model);
         // A silent route is not tried again: waiting on it again only multiplies the wait.
+        Assert.Single(_primary.Received);
+    }
+
+    [Fact]
+    public async Task CompleteChat_SilentProviderPastItsOwnFirstByteTimeout_FallbackAfterOneAttempt()
+    {
+        _primary.ThenSilence();
+        await using var app = StartWith(config => config["providers"]!["primary"]!["first_byte_timeout_seconds"] = 0.5);
+
+        var result = await Chat(app).CompleteChatAsync([new UserChatMessage("hi")]);
+
+        Assert.Equal("backup-upstream", result.Value.Model);
         Assert.Single(_primary.Received);
     }
 

@@ -110,6 +110,8 @@ public sealed class ConfigValidatorTests
         { "/models/m/first_token_timeout_seconds", "-1", "models.m.first_token_timeout_seconds: must be greater than 0" },
         { "/models/m/deadline_seconds", "1e9", "models.m.deadline_seconds: must be greater than 0 and at most 86400" },
         { "/models/m/fallbacks", """["ghost"]""", "models.m.fallbacks[0]: no model named 'ghost'" },
+        { "/providers/up/connect_timeout_seconds", "0", "providers.up.connect_timeout_seconds: must be greater than 0" },
+        { "/providers/up/first_byte_timeout_seconds", "1e9", "providers.up.first_byte_timeout_seconds: must be greater than 0 and at most 86400" },
         { "/models/m/fallbacks", """["alias"]""", "models.m.fallbacks[0]: 'alias' is this model" },
         { "/models/m/context_window_fallbacks", """["m"]""", "models.m.context_window_fallbacks[0]: 'm' is this model" },
         { "/models/m/health", """{"failures_to_open":0}""", "models.m.health.failures_to_open: must be between 1 and 1000" },

@@ -11,7 +11,7 @@ public sealed class YarpConfigMapperTests
         var snapshot = SnapshotBuilderTests.Builder().Build(SnapshotBuilderTests.Parse("""
             {
               "providers": {
-                "one": { "type": "openai-compatible", "base_url": "http://one:8000/v1" },
+                "one": { "type": "openai-compatible", "base_url": "http://one:8000/v1", "connect_timeout_seconds": 4 },
                 "two": { "type": "azure-openai", "base_url": "https://two.openai.azure.com/", "api_key": "env:PATH", "api_version": "v1" }
               },
               "models": {
@@ -33,9 +33,9 @@ public sealed class YarpConfigMapperTests
         Assert.Equal(HttpVersion.Version20, a.HttpRequest.Version);
         Assert.Equal(HttpVersionPolicy.RequestVersionOrLower, a.HttpRequest.VersionPolicy);
         Assert.True(a.HttpClient!.EnableMultipleHttp2Connections);
-        // The connect timeout reaches the cluster's handler (ProviderHttpClientFactory) as metadata: the model's, else 10 s.
+        // The connect timeout reaches the cluster's handler (ProviderHttpClientFactory) as metadata: the model's, else its providers' shortest.
         Assert.Equal("2.5", a.Metadata![LlmProxy.Providers.ProviderHttpClientFactory.ConnectTimeoutKey]);
-        Assert.Equal("10", clusters["model:b"].Metadata![LlmProxy.Providers.ProviderHttpClientFactory.ConnectTimeoutKey]);
+        Assert.Equal("4", clusters["model:b"].Metadata![LlmProxy.Providers.ProviderHttpClientFactory.ConnectTimeoutKey]);
     }
 
     [Theory]
