@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # LlmProxy end-to-end benchmark, one command: builds LlmProxy and the benchmark in Release, then runs
-# the fake upstream, a bare YARP proxy and the gateway (metering on, metering off and Redis limits, switched by
-# config reload) as separate processes on loopback and prints the tables.
+# the fake upstream, a bare YARP proxy and the gateway (metering on, metering off, Redis limits and failover to a
+# second target, switched by config reload) as separate processes on loopback and prints the tables.
 #
 #   bash bench/run.sh [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--rate R]
 #                     [--stream-samples N] [--stream-warmup N] [--skip-limits true] [--pin true]
-#                     [--baseline-commit REV] [--json PATH]
+#                     [--targets KEY,...] [--equal-load-only true] [--baseline-commit REV] [--json PATH]
 #
 # --baseline-commit REV builds the gateway at git revision REV in a temporary worktree and measures it as one more
 # target beside the working tree's build (passed on to the driver as --baseline PATH).

@@ -17,6 +17,8 @@ internal sealed class BenchOptions
         run (defaults): 5 rounds of 5 s per target after 1 s warm-up, 32 concurrent workers,
         then the same rounds at one fixed rate for every proxy (default: 75% of the slowest proxy's
         closed-loop req/s), 2000 streamed samples per target after 200 warm-up samples.
+        Targets (--targets): direct, yarp, llmproxy (always), llmproxy_metering_off, llmproxy_redis_limits,
+        llmproxy_failover (two targets, one failing 1 request in 5 with 503), llmproxy_baseline (with --baseline).
         """;
 
     /// <summary>Measured seconds of each closed-loop run.</summary>
@@ -34,7 +36,7 @@ internal sealed class BenchOptions
     /// <summary>Fixed request rate of the equal-load rounds (req/s); 0 picks 75% of the slowest proxy's closed-loop rate.</summary>
     public double Rate { get; private set; }
 
-    /// <summary>Leaves out direct and the Redis-limits setting (for long metering on/off comparisons).</summary>
+    /// <summary>Leaves out direct, the Redis-limits and the failover settings (for long metering on/off comparisons).</summary>
     public bool SkipLimits { get; private set; }
 
     /// <summary>Sequential streamed requests per target whose time to first event is recorded.</summary>
@@ -58,7 +60,7 @@ internal sealed class BenchOptions
     /// <summary>Rounds of the paired phase (two targets measured at once; see PairedRunner); 0 leaves it out.</summary>
     public int PairedRounds { get; private set; }
 
-    /// <summary>Keys of the targets to measure (direct, yarp, llmproxy, llmproxy_metering_off, llmproxy_redis_limits, llmproxy_baseline); null for all.</summary>
+    /// <summary>Keys of the targets to measure (direct, yarp, llmproxy, llmproxy_metering_off, llmproxy_redis_limits, llmproxy_failover, llmproxy_baseline); null for all.</summary>
     public IReadOnlySet<string>? Targets { get; private set; }
 
     /// <summary>Runs only the equal-load rounds (no closed loop, no streaming) at <see cref="Rate"/>: long on/off comparisons.</summary>
@@ -74,7 +76,7 @@ internal sealed class BenchOptions
     public string? Upstream { get; private set; }
 
     /// <summary>The targets' JSON keys, as <c>--targets</c> takes them.</summary>
-    public static readonly string[] TargetKeys = ["direct", "yarp", "llmproxy", "llmproxy_metering_off", "llmproxy_redis_limits", "llmproxy_baseline"];
+    public static readonly string[] TargetKeys = ["direct", "yarp", "llmproxy", "llmproxy_metering_off", "llmproxy_redis_limits", "llmproxy_failover", "llmproxy_baseline"];
 
     /// <summary>Parses <c>--name value</c> pairs after the mode; throws <see cref="ArgumentException"/> on bad input.</summary>
     public static BenchOptions Parse(IReadOnlyList<string> args)

@@ -11,4 +11,11 @@ internal enum GatewayMode
 
     /// <summary>Metering on, and per-key and per-model request and token limits kept in Redis.</summary>
     RedisLimits,
+
+    /// <summary>
+    /// Metering on, no limits, and the bench model has two targets of equal weight: the fake upstream's failing variant
+    /// (one request in five answered with 503) and the normal upstream. The gateway's attempt loop retries each 503 on
+    /// the other target.
+    /// </summary>
+    Failover,
 }

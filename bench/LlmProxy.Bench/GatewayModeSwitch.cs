@@ -6,7 +6,8 @@ namespace LlmProxy.Bench;
 /// <summary>
 /// Switches the one measured gateway between <see cref="GatewayMode"/>s by rewriting its config file (the gateway
 /// hot-reloads it), then waits until answers show the change: a metered answer carries <c>x-llmproxy-overhead-ms</c>,
-/// a limited one <c>x-ratelimit-limit-requests</c>. Measuring every setting in the same process keeps
+/// a limited one <c>x-ratelimit-limit-requests</c>, and in the failover setting <c>GET /v1/models/{alias}</c> finds the
+/// alias that only that setting declares (<see cref="Payloads.FailoverAlias"/>). Measuring every setting in the same process keeps
 /// process-to-process differences (memory layout, JIT decisions, thread-pool history) out of the ratios.
 /// </summary>
 internal sealed class GatewayModeSwitch(string configPath, Func<GatewayMode, string> config, HttpClient client, Uri chatUri)
@@ -64,7 +65,22 @@ internal sealed class GatewayModeSwitch(string configPath, Func<GatewayMode, str
         }
 
         return response.Headers.Contains(LimitHeader) ? GatewayMode.RedisLimits
-            : response.Headers.Contains(OverheadHeader) ? GatewayMode.MeteringOn
-            : GatewayMode.MeteringOff;
+            : !response.Headers.Contains(OverheadHeader) ? GatewayMode.MeteringOff
+            : await HasFailoverAliasAsync(cancellationToken) ? GatewayMode.Failover
+            : GatewayMode.MeteringOn;
+    }
+
+    private async Task<bool> HasFailoverAliasAsync(CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(chatUri, "/v1/models/" + Payloads.FailoverAlias));
+        request.Headers.TryAddWithoutValidation("Authorization", Target.AuthorizationValue);
+        using var response = await client.SendAsync(request, cancellationToken);
+        await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK => true,
+            HttpStatusCode.NotFound => false,
+            _ => throw new BenchFailure($"the gateway answered HTTP {(int)response.StatusCode} to GET /v1/models/{Payloads.FailoverAlias} while switching modes"),
+        };
     }
 }

@@ -11,9 +11,11 @@ namespace LlmProxy.Bench;
 /// <param name="LimitsThroughputShare">LlmProxy with Redis limits: req/s divided by LlmProxy with limits off (metering on).</param>
 /// <param name="BaselineCpuRatio">With <c>--baseline</c>: LlmProxy (metering on) CPU per request divided by the baseline build's.</param>
 /// <param name="BaselineCpuRatioPerRound">The same ratio round by round; null without <c>--baseline</c>.</param>
+/// <param name="Failover">The failover setting beside LlmProxy (metering on); null when it did not run.</param>
 internal sealed record LoadPhase(double? RateRequestsPerSecond, IReadOnlyList<LoadResult> Results, double? CpuRatioLlmProxyOverYarp,
     IReadOnlyList<double?> CpuRatioPerRound, double? MeteringCpuRatioOnOverOff, IReadOnlyList<double?> MeteringCpuRatioPerRound,
-    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare, double? BaselineCpuRatio = null, IReadOnlyList<double?>? BaselineCpuRatioPerRound = null)
+    double? LimitsCpuRatioOverYarp, double? LimitsThroughputShare, double? BaselineCpuRatio = null, IReadOnlyList<double?>? BaselineCpuRatioPerRound = null,
+    FailoverFacts? Failover = null)
 {
     /// <summary>A phase that did not run (<c>--equal-load-only</c> leaves out the closed loop).</summary>
     public static LoadPhase Empty { get; } = new(null, [], null, [], null, [], null, null);

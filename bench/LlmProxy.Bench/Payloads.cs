@@ -8,6 +8,12 @@ internal static class Payloads
     /// <summary>The public model name the client asks for (LlmProxy maps it to <see cref="UpstreamModel"/>).</summary>
     public const string PublicModel = "bench-model";
 
+    /// <summary>
+    /// An alias of <see cref="PublicModel"/> only in the failover setting, so that the driver can tell that setting
+    /// from metering on (<c>GET /v1/models/{alias}</c> answers 200 only there); the client never asks for it.
+    /// </summary>
+    public const string FailoverAlias = "bench-model-failover";
+
     /// <summary>The provider's model name in the LlmProxy config.</summary>
     public const string UpstreamModel = "bench-upstream-model";
 
@@ -24,6 +30,20 @@ internal static class Payloads
 
     /// <summary>A <c>chat.completion</c> answer with usage, about 1 KB.</summary>
     public static byte[] ChatCompletion { get; } = BuildCompletion();
+
+    /// <summary>
+    /// Path prefix of the fake upstream's failing variant: <c>/fail20/v1/...</c> answers one request in five (the 5th,
+    /// 10th, ...) with 503 and <see cref="ServerError"/>, the others as <c>/v1/...</c> does.
+    /// </summary>
+    public const string FailingPrefix = "/fail20";
+
+    /// <summary>How many requests to <see cref="FailingPrefix"/> one 503 comes in: exactly one in this many fails.</summary>
+    public const int FailEvery = 5;
+
+    /// <summary>The failing variant's 503 body, an OpenAI-shaped error.</summary>
+    public static byte[] ServerError { get; } = Encoding.UTF8.GetBytes(
+        "{\"error\":{\"message\":\"The server is overloaded (the bench's failing upstream answers one request in five with 503).\"," +
+        "\"type\":\"server_error\",\"param\":null,\"code\":null}}");
 
     /// <summary>The first server-sent event of a streamed answer.</summary>
     public static byte[] FirstStreamEvent { get; } = Event(Chunk("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}", "null"));

@@ -13,7 +13,7 @@ namespace LlmProxy.Bench;
 
 /// <summary>
 /// <c>run</c>: starts the fake upstream, bare YARP and LlmProxy as separate processes (LlmProxy is measured with
-/// metering on and off, switched by config reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
+/// metering on and off, with Redis limits, and with a second, failing target, switched by config reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
 /// streamed time to first event, and prints the tables.
 /// </summary>
 internal static class RunMode
@@ -30,6 +30,8 @@ internal static class RunMode
     private const string MeteringOffKey = "llmproxy_metering_off";
     private const string RedisLimitsKey = "llmproxy_redis_limits";
     private const string BaselineKey = "llmproxy_baseline";
+    private const string FailoverKey = "llmproxy_failover";
+    private const string FailingProviderName = "up-fail20";
     private const double LimitsCpuRatioGoal = 1.5;
     private const double LimitsThroughputGoal = 0.6;
 
@@ -163,11 +165,17 @@ internal static class RunMode
                     Streams = false,
                     Sidecar = redis,
                 },
+                new(FailoverKey, "LlmProxy (failover)", llmProxyUri, llmProxy)
+                {
+                    Prepare = ct => modes.SetAsync(GatewayMode.Failover, ct),
+                    Streams = false,
+                    Attempts = new GatewayAttempts(client, new Uri($"http://127.0.0.1:{llmProxyPort}/metrics")),
+                },
             ];
             ChildProcess[] servers = [upstream, yarp, llmProxy, redis];
             if (options.SkipLimits)
             {
-                targets = [.. targets.Where(static t => t.Key is not (RedisLimitsKey or DirectKey))];
+                targets = [.. targets.Where(static t => t.Key is not (RedisLimitsKey or DirectKey or FailoverKey))];
             }
 
             if (baselineProxy is not null)
@@ -245,7 +253,15 @@ internal static class RunMode
             PrintResults(results, settings);
             foreach (var child in servers)
             {
-                if (child.LineCount > 0)
+                if (child.LineCount > 0 && child == llmProxy && targets.Any(static t => t.Key == FailoverKey))
+                {
+                    // The failover runs: the gateway warns once per failed attempt (event 6001, two lines each).
+                    Console.WriteLine();
+                    Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output, with the failover setting's warnings " +
+                        "(event 6001: two lines per failed attempt, as a deployment logs them); the last ones:");
+                    Console.WriteLine(string.Join('\n', child.RecentOutput.Split('\n').TakeLast(4)));
+                }
+                else if (child.LineCount > 0)
                 {
                     Console.WriteLine();
                     Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output; the last ones:");
@@ -342,7 +358,10 @@ internal static class RunMode
         var yarpRatios = new double?[options.Rounds];
         var meteringRatios = new double?[options.Rounds];
         var baselineRatios = new double?[options.Rounds];
+        var failoverRatios = new double?[options.Rounds];
         var hasBaseline = runs.ContainsKey(BaselineKey);
+        var hasFailover = runs.ContainsKey(FailoverKey);
+        var attempts = new Dictionary<string, long>(StringComparer.Ordinal);
         var labelWidth = targets.Max(static t => t.Label.Length);
         for (var round = 0; round < options.Rounds; round++)
         {
@@ -350,21 +369,31 @@ internal static class RunMode
             {
                 var target = targets[(round + i) % targets.Length];
                 await PrepareAsync(target, cancellationToken);
+                var attemptsBefore = target.Attempts is { } counter ? await counter.ReadAsync(cancellationToken) : null;
                 var run = await LoadRunner.RunAsync(client, target, upstream, servers, options.Concurrency, warmup, duration, cancellationToken, rate ?? 0);
+                var runAttempts = attemptsBefore is null ? null : GatewayAttempts.Difference(attemptsBefore, await target.Attempts!.ReadAsync(cancellationToken));
                 runs[target.Key].Add(run);
+                foreach (var (outcome, count) in runAttempts ?? [])
+                {
+                    attempts[outcome] = attempts.GetValueOrDefault(outcome) + count;
+                }
+
                 Console.WriteLine($"  round {round + 1}/{options.Rounds}  {target.Label.PadRight(labelWidth)} {run.RequestsPerSecond,7:0} req/s  " +
                     $"p50 {Ms(run.Latency, 50),6:0.000} ms  p99 {Ms(run.Latency, 99),6:0.000} ms  " +
-                    $"proxy CPU {Format(run.ProxyCpuMicrosPerRequest, "0.0"),6} µs/req  errors {run.Errors}  " +
-                    $"other processes {Format(run.OtherCpuShare * 100, "0"),2}% CPU");
+                    $"proxy CPU {Format(run.ProxyCpuMicrosPerRequest, "0.0"),6} µs/req  errors {run.Errors + run.WarmupErrors}  " +
+                    $"other processes {Format(run.OtherCpuShare * 100, "0"),2}% CPU" +
+                    (runAttempts is null ? "" : $"  attempts: {DescribeAttempts(runAttempts)}"));
             }
 
             var llmProxyCpu = runs[LlmProxyKey][round].ProxyCpuMicrosPerRequest;
             yarpRatios[round] = runs.TryGetValue(YarpKey, out var yarpRuns) ? Ratio(llmProxyCpu, yarpRuns[round].ProxyCpuMicrosPerRequest) : null;
             meteringRatios[round] = runs.TryGetValue(MeteringOffKey, out var offRuns) ? Ratio(llmProxyCpu, offRuns[round].ProxyCpuMicrosPerRequest) : null;
             baselineRatios[round] = hasBaseline ? Ratio(llmProxyCpu, runs[BaselineKey][round].ProxyCpuMicrosPerRequest) : null;
+            failoverRatios[round] = hasFailover ? Ratio(runs[FailoverKey][round].ProxyCpuMicrosPerRequest, llmProxyCpu) : null;
             Console.WriteLine($"  round {round + 1}/{options.Rounds}  CPU per request, LlmProxy / bare YARP {Format(yarpRatios[round], "0.00")}x, " +
                 $"metering on / off {Format(meteringRatios[round], "0.00")}x" +
-                (hasBaseline ? $", LlmProxy / baseline build {Format(baselineRatios[round], "0.00")}x" : ""));
+                (hasBaseline ? $", LlmProxy / baseline build {Format(baselineRatios[round], "0.00")}x" : "") +
+                (hasFailover ? $", failover / metering on {Format(failoverRatios[round], "0.00")}x" : ""));
         }
 
         double? yarpTotal = runs.TryGetValue(YarpKey, out var allYarpRuns) ? CpuPerRequest(allYarpRuns) : null;
@@ -407,9 +436,37 @@ internal static class RunMode
         var limited = results.SingleOrDefault(static r => r.Key == RedisLimitsKey);
         var unlimited = results.Single(static r => r.Key == LlmProxyKey);
         var baselineTotal = hasBaseline ? Ratio(CpuPerRequest(runs[LlmProxyKey]), CpuPerRequest(runs[BaselineKey])) : null;
+        FailoverFacts? failover = null;
+        if (results.SingleOrDefault(static r => r.Key == FailoverKey) is { } failing)
+        {
+            var answered = attempts.GetValueOrDefault("answered");
+            failover = new FailoverFacts
+            {
+                ClientRequests = failing.Requests,
+                ClientErrors = failing.Errors + failing.WarmupErrors,
+                AttemptsByOutcome = attempts,
+                RetriedShare = answered > 0 ? (double)(attempts.Values.Sum() - answered) / answered : null,
+                AddedP50Ms = failing.P50Ms - unlimited.P50Ms,
+                AddedP90Ms = failing.P90Ms - unlimited.P90Ms,
+                AddedP99Ms = failing.P99Ms - unlimited.P99Ms,
+                CpuRatioOverMeteringOn = Ratio(failing.ProxyCpuUsPerRequest, unlimited.ProxyCpuUsPerRequest),
+                CpuRatioPerRound = failoverRatios,
+            };
+        }
+
         return new LoadPhase(rate, results, unlimited.CpuRatioVsYarp, yarpRatios, meteringTotal, meteringRatios,
             limited?.CpuRatioVsYarp, limited is null ? null : limited.RequestsPerSecond / unlimited.RequestsPerSecond,
-            baselineTotal, hasBaseline ? baselineRatios : null);
+            baselineTotal, hasBaseline ? baselineRatios : null, failover);
+    }
+
+    /// <summary>"answered 9000, server_error 500 (5.6% retried)": a run's attempts by outcome, answered first.</summary>
+    private static string DescribeAttempts(IReadOnlyDictionary<string, long> attempts)
+    {
+        var answered = attempts.GetValueOrDefault("answered");
+        var failed = attempts.Values.Sum() - answered;
+        var parts = attempts.Where(static pair => pair.Value != 0).OrderBy(static pair => pair.Key != "answered").ThenBy(static pair => pair.Key, StringComparer.Ordinal)
+            .Select(static pair => $"{pair.Key} {pair.Value}");
+        return string.Join(", ", parts.DefaultIfEmpty("none")) + (answered > 0 ? $" ({(double)failed / answered:P1} retried)" : "");
     }
 
     /// <summary>CPU per request of one proxy over another's; null when either is unknown or the divisor is 0.</summary>
@@ -452,6 +509,15 @@ internal static class RunMode
             if (attempts == 0 || (double)result.Errors / attempts > ErrorLimit)
             {
                 problems.Add($"{result.Target}: {result.Errors} of {attempts} non-streamed requests failed (limit {ErrorLimit:P0}); first: {result.FirstError}");
+            }
+        }
+
+        foreach (var phase in new[] { closedLoop, equalLoad })
+        {
+            if (phase.Failover is { ClientErrors: > 0 } failover)
+            {
+                problems.Add($"LlmProxy (failover): {failover.ClientErrors} client error(s) (goal 0: the gateway should have answered every request from the other target); " +
+                    $"first: {phase.Results.Single(static r => r.Key == FailoverKey).FirstError}");
             }
         }
 
@@ -610,6 +676,41 @@ internal static class RunMode
         {
             Console.WriteLine($"Throughput, LlmProxy (Redis limits) / LlmProxy (limits off): {share:P0} (target >= {LimitsThroughputGoal:P0}: {(share >= LimitsThroughputGoal ? "met" : "NOT met")})");
         }
+
+        if (phase.Failover is { } failover)
+        {
+            PrintFailover(phase, failover);
+        }
+    }
+
+    /// <summary>The failover setting beside the single-target model: client errors, the gateway's retries, added latency and CPU.</summary>
+    private static void PrintFailover(LoadPhase phase, FailoverFacts failover)
+    {
+        var single = phase.Results.Single(static r => r.Key == LlmProxyKey);
+        var failing = phase.Results.Single(static r => r.Key == FailoverKey);
+        Console.WriteLine();
+        Console.WriteLine($"Failover: {Payloads.PublicModel} with two targets of equal weight, one answering 1 request in {Payloads.FailEvery} with 503 " +
+            "(LlmProxy (failover)), beside the same model with one target (LlmProxy (metering on)), same rounds");
+        Console.WriteLine();
+        PrintTable(
+            ["model", "req/s", "p50 ms", "p90 ms", "p99 ms", "proxy CPU µs/req", "upstream attempts/req", "client errors"],
+            new[] { single, failing }.Select(r => new[]
+            {
+                r.Key == FailoverKey ? "two targets, one failing 20%" : "one target",
+                r.RequestsPerSecond.ToString("0"),
+                r.P50Ms.ToString("0.000"),
+                r.P90Ms.ToString("0.000"),
+                r.P99Ms.ToString("0.000"),
+                Format(r.ProxyCpuUsPerRequest, "0.0"),
+                r.Key == FailoverKey && failover.RetriedShare is { } retried ? (1 + retried).ToString("0.000") : r.Key == FailoverKey ? "-" : "1",
+                (r.Errors + r.WarmupErrors).ToString(),
+            }));
+        Console.WriteLine();
+        Console.WriteLine($"client errors with failover: {failover.ClientErrors} in the measured windows and warm-ups ({failover.ClientRequests} requests answered " +
+            $"in the measured windows; target 0: {(failover.ClientErrors == 0 ? "met" : "NOT met")})");
+        Console.WriteLine($"gateway attempts during the failover runs (/metrics llmproxy_attempts, warm-ups included): {DescribeAttempts(failover.AttemptsByOutcome)}");
+        Console.WriteLine($"latency added by failover: p50 {Signed(failover.AddedP50Ms)} ms, p90 {Signed(failover.AddedP90Ms)} ms, p99 {Signed(failover.AddedP99Ms)} ms");
+        PrintRatio("CPU per client request, failover / one target", failover.CpuRatioOverMeteringOn, failover.CpuRatioPerRound, goal: null);
     }
 
     /// <summary>One ratio line: the aggregate, the goal and the spread of the per-round ratios.</summary>
@@ -744,7 +845,8 @@ internal static class RunMode
     /// The gateway's route config in one of its modes. The target has its own price, so metering computes a cost, and
     /// the key has a team, which is a metric label. In <see cref="GatewayMode.RedisLimits"/> the key and the model each
     /// get a request and a token limit far above what the bench sends (every request is admitted: the cost of deciding
-    /// is measured, not refusals), kept in the bench's redis-server.
+    /// is measured, not refusals), kept in the bench's redis-server. In <see cref="GatewayMode.Failover"/> the model has a
+    /// second target of equal weight on the fake upstream's failing variant (<see cref="Payloads.FailingPrefix"/>).
     /// </summary>
     private static string LlmProxyConfig(int upstreamPort, int redisPort, GatewayMode mode)
     {
@@ -753,15 +855,28 @@ internal static class RunMode
             ? """, "limits": { "requests_per_minute": 100000000, "tokens_per_minute": 1000000000000 }"""
             : "";
         var redis = mode == GatewayMode.RedisLimits ? $$""", "redis": { "connection": "127.0.0.1:{{redisPort}}" }""" : "";
+        const string Pricing = """{ "input_per_1m": 0.15, "output_per_1m": 0.6, "cached_input_per_1m": 0.075 }""";
+        var failover = mode == GatewayMode.Failover;
+
+        // Failover: a second provider, the fake upstream's failing variant, and a second target of equal weight on it
+        // (the model's default retry budget, 3 attempts); the alias only tells this setting apart (GatewayModeSwitch).
+        var failingProvider = failover
+            ? $$""", "{{FailingProviderName}}": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}{{Payloads.FailingPrefix}}/v1", "api_key": "env:{{ProviderKeyVariable}}" }"""
+            : "";
+        var weight = failover ? """, "weight": 1""" : "";
+        var failingTarget = failover
+            ? $$""", { "provider": "{{FailingProviderName}}", "model": "{{Payloads.UpstreamModel}}", "weight": 1, "pricing": {{Pricing}} }"""
+            : "";
+        var aliases = failover ? $$""", "aliases": [ "{{Payloads.FailoverAlias}}" ]""" : "";
         return $$"""
             {
-              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1", "api_key": "env:{{ProviderKeyVariable}}" } },
+              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1", "api_key": "env:{{ProviderKeyVariable}}" }{{failingProvider}} },
               "models": {
                 "{{Payloads.PublicModel}}": {
                   "targets": [ {
-                    "provider": "up", "model": "{{Payloads.UpstreamModel}}",
-                    "pricing": { "input_per_1m": 0.15, "output_per_1m": 0.6, "cached_input_per_1m": 0.075 }
-                  } ]{{limits}}
+                    "provider": "up", "model": "{{Payloads.UpstreamModel}}"{{weight}},
+                    "pricing": {{Pricing}}
+                  }{{failingTarget}} ]{{aliases}}{{limits}}
                 }
               },
               "keys": [ { "id": "bench", "team": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ]{{limits}} } ],

@@ -2,7 +2,7 @@ using System.Net;
 
 namespace LlmProxy.Bench;
 
-/// <summary>One way of reaching the fake upstream: directly, through bare YARP, or through LlmProxy (metering on or off).</summary>
+/// <summary>One way of reaching the fake upstream: directly, through bare YARP, or through LlmProxy (in one of its settings).</summary>
 /// <param name="Key">Stable id (JSON).</param>
 /// <param name="Label">Name in the tables.</param>
 /// <param name="ChatUri">Where to POST chat requests.</param>
@@ -14,6 +14,9 @@ internal sealed record Target(string Key, string Label, Uri ChatUri, ChildProces
 
     /// <summary>A helper server of this target (Redis) whose CPU time is measured with the proxy's.</summary>
     public ChildProcess? Sidecar { get; init; }
+
+    /// <summary>The gateway's attempt counter, read around every run of this target (the failover setting); null for none.</summary>
+    public GatewayAttempts? Attempts { get; init; }
 
     /// <summary>Whether the streaming runs include this target.</summary>
     public bool Streams { get; init; } = true;

@@ -7,13 +7,21 @@ namespace LlmProxy.Bench;
 /// <summary>
 /// <c>upstream --port N</c>: a fake OpenAI provider that answers at once. Any POST gets a fixed 1 KB
 /// <c>chat.completion</c>, or, when the body has <c>"stream":true</c>, a short <c>text/event-stream</c> whose first
-/// event is flushed before the rest. Any GET gets 200 "ok" (readiness). No logging, no routing.
+/// event is flushed before the rest. Any GET gets 200 "ok" (readiness). No logging, no routing. The failing variant:
+/// a POST under <see cref="Payloads.FailingPrefix"/> (<c>/fail20/v1/...</c>) is answered with 503 and an OpenAI-shaped
+/// error for exactly one request in <see cref="Payloads.FailEvery"/> (a counter shared by all its requests), otherwise
+/// like any other POST. The 503 carries no <c>Retry-After</c>, so the gateway retries on another target at once and
+/// keeps no target out of rotation.
 /// </summary>
 internal static class UpstreamMode
 {
     private static readonly byte[] Ok = "ok"u8.ToArray();
     private static readonly byte[] StreamTrue = "\"stream\":true"u8.ToArray();
     private static readonly byte[] StreamTrueSpaced = "\"stream\": true"u8.ToArray();
+    private static readonly PathString FailingPrefix = Payloads.FailingPrefix;
+
+    // Requests seen under FailingPrefix; every FailEvery-th one fails.
+    private static long _failingPathRequests;
 
     public static async Task<int> RunAsync(int port)
     {
@@ -43,7 +51,17 @@ internal static class UpstreamMode
             return;
         }
 
-        if (await IsStreamingAsync(request.BodyReader, context.RequestAborted))
+        var streaming = await IsStreamingAsync(request.BodyReader, context.RequestAborted);
+        if (request.Path.StartsWithSegments(FailingPrefix) && Interlocked.Increment(ref _failingPathRequests) % Payloads.FailEvery == 0)
+        {
+            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            response.ContentType = "application/json";
+            response.ContentLength = Payloads.ServerError.Length;
+            await response.Body.WriteAsync(Payloads.ServerError, context.RequestAborted);
+            return;
+        }
+
+        if (streaming)
         {
             response.ContentType = "text/event-stream";
             response.Headers.CacheControl = "no-cache";

@@ -14,8 +14,23 @@ public static partial class ConfigValidator
     /// <summary>Largest allowed timeout, in seconds (one day).</summary>
     public const double MaxTimeoutSeconds = 86_400;
 
+    /// <summary>Most attempts a model's retry budget may allow.</summary>
+    public const int MaxAttempts = 10;
+
+    /// <summary>Longest backoff a model may configure (ms).</summary>
+    public const int MaxBackoffMs = 60_000;
+
     /// <summary>Largest allowed target weight.</summary>
     public const int MaxWeight = 1_000_000;
+
+    /// <summary>Largest <c>health.failures_to_open</c> and <c>health.throttles_to_open</c>.</summary>
+    public const int MaxCircuitCount = 1000;
+
+    /// <summary>Longest <c>health.cooldown_seconds</c> and <c>health.max_cooldown_seconds</c> (one day).</summary>
+    public const double MaxCooldownSeconds = 86_400;
+
+    /// <summary>Largest allowed target priority (tier).</summary>
+    public const int MaxPriority = 1_000;
 
     /// <summary>Returns all errors; empty when the config is valid.</summary>
     public static List<string> Validate(GatewayConfig config)
@@ -132,6 +147,7 @@ public static partial class ConfigValidator
                 continue;
             }
 
+            ValidateProviderTimeouts(path, provider, errors);
             var isSimulated = provider.Type == ProviderTypes.Simulated;
             if (!isSimulated)
             {
@@ -266,6 +282,11 @@ public static partial class ConfigValidator
                     errors.Add($"{targetPath}.weight: must be between 0 and {MaxWeight}");
                 }
 
+                if (target.Priority is < 0 or > MaxPriority)
+                {
+                    errors.Add($"{targetPath}.priority: must be between 0 and {MaxPriority}");
+                }
+
                 totalWeight += Math.Max(0, target.Weight);
             }
 
@@ -278,6 +299,8 @@ public static partial class ConfigValidator
             {
                 errors.Add($"{path}.timeout_seconds: must be greater than 0 and at most {MaxTimeoutSeconds}");
             }
+
+            ValidateFailover(config, name, path, model, errors);
 
             if (model.DefaultMaxTokens is < 1 or > Providers.Anthropic.AnthropicConfigRules.MaxDefaultMaxTokens)
             {
@@ -386,4 +409,87 @@ public static partial class ConfigValidator
 
     [GeneratedRegex("^sha256:[0-9a-fA-F]{64}$")]
     private static partial Regex HashPattern();
+
+    // A provider's default time limits.
+    internal static void ValidateProviderTimeouts(string path, ProviderConfig provider, List<string> errors)
+    {
+        foreach (var (value, key) in new[] { (provider.ConnectTimeoutSeconds, "connect_timeout_seconds"), (provider.FirstByteTimeoutSeconds, "first_byte_timeout_seconds") })
+        {
+            if (value is { } seconds && (seconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(seconds)))
+            {
+                errors.Add($"{path}.{key}: must be greater than 0 and at most {MaxTimeoutSeconds}");
+            }
+        }
+    }
+
+    // Retries, time limits and fallbacks of one model.
+    private static void ValidateFailover(GatewayConfig config, string name, string path, ModelConfig model, List<string> errors)
+    {
+        foreach (var (value, key) in new[]
+        {
+            (model.ConnectTimeoutSeconds, "connect_timeout_seconds"), (model.FirstByteTimeoutSeconds, "first_byte_timeout_seconds"), (model.FirstTokenTimeoutSeconds, "first_token_timeout_seconds"), (model.DeadlineSeconds, "deadline_seconds"),
+        })
+        {
+            if (value is { } seconds && (seconds is <= 0 or > MaxTimeoutSeconds || double.IsNaN(seconds)))
+            {
+                errors.Add($"{path}.{key}: must be greater than 0 and at most {MaxTimeoutSeconds}");
+            }
+        }
+
+        if (model.Retry.MaxAttempts is < 1 or > MaxAttempts)
+        {
+            errors.Add($"{path}.retry.max_attempts: must be between 1 and {MaxAttempts}");
+        }
+
+        if (model.Retry.BackoffMs is < 0 or > MaxBackoffMs)
+        {
+            errors.Add($"{path}.retry.backoff_ms: must be between 0 and {MaxBackoffMs}");
+        }
+
+        if (model.Retry.MaxBackoffMs < model.Retry.BackoffMs || model.Retry.MaxBackoffMs > MaxBackoffMs)
+        {
+            errors.Add($"{path}.retry.max_backoff_ms: must be at least backoff_ms and at most {MaxBackoffMs}");
+        }
+
+        ValidateHealth(path, model.Health, errors);
+        foreach (var (list, key) in new[] { (model.Fallbacks, "fallbacks"), (model.ContextWindowFallbacks, "context_window_fallbacks") })
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                var fallback = list[i];
+                if (fallback == name || model.Aliases.Contains(fallback))
+                {
+                    errors.Add($"{path}.{key}[{i}]: '{fallback}' is this model");
+                }
+                else if (!config.Models.ContainsKey(fallback) && !config.Models.Values.Any(other => other.Aliases.Contains(fallback)))
+                {
+                    errors.Add($"{path}.{key}[{i}]: no model named '{fallback}'");
+                }
+            }
+        }
+    }
+
+    // When a model's targets are taken out of rotation.
+    private static void ValidateHealth(string path, HealthConfig health, List<string> errors)
+    {
+        if (health.FailuresToOpen is < 1 or > MaxCircuitCount)
+        {
+            errors.Add($"{path}.health.failures_to_open: must be between 1 and {MaxCircuitCount}");
+        }
+
+        if (health.ThrottlesToOpen is < 1 or > MaxCircuitCount)
+        {
+            errors.Add($"{path}.health.throttles_to_open: must be between 1 and {MaxCircuitCount}");
+        }
+
+        if (double.IsNaN(health.CooldownSeconds) || health.CooldownSeconds is <= 0 or > MaxCooldownSeconds)
+        {
+            errors.Add($"{path}.health.cooldown_seconds: must be greater than 0 and at most {MaxCooldownSeconds}");
+        }
+
+        if (double.IsNaN(health.MaxCooldownSeconds) || health.MaxCooldownSeconds < health.CooldownSeconds || health.MaxCooldownSeconds > MaxCooldownSeconds)
+        {
+            errors.Add($"{path}.health.max_cooldown_seconds: must be at least cooldown_seconds and at most {MaxCooldownSeconds}");
+        }
+    }
 }

@@ -32,6 +32,9 @@ public sealed class ModelTarget
     /// <summary>Relative share of traffic.</summary>
     public int Weight { get; }
 
+    /// <summary>Tier: lower is preferred; a higher one is used only while no target of a better tier is available.</summary>
+    public int Priority { get; init; }
+
     /// <summary>Anthropic: <c>max_tokens</c> sent when the client gives none (the model's setting, else the provider's).</summary>
     public int? DefaultMaxTokens { get; init; }
 

@@ -33,6 +33,19 @@ public sealed record ProviderConfig
     /// </summary>
     public bool? InjectStreamUsage { get; init; }
 
+    /// <summary>
+    /// Whether the provider continues a final assistant message (a prefill), which lets the attempt loop continue a
+    /// stream cut mid-answer on it. Default: yes for <c>anthropic</c>, <c>openai-compatible</c> and <c>simulated</c>;
+    /// no for <c>openai</c> and <c>azure-openai</c> (chat completions there answer a trailing assistant message anew).
+    /// </summary>
+    public bool? Prefill { get; init; }
+
+    /// <summary>Time allowed for connecting to this provider, for models that set none (default 10 s).</summary>
+    public double? ConnectTimeoutSeconds { get; init; }
+
+    /// <summary>Time allowed for this provider's response headers, for models that set none (default: the model's idle timeout).</summary>
+    public double? FirstByteTimeoutSeconds { get; init; }
+
     /// <summary>Simulated provider only: latency and error injection.</summary>
     public SimulationSettings? Simulation { get; init; }
 }

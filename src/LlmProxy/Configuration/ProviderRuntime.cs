@@ -53,6 +53,15 @@ public sealed class ProviderRuntime
     /// <summary>True when the gateway may add <c>stream_options.include_usage</c> for this provider.</summary>
     public bool InjectStreamUsage { get; init; } = true;
 
+    /// <summary>Time allowed for connecting to this provider, for models that set none.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
+
+    /// <summary>Time allowed for this provider's response headers, for models that set none.</summary>
+    public TimeSpan? FirstByteTimeout { get; init; }
+
+    /// <summary>True when the provider continues a final assistant message (a stream cut elsewhere can be continued here).</summary>
+    public bool Prefill { get; init; }
+
     /// <summary>Settings of a simulated provider.</summary>
     public SimulationSettings? Simulation { get; init; }
 

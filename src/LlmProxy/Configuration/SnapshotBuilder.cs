@@ -10,6 +10,12 @@ namespace LlmProxy.Configuration;
 /// </summary>
 internal sealed class SnapshotBuilder
 {
+    /// <summary>Time allowed for a whole client request when the model sets none.</summary>
+    public const double DefaultDeadlineSeconds = 900;
+
+    /// <summary>Time allowed for connecting to a provider when the model sets none.</summary>
+    public const double DefaultConnectTimeoutSeconds = 10;
+
     private readonly ProviderAdapters _adapters;
     private readonly TimeProvider _time;
 
@@ -74,6 +80,9 @@ internal sealed class SnapshotBuilder
                 InjectStreamUsage = provider.Type != ProviderTypes.Anthropic
                     && (provider.InjectStreamUsage ?? (provider.Type != ProviderTypes.AzureOpenAI || Providers.AzureOpenAI.AzureOpenAIConfigRules.AcceptsStreamOptions(provider))),
                 Simulation = provider.Type == ProviderTypes.Simulated ? provider.Simulation ?? new SimulationSettings() : null,
+                Prefill = provider.Prefill ?? provider.Type is ProviderTypes.Anthropic or ProviderTypes.OpenAICompatible or ProviderTypes.Simulated,
+                ConnectTimeout = provider.ConnectTimeoutSeconds is { } connect ? TimeSpan.FromSeconds(connect) : null,
+                FirstByteTimeout = provider.FirstByteTimeoutSeconds is { } firstByte ? TimeSpan.FromSeconds(firstByte) : null,
                 Adapter = adapter,
             };
         }
@@ -114,6 +123,7 @@ internal sealed class SnapshotBuilder
                 var modelTarget = new ModelTarget($"{name}#{i}:{runtime.Name}@{runtime.Address}", runtime, upstreamModel, target.Weight, PriceOf(target, runtime, upstreamModel, pricing))
                 {
                     DefaultMaxTokens = model.DefaultMaxTokens ?? runtime.DefaultMaxTokens,
+                    Priority = target.Priority,
                 };
                 enabled.Add(modelTarget);
                 targets[modelTarget.DestinationId] = modelTarget;
@@ -130,8 +140,27 @@ internal sealed class SnapshotBuilder
                 Name = name,
                 ClusterId = "model:" + name,
                 Targets = [.. enabled],
+                Strategy = model.Strategy,
+                Tiered = enabled.Exists(t => t.Priority != enabled[0].Priority),
+                TracksLatency = model.Strategy == BalancingStrategy.Latency && enabled.Count > 1,
                 Aliases = [.. model.Aliases],
                 Timeout = TimeSpan.FromSeconds(model.TimeoutSeconds ?? config.Server.UpstreamTimeoutSeconds),
+                // One connection pool per model: its providers' connect timeouts meet at the shortest.
+                ConnectTimeout = model.ConnectTimeoutSeconds is { } connectTimeout ? TimeSpan.FromSeconds(connectTimeout)
+                    : enabled.Select(static t => t.Provider.ConnectTimeout).Where(static t => t is not null).Min() ?? TimeSpan.FromSeconds(DefaultConnectTimeoutSeconds),
+                Failover = new Failover.FailoverPlan
+                {
+                    MaxAttempts = model.Retry.MaxAttempts,
+                    Backoff = TimeSpan.FromMilliseconds(model.Retry.BackoffMs),
+                    MaxBackoff = TimeSpan.FromMilliseconds(model.Retry.MaxBackoffMs),
+                    FirstByteTimeout = model.FirstByteTimeoutSeconds is { } firstByte ? TimeSpan.FromSeconds(firstByte) : null,
+                    ShortestProviderFirstByteTimeout = enabled.Select(static t => t.Provider.FirstByteTimeout).Where(static t => t is not null).Min(),
+                    FirstTokenTimeout = model.FirstTokenTimeoutSeconds is { } firstToken ? TimeSpan.FromSeconds(firstToken) : null,
+                    Deadline = TimeSpan.FromSeconds(model.DeadlineSeconds ?? DefaultDeadlineSeconds),
+                    Fallbacks = [.. model.Fallbacks],
+                    ContextWindowFallbacks = [.. model.ContextWindowFallbacks],
+                    Health = Failover.HealthPolicy.Of(model.Health),
+                },
                 Created = created,
             };
             models[name] = route;

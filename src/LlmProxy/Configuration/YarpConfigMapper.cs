@@ -6,12 +6,21 @@ namespace LlmProxy.Configuration;
 
 /// <summary>
 /// Maps a snapshot to YARP: one route per OpenAI endpoint (the cluster is chosen per request from the body's
-/// <c>model</c>), one cluster per model with one destination per target, balanced by weight.
+/// <c>model</c>), one cluster per model with one destination per target, balanced by the model's strategy.
 /// </summary>
 internal static class YarpConfigMapper
 {
-    /// <summary>Name of the weighted load-balancing policy.</summary>
+    /// <summary>Name of the weighted load-balancing policy (<c>weighted</c>).</summary>
     public const string WeightedPolicy = "LlmProxyWeighted";
+
+    /// <summary>Name of the round-robin load-balancing policy (<c>round_robin</c>).</summary>
+    public const string RoundRobinPolicy = "LlmProxyRoundRobin";
+
+    /// <summary>Name of the least-in-flight load-balancing policy (<c>least_in_flight</c>).</summary>
+    public const string LeastInFlightPolicy = "LlmProxyLeastInFlight";
+
+    /// <summary>Name of the latency-aware (power of two choices) load-balancing policy (<c>latency</c>).</summary>
+    public const string LatencyPolicy = "LlmProxyLatency";
 
     /// <summary>The OpenAI endpoints the gateway forwards (POST, routed by the body's model).</summary>
     public static readonly string[] ForwardedPaths = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"];
@@ -45,7 +54,7 @@ internal static class YarpConfigMapper
             clusters.Add(new ClusterConfig
             {
                 ClusterId = model.ClusterId,
-                LoadBalancingPolicy = WeightedPolicy,
+                LoadBalancingPolicy = PolicyOf(model.Strategy),
                 Destinations = destinations,
                 HttpRequest = new ForwarderRequestConfig
                 {
@@ -54,11 +63,25 @@ internal static class YarpConfigMapper
                     VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
                 },
                 HttpClient = new HttpClientConfig { EnableMultipleHttp2Connections = true },
+                Metadata = new Dictionary<string, string>
+                {
+                    [Providers.ProviderHttpClientFactory.ConnectTimeoutKey] = model.ConnectTimeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                },
             });
         }
 
         return clusters;
     }
+
+    /// <summary>The YARP load-balancing policy that implements <paramref name="strategy"/>.</summary>
+    public static string PolicyOf(BalancingStrategy strategy) => strategy switch
+    {
+        BalancingStrategy.Weighted => WeightedPolicy,
+        BalancingStrategy.RoundRobin => RoundRobinPolicy,
+        BalancingStrategy.LeastInFlight => LeastInFlightPolicy,
+        BalancingStrategy.Latency => LatencyPolicy,
+        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, null),
+    };
 
     private static RouteConfig[] BuildRoutes()
     {

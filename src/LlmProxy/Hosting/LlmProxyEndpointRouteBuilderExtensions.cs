@@ -38,13 +38,13 @@ public static class LlmProxyEndpointRouteBuilderExtensions
             proxy.UseMiddleware<ModelRoutingMiddleware>();
             proxy.UseMiddleware<StructuredOutputMiddleware>();
             proxy.UseMiddleware<AdmissionMiddleware>();
-            proxy.UseMiddleware<AttemptMiddleware>();
+            proxy.UseMiddleware<Failover.AttemptMiddleware>();
             proxy.UseLoadBalancing();
             proxy.UseMiddleware<TargetMiddleware>();
         }).WithMetadata(RequiresVirtualKeyAttribute.Instance, MeteredAttribute.Instance);
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = static _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = static check => check.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapMetricsSummary();
         app.MapDashboard();

@@ -96,6 +96,9 @@ public static class LlmProxyServiceCollectionExtensions
         services.AddSingleton<IProxyConfigProvider, YarpConfigProvider>();
         services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory, ProviderHttpClientFactory>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, WeightedLoadBalancingPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, RoundRobinLoadBalancingPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LeastInFlightLoadBalancingPolicy>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILoadBalancingPolicy, LatencyLoadBalancingPolicy>());
 
         services.TryAddSingleton<LlmProxyMetrics>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IUsageSink, LlmProxyMetrics>(sp => sp.GetRequiredService<LlmProxyMetrics>()));
@@ -111,11 +114,15 @@ public static class LlmProxyServiceCollectionExtensions
         // Caches are bounded singletons of the host, never statics (see each type for its bound).
         services.TryAddSingleton<TokenEstimator>();
         services.TryAddSingleton<SchemaCache>();
+        services.TryAddSingleton<Failover.TargetHealth>();
+        services.AddHostedService<Failover.TargetHealthSharing>();
+        services.TryAddSingleton<TargetStats>();
         services.TryAddSingleton<ModelNameTable>();
 
         services.AddHealthChecks()
             .AddCheck<ConfigHealthCheck>("config", tags: ["ready"])
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"]);
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<Failover.TargetHealthCheck>("targets", tags: ["ready"]);
         services.AddOpenApi(options => options.AddDocumentTransformer<ForwardedEndpointsDocument>());
         return builder;
     }

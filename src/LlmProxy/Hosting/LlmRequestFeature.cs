@@ -1,6 +1,7 @@
 using LlmProxy.Auth;
 using LlmProxy.Configuration;
 using LlmProxy.Errors;
+using LlmProxy.Failover;
 using LlmProxy.RateLimiting;
 using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
@@ -90,8 +91,11 @@ public sealed class LlmRequestFeature
     /// <summary>A reservation to settle with the usage record when the request ends (set by the rate-limit stage).</summary>
     public IUsageSettlement? Settlement { get; set; }
 
-    /// <summary>Which attempt is running (1 for the first).</summary>
+    /// <summary>Which attempt is running (1 for the first), failovers and structured-output retries together.</summary>
     public int Attempt { get; internal set; } = 1;
+
+    /// <summary>How many answers have been asked for under structured-output <c>retry</c> (1 for the first).</summary>
+    public int AnswersAsked { get; internal set; } = 1;
 
     /// <summary>The target chosen by load balancing.</summary>
     public ModelTarget? Target { get; internal set; }
@@ -104,6 +108,24 @@ public sealed class LlmRequestFeature
 
     /// <summary>Set by the response side when the attempt's answer failed validation and may be asked for again.</summary>
     internal InvalidAnswer? RetryWanted { get; set; }
+
+    /// <summary>Set by the attempt loop while another attempt could follow: a provider's error is then kept in <see cref="Failure"/>, not sent.</summary>
+    internal bool HoldFailure { get; set; }
+
+    /// <summary>The provider's error the current attempt ended with, held for the attempt loop.</summary>
+    internal UpstreamFailure? Failure { get; set; }
+
+    /// <summary>What a stream delivered so far, kept when the attempt loop could continue it on another target.</summary>
+    internal StreamTranscript? Transcript { get; set; }
+
+    /// <summary>The transcript while it records what the provider sends (not during a continuation).</summary>
+    internal StreamTranscript? RecordingTranscript => Transcript is { Recording: true } transcript ? transcript : null;
+
+    /// <summary>How the stream's provider failed after the client got part of the answer, when the attempt loop is to continue it.</summary>
+    internal Streaming.StreamEnd? StreamCut { get; set; }
+
+    /// <summary>The client's own cancellation (the attempt loop gives each attempt a token of its own that also ends at the deadline).</summary>
+    public CancellationToken ClientAborted { get; init; }
 
     // ── What the answer measured ────────────────────────────────────────────────────────────────────────────
 
@@ -179,15 +201,25 @@ public sealed class LlmRequestFeature
     internal TokenUsage? EarlierAttempts { get; private set; }
 
     /// <summary>
-    /// Starts the next attempt: the answer just measured is charged as an earlier attempt (its usage, or the estimate of
-    /// it), and what describes the answer — tokens, text seen, ids, finish reason, first token, errors — starts again, so
-    /// the record describes the answer the client gets.
+    /// Starts the next attempt. An answer the client will not get (<paramref name="answered"/>: it broke its schema) is
+    /// charged as an earlier attempt — its usage, or the estimate of it; a failed attempt only with the tokens its provider
+    /// reported, if any. What describes the answer — tokens, text seen, ids, finish reason, first token, errors — starts
+    /// again, so the record describes the answer the client gets.
     /// </summary>
-    internal void NextAttempt()
+    internal void NextAttempt(bool answered)
     {
-        var used = ResolveAttempt();
-        EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        if (answered || InputTokens is not null || OutputTokens is not null)
+        {
+            var used = answered ? ResolveAttempt() : new TokenUsage(InputTokens ?? 0, OutputTokens ?? 0, CachedInputTokens, ReasoningTokens, Estimated: false);
+            EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        }
+
         Attempt++;
+        if (answered)
+        {
+            AnswersAsked++;
+        }
+
         InputTokens = null;
         OutputTokens = null;
         CachedInputTokens = 0;
@@ -203,6 +235,52 @@ public sealed class LlmRequestFeature
         GatewayError = null;
         StreamFailure = ErrorCategory.None;
         RetryWanted = null;
+        Failure = null;
+        Transcript?.Clear();
+    }
+
+    /// <summary>
+    /// Starts an attempt that continues the answer of a stream cut mid-answer: the attempt before is charged (its usage, or
+    /// the estimate of it) when <paramref name="charge"/> (it delivered part of the answer), its errors are cleared, and
+    /// what the client already has — the answer's id, model, finish reason and first token — stays.
+    /// </summary>
+    internal void ContinueAttempt(bool charge)
+    {
+        if (charge)
+        {
+            var used = ResolveAttempt();
+            EarlierAttempts = EarlierAttempts is { } earlier ? earlier.Plus(used) : used;
+        }
+
+        Attempt++;
+        InputTokens = null;
+        OutputTokens = null;
+        CachedInputTokens = 0;
+        ReasoningTokens = 0;
+        GeneratedTextBytes = 0;
+        UpstreamHeaders = 0;
+        UpstreamStatus = 0;
+        GatewayError = null;
+        StreamFailure = ErrorCategory.None;
+        StreamCut = null;
+        Failure = null;
+    }
+
+    /// <summary>
+    /// Forgets a continuation attempt of which nothing reached the client: it is charged nothing (unless its provider
+    /// reported tokens), and the status and target are again those of the attempt whose answer the client has.
+    /// </summary>
+    internal void DiscardAttempt(int answeredStatus, ModelTarget? answeredTarget)
+    {
+        InputTokens ??= 0;
+        OutputTokens ??= 0;
+        GeneratedTextBytes = 0;
+        UpstreamStatus = answeredStatus;
+        Target = answeredTarget;
+        GatewayError = null;
+        StreamFailure = ErrorCategory.None;
+        StreamCut = null;
+        Failure = null;
     }
 
     /// <summary>The request's usage: every attempt's (<see cref="EarlierAttempts"/> and the last one's).</summary>

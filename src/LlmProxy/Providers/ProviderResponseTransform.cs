@@ -92,9 +92,10 @@ internal sealed class ProviderResponseTransform : ResponseTransform
 
         var status = (int)proxyResponse.StatusCode;
         feature.UpstreamStatus = status;
+        // Always: the attempt loop's first-byte timer reads it.
+        feature.UpstreamHeaders = _time.GetTimestamp();
         if (feature.Metered)
         {
-            feature.UpstreamHeaders = _time.GetTimestamp();
             headers[OverheadHeader] = Math.Round(_time.GetElapsedTime(feature.Start, feature.UpstreamStart).TotalMilliseconds, 3).ToString(CultureInfo.InvariantCulture);
         }
 
@@ -103,7 +104,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
         var translated = translator is { IsIdentity: false };
         if (status >= 400 && feature.Target is { } target)
         {
-            await UpstreamErrorRewriter.RewriteAsync(context, target);
+            await UpstreamErrorRewriter.RewriteAsync(context, target, feature, _time);
             return;
         }
 
@@ -218,7 +219,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
     // What watches a stream: the meter, then — for a chat answer whose request carried schemas — validation.
     private IStreamObserver[] StreamObservers(HttpContext http, LlmRequestFeature feature)
     {
-        IStreamObserver? usage = feature.Metered ? new StreamUsageObserver(feature, _time) : null;
+        IStreamObserver? usage = feature.Metered ? new StreamUsageObserver(feature, _time, http.RequestServices.GetService<LlmProxyMetrics>()) : null;
         if (feature.Output is not { } expectation)
         {
             return usage is null ? [] : [usage];
@@ -226,7 +227,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
 
         var services = http.RequestServices;
         var validation = new StreamValidation(expectation, feature.Model?.Name ?? feature.Request.Model, feature.RequestId,
-            services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>(), feature.Attempt);
+            services.GetRequiredService<LlmProxyMetrics>(), services.GetRequiredService<ILogger<StreamValidation>>(), feature.AnswersAsked);
         var observer = new StreamValidationObserver(validation, http, feature);
         return usage is null ? [observer] : [usage, observer];
     }

@@ -11,19 +11,22 @@ namespace LlmProxy.Providers;
 
 /// <summary>
 /// Stage 5 (after YARP load balancing): records the chosen target and hands YARP the body to send, as the target's
-/// translator writes it (for OpenAI-shaped providers the client's body with the upstream model name).
+/// translator writes it (for OpenAI-shaped providers the client's body with the upstream model name); under <c>latency</c>
+/// balancing, records how the attempt went (<see cref="TargetStats"/>).
 /// </summary>
 internal sealed class TargetMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly ConfigStore _store;
     private readonly TimeProvider _time;
+    private readonly TargetStats _stats;
 
-    public TargetMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time)
+    public TargetMiddleware(RequestDelegate next, ConfigStore store, TimeProvider time, TargetStats stats)
     {
         _next = next;
         _store = store;
         _time = time;
+        _stats = stats;
     }
 
     public async Task Invoke(HttpContext context)
@@ -41,7 +44,7 @@ internal sealed class TargetMiddleware
         var translator = target.Provider.Translator;
         if (translator.RefuseOperation(feature.OperationPath) is { } refusal)
         {
-            await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, refusal);
+            await RefuseAsync(context, feature, refusal, null);
             return;
         }
 
@@ -51,7 +54,7 @@ internal sealed class TargetMiddleware
         var body = translator.TranslateRequest(feature, target, addUsage);
         if (body.Error is { } error)
         {
-            await ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, error, body.Param);
+            await RefuseAsync(context, feature, error, body.Param);
             return;
         }
 
@@ -71,7 +74,14 @@ internal sealed class TargetMiddleware
             }
 
             request.Headers.Remove(HeaderNames.TransferEncoding);
+            // Only a model balanced by latency over several targets measures its attempts.
+            var measured = feature.Model is { TracksLatency: true };
+            var started = measured ? _time.GetTimestamp() : 0;
             await _next(context);
+            if (measured)
+            {
+                _stats.RecordAttempt(feature, target.DestinationId, started, context.Features.Get<Yarp.ReverseProxy.Forwarder.IForwarderErrorFeature>()?.Error ?? default);
+            }
         }
         finally
         {
@@ -80,6 +90,19 @@ internal sealed class TargetMiddleware
                 ArrayPool<byte>.Shared.Return(body.Bytes.Array!);
             }
         }
+    }
+
+    // This target cannot take the request (its provider lacks the operation or a parameter): a 400, unless the attempt
+    // loop may try another target of the model first (a model served by providers of several types).
+    private static Task RefuseAsync(HttpContext context, LlmRequestFeature feature, string message, string? param)
+    {
+        if (feature.HoldFailure)
+        {
+            feature.Failure = Failover.UpstreamFailure.Refused(message, param);
+            return Task.CompletedTask;
+        }
+
+        return ErrorWriter.WriteAsync(context, LlmError.InvalidRequest, message, param);
     }
 
     // YARP applies a reload a moment after the store swaps snapshots, so the chosen destination may belong to

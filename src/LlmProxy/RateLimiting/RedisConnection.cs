@@ -74,6 +74,9 @@ public sealed partial class RedisConnection : IDisposable
         return _multiplexer is { IsConnected: true } ? _store : null;
     }
 
+    /// <summary>The current connection while it is connected (for pub/sub beside the limit store), else null.</summary>
+    public IConnectionMultiplexer? Multiplexer => _multiplexer is { IsConnected: true } multiplexer ? multiplexer : null;
+
     /// <summary>Starts connecting (at start-up and after a reload) so the first request does not pay for it.</summary>
     public void Warm(string? connectionString, int timeoutMs)
     {

@@ -1,13 +1,26 @@
 using LlmProxy.Configuration;
-using LlmProxy.Hosting;
 using Yarp.ReverseProxy.LoadBalancing;
 using Yarp.ReverseProxy.Model;
 
 namespace LlmProxy.Routing;
 
-/// <summary>Picks one of a model's available targets at random, in proportion to the targets' weights.</summary>
+/// <summary>
+/// <c>weighted</c>: picks one of the best tier's available targets at random, in proportion to the targets' weights
+/// (<see cref="BalancingCandidates"/>).
+/// </summary>
 internal sealed class WeightedLoadBalancingPolicy : ILoadBalancingPolicy
 {
+    private readonly Random _random;
+
+    /// <summary>Creates the policy (shared randomness).</summary>
+    public WeightedLoadBalancingPolicy()
+        : this(Random.Shared)
+    {
+    }
+
+    /// <summary>Creates the policy with its own source of randomness (a seeded one, in tests).</summary>
+    internal WeightedLoadBalancingPolicy(Random random) => _random = random;
+
     /// <inheritdoc/>
     public string Name => YarpConfigMapper.WeightedPolicy;
 
@@ -20,32 +33,9 @@ internal sealed class WeightedLoadBalancingPolicy : ILoadBalancingPolicy
             return count == 0 ? null : availableDestinations[0];
         }
 
-        var targets = context.Features.Get<LlmRequestFeature>()?.Snapshot.Targets;
-        if (targets is null)
-        {
-            return availableDestinations[Random.Shared.Next(count)];
-        }
-
-        var total = 0L;
-        for (var i = 0; i < count; i++)
-        {
-            total += WeightOf(targets, availableDestinations[i]);
-        }
-
-        var pick = Random.Shared.NextInt64(total);
-        for (var i = 0; i < count; i++)
-        {
-            pick -= WeightOf(targets, availableDestinations[i]);
-            if (pick < 0)
-            {
-                return availableDestinations[i];
-            }
-        }
-
-        return availableDestinations[count - 1];
+        var weights = count <= BalancingCandidates.StackLimit ? stackalloc int[count] : new int[count];
+        BalancingCandidates.Fill(context, availableDestinations, weights);
+        var index = BalancingCandidates.Draw(weights, _random);
+        return index < 0 ? null : availableDestinations[index];
     }
-
-    // A destination unknown to the request's snapshot (mid-reload) counts as weight 1.
-    private static int WeightOf(IReadOnlyDictionary<string, ModelTarget> targets, DestinationState destination)
-        => targets.TryGetValue(destination.DestinationId, out var target) ? target.Weight : 1;
 }

@@ -1,3 +1,5 @@
+using LlmProxy.Hosting;
+
 namespace LlmProxy.Streaming;
 
 /// <summary>
@@ -13,6 +15,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
     private readonly SseScanner _scanner = new();
     private readonly SseOutbox _outbox = new();
     private readonly StreamCompletion _completion = new();
+    // The client's own token: during an attempt the request's token also ends on the attempt loop's timers, and a
+    // provider stopped by the deadline must still end the stream with an error event.
+    private readonly CancellationToken _clientAborted = client.Features.Get<LlmRequestFeature>() is { ClientAborted.CanBeCanceled: true } request
+        ? request.ClientAborted : client.RequestAborted;
+    private readonly LlmRequestFeature? _request = client.Features.Get<LlmRequestFeature>();
     private bool _ended;
 
     /// <inheritdoc/>
@@ -37,6 +44,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             }
             catch (Exception ex) when (IsProviderFailure(ex))
             {
+                if (RetryableBeforeStart())
+                {
+                    throw;
+                }
+
                 await FailAsync(ex);
                 return 0;
             }
@@ -54,6 +66,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
                 }
                 catch (Exception ex) when (IsProviderFailure(ex))
                 {
+                    if (RetryableBeforeStart())
+                    {
+                        throw;
+                    }
+
                     // The held partial event is dropped: the client sees only whole events, then the error.
                     await FailAsync(ex);
                     return 0;
@@ -62,6 +79,13 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
                 if (read == 0)
                 {
                     End(buffer.Span[..start]);
+                    if (_request?.StreamCut is not null && RetryableBeforeStart())
+                    {
+                        // Closed before the answer began: an ordinary retry for the attempt loop, not a continuation.
+                        _request.StreamCut = null;
+                        throw new IOException("The provider closed the stream before the answer began.");
+                    }
+
                     return _outbox.Take(buffer.Span);
                 }
             }
@@ -243,7 +267,11 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             return StreamEnd.Finished;
         }
 
-        _outbox.Write(SseFrames.ProviderFailure(StreamEnd.Truncated, endOpenEvent: false));
+        if (!Defer(StreamEnd.Truncated))
+        {
+            _outbox.Write(SseFrames.ProviderFailure(StreamEnd.Truncated, endOpenEvent: false));
+        }
+
         return StreamEnd.Truncated;
     }
 
@@ -259,12 +287,77 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
         }
     }
 
+    // Nothing reached the client yet and the attempt loop runs (it keeps a transcript): a failure is left to YARP, which
+    // reports it with the response untouched, so the loop retries as for any request.
+    // (During a continuation the response YARP sees has not started, but the client's has: never then.)
+    private bool RetryableBeforeStart()
+        => _request is { HoldFailure: true } && _request.Transcript is not { Recording: false } && !client.Response.HasStarted && !_outbox.HasPending
+            && !_completion.Finished;
+
+    // A stream the attempt loop can continue elsewhere (it keeps a transcript): the loop decides what the client gets
+    // next — the rest of the answer from another target, or this error event when none can give it.
+    private bool Defer(StreamEnd failure)
+    {
+        if (_request?.Transcript is not { Unsupported: false })
+        {
+            return false;
+        }
+
+        _request.StreamCut = failure;
+        return true;
+    }
+
+    private async Task FinishAfterFailureAsync()
+    {
+        _scanner.Clear();
+        foreach (var observer in observers)
+        {
+            observer.OnStreamEnd(StreamEnd.Finished);
+        }
+
+        if (!endsWithDone || _completion.SawDone)
+        {
+            return;
+        }
+
+        try
+        {
+            // The copy's token may be cancelled (idle timeout): written to the client directly, as the error event would be.
+            await client.Response.Body.WriteAsync(_outbox.HasPending ? [.. TakePending(), .. SseFrames.Done] : SseFrames.Done.ToArray(), CancellationToken.None);
+            await client.Response.Body.FlushAsync(CancellationToken.None);
+        }
+        catch (Exception writeError) when (writeError is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client is gone.
+        }
+    }
+
+    private byte[] TakePending()
+    {
+        var pending = new List<byte>();
+        var buffer = new byte[4096];
+        while (_outbox.HasPending)
+        {
+            var taken = _outbox.Take(buffer);
+            pending.AddRange(buffer.AsSpan(0, taken).ToArray());
+        }
+
+        return [.. pending];
+    }
+
     private bool IsProviderFailure(Exception ex)
-        => !client.RequestAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
+        => !_clientAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
 
     private async Task FailAsync(Exception ex)
     {
         _ended = true;
+        if (_completion.SawFinish && !_scanner.InOversizedEvent)
+        {
+            // The answer was finished (a finish reason came) and only the end of the stream was lost: it ends as finished.
+            await FinishAfterFailureAsync();
+            return;
+        }
+
         var failure = ex is OperationCanceledException ? StreamEnd.TimedOut : StreamEnd.Unreachable;
         var openEvent = _scanner.InOversizedEvent;
         _scanner.Clear();
@@ -284,7 +377,7 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             observer.OnStreamEnd(failure);
         }
 
-        if (answered)
+        if (answered || (!openEvent && Defer(failure)))
         {
             return;
         }

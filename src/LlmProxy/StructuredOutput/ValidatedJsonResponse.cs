@@ -12,7 +12,7 @@ namespace LlmProxy.StructuredOutput;
 /// A non-streamed answer whose request carried schemas: read whole (the verdict goes in a header, before the body),
 /// metered, validated, then sent as it came with <c>x-llmproxy-validation</c> (annotate), or replaced by a 422
 /// <c>structured_output_invalid</c> listing the violations (reject). Under retry a failed answer is recorded for the
-/// attempt loop (<see cref="Providers.AttemptMiddleware"/>), which asks again, until an answer fits or the attempts run
+/// attempt loop (<see cref="Failover.AttemptMiddleware"/>), which asks again, until an answer fits or the attempts run
 /// out; then it is rejected. The body returned is the last answer, with its own <c>usage</c>.
 /// </summary>
 internal static partial class ValidatedJsonResponse
@@ -59,14 +59,14 @@ internal static partial class ValidatedJsonResponse
             Log.Failed(logger, feature.RequestId, model, expectation.Policy.Name(), verdict.Violations.Count, verdict.Describe());
             if (expectation.Policy == StructuredOutputPolicy.Retry)
             {
-                if (feature.Attempt < expectation.MaxAttempts && feature.Target is not null)
+                if (feature.AnswersAsked < expectation.MaxAttempts && feature.Target is not null)
                 {
                     // Nothing is written: the attempt loop asks again.
                     feature.RetryWanted = new InvalidAnswer(body, verdict.Violations);
                     return;
                 }
 
-                http.Response.Headers[AttemptsHeader] = feature.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                http.Response.Headers[AttemptsHeader] = feature.AnswersAsked.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
         }
 

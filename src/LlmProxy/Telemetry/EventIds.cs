@@ -18,4 +18,9 @@ internal static class EventIds
     public const int RateLimitFallback = 4004;
     public const int RateLimitSettleFailed = 4005;
     public const int ValidationFailed = 5001;
+    public const int AttemptFailed = 6001;
+    public const int StreamContinuation = 6002;
+    public const int CircuitOpened = 6010;
+    public const int CircuitClosed = 6011;
+    public const int HealthSharingFailed = 6012;
 }

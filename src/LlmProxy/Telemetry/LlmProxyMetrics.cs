@@ -42,6 +42,12 @@ public sealed class LlmProxyMetrics : IUsageSink
     private readonly Counter<long> _validationEarlyAborts;
     private readonly Counter<long> _validationTokensSaved;
     private readonly Counter<long> _configReloads;
+    private readonly Counter<long> _attempts;
+    private readonly Histogram<double> _attemptDuration;
+    private readonly Counter<long> _invalidStreamEvents;
+    private readonly Counter<long> _streamContinuations;
+    private readonly Counter<long> _circuitTransitions;
+    private Func<IEnumerable<Measurement<double>>>? _targetHealth;
 
     /// <summary>Creates the instruments and counts config reloads.</summary>
     public LlmProxyMetrics(IMeterFactory meterFactory, ConfigStore store)
@@ -70,6 +76,14 @@ public sealed class LlmProxyMetrics : IUsageSink
         _validationEarlyAborts = meter.CreateCounter<long>("llmproxy.validation.early_aborts", "{stream}", "Streams stopped as soon as they could no longer match their schema.");
         _validationTokensSaved = meter.CreateCounter<long>("llmproxy.validation.tokens_saved", "{token}", "Output tokens not generated thanks to early aborts (estimated from the cap).");
         _configReloads = meter.CreateCounter<long>("llmproxy.config.reloads", "{reload}", "Config reloads by outcome.");
+        _attempts = meter.CreateCounter<long>("llmproxy.attempts", "{attempt}", "Attempts of the attempt loop by model, provider and outcome.");
+        _attemptDuration = meter.CreateHistogram("llmproxy.attempt.duration", "s", "Time of one attempt (to the end of its response), by model, provider and outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+        _invalidStreamEvents = meter.CreateCounter<long>("llmproxy.stream.invalid_events", "{event}", "Stream events dropped because their data was not JSON.");
+        _streamContinuations = meter.CreateCounter<long>("llmproxy.stream.continuations", "{stream}", "Streams whose provider failed after part of the answer was sent, by outcome.");
+        meter.CreateObservableGauge("llmproxy.target.health", () => _targetHealth?.Invoke() ?? [], "1",
+            "Circuit of each target of the config: 1 closed, 0.5 half-open (a probe is let through), 0 open (skipped).");
+        _circuitTransitions = meter.CreateCounter<long>("llmproxy.target.circuit.transitions", "{transition}", "Target circuits moving to a state (open, half_open, closed).");
         store.ReloadAttempted += outcome =>
         {
             if (outcome.Status != ConfigReloadStatus.Unchanged)
@@ -102,6 +116,59 @@ public sealed class LlmProxyMetrics : IUsageSink
         {
             _validationResults.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("result", result),
                 new KeyValuePair<string, object?>("mode", mode));
+        }
+    }
+
+    /// <summary>
+    /// Counts one attempt of the attempt loop and its duration: <c>answered</c>, <c>throttled</c>, <c>server_error</c>,
+    /// <c>unreachable</c>, <c>timed_out</c>, … with the provider's status (0 when it sent none).
+    /// </summary>
+    public void Attempt(string model, string? provider, string outcome, int status, double seconds)
+    {
+        if (!_attempts.Enabled && !_attemptDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { "gen_ai.request.model", model },
+            { "provider", provider ?? "" },
+            { "outcome", outcome },
+            { "http.response.status_code", status },
+        };
+        _attempts.Add(1, tags);
+        _attemptDuration.Record(seconds, tags);
+    }
+
+    /// <summary>Reads <c>llmproxy.target.health</c> from <paramref name="observe"/> (the target health table, set once at start).</summary>
+    public void ObserveTargetHealth(Func<IEnumerable<Measurement<double>>> observe) => _targetHealth = observe;
+
+    /// <summary>Counts a target's circuit moving to <paramref name="state"/> (<c>open</c>, <c>half_open</c>, <c>closed</c>).</summary>
+    public void CircuitTransition(string model, string provider, string target, string state)
+    {
+        if (_circuitTransitions.Enabled)
+        {
+            _circuitTransitions.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("provider", provider),
+                new KeyValuePair<string, object?>("target", target), new KeyValuePair<string, object?>("state", state));
+        }
+    }
+
+    /// <summary>Counts a stream event dropped because its data was not JSON.</summary>
+    public void InvalidStreamEvent(string model)
+    {
+        if (_invalidStreamEvents.Enabled)
+        {
+            _invalidStreamEvents.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model));
+        }
+    }
+
+    /// <summary>Counts a stream cut after part of the answer was sent: <c>prefill</c>, <c>restart</c> (continued) or <c>failed</c> (ended with an error event).</summary>
+    public void StreamContinuation(string model, string outcome)
+    {
+        if (_streamContinuations.Enabled)
+        {
+            _streamContinuations.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model), new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
 

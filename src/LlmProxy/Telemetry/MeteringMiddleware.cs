@@ -58,6 +58,7 @@ internal sealed partial class MeteringMiddleware
         var request = new LlmRequestFeature(snapshot, requestId, _time.GetTimestamp())
         {
             Metered = metered,
+            ClientAborted = context.RequestAborted,
             ModelNames = _modelNames,
             CaptureBodies = metered && _requestLog?.BodiesEnabled(telemetry.LogBodies) == true,
         };

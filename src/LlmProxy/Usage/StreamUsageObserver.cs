@@ -7,18 +7,21 @@ namespace LlmProxy.Usage;
 /// <summary>
 /// Meters a stream as it passes: usage, time to first token and generated text length from each event (see
 /// <see cref="UsageReader"/>), and how the stream ended. The usage-only chunk the gateway asked for on the client's
-/// behalf (<see cref="LlmRequestFeature.StripUsageChunk"/>) is dropped.
+/// behalf (<see cref="LlmRequestFeature.StripUsageChunk"/>) is dropped, and so is an event whose data is not JSON (the
+/// SDKs throw on it; it is counted in <c>llmproxy.stream.invalid_events</c>).
 /// </summary>
 internal sealed class StreamUsageObserver : IStreamObserver
 {
     private readonly LlmRequestFeature _request;
     private readonly TimeProvider _time;
+    private readonly LlmProxyMetrics? _metrics;
 
     /// <summary>Meters into <paramref name="request"/>.</summary>
-    public StreamUsageObserver(LlmRequestFeature request, TimeProvider time)
+    public StreamUsageObserver(LlmRequestFeature request, TimeProvider time, LlmProxyMetrics? metrics = null)
     {
         _request = request;
         _time = time;
+        _metrics = metrics;
     }
 
     /// <inheritdoc/>
@@ -29,7 +32,12 @@ internal sealed class StreamUsageObserver : IStreamObserver
             return EventVerdict.Pass;
         }
 
-        UsageReader.ReadEvent(data, _request, out var usageOnly, out var hasText);
+        if (!UsageReader.ReadEvent(data, _request, out var usageOnly, out var hasText))
+        {
+            _metrics?.InvalidStreamEvent(_request.Model?.Name ?? _request.Request.Model);
+            return EventVerdict.Drop;
+        }
+
         if (hasText && _request.FirstToken == 0)
         {
             _request.FirstToken = _time.GetTimestamp();

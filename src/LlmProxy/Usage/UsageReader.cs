@@ -257,26 +257,39 @@ public static class UsageReader
     }
 
     /// <summary>
-    /// Reads one SSE <c>data:</c> payload. <paramref name="usageOnly"/> is true for a chunk with an empty
-    /// <c>choices</c> array and a usage block (the <c>include_usage</c> chunk).
+    /// Reads one SSE <c>data:</c> payload; false when it is not JSON. <paramref name="usageOnly"/> is true for a chunk
+    /// with an empty <c>choices</c> array and a usage block (the <c>include_usage</c> chunk). The text of the answer goes
+    /// to the request's <see cref="LlmRequestFeature.Transcript"/> too, when it keeps one.
     /// </summary>
-    public static void ReadEvent(ReadOnlySpan<byte> json, LlmRequestFeature request, out bool usageOnly, out bool hasText)
+    public static bool ReadEvent(ReadOnlySpan<byte> json, LlmRequestFeature request, out bool usageOnly, out bool hasText)
     {
         usageOnly = false;
         hasText = false;
+        var transcriptBefore = 0;
         try
         {
             var reader = new Utf8JsonReader(json);
             var textBefore = request.GeneratedTextBytes;
+            transcriptBefore = request.RecordingTranscript?.Text.Length ?? 0;
             if (ReadObject(ref reader, request, out var emptyChoices, out var hasUsage))
             {
+                // Anything after the object makes the payload something other than JSON (the SDKs throw on it).
+                if (reader.Read())
+                {
+                    throw new JsonException("more than one JSON value");
+                }
+
                 usageOnly = emptyChoices && hasUsage;
                 hasText = request.GeneratedTextBytes > textBefore;
             }
+
+            return true;
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            // A payload that is not JSON passes through unmetered.
+            // The event is dropped: the text it seemed to carry never reaches the client.
+            request.RecordingTranscript?.Truncate(transcriptBefore);
+            return false;
         }
     }
 
@@ -306,7 +319,17 @@ public static class UsageReader
             {
                 var isModel = reader.ValueTextEquals("model"u8);
                 reader.Read();
+                if (request.RecordingTranscript is { } transcript && reader.TokenType == JsonTokenType.String && (isModel ? transcript.Model : transcript.Id) is null)
+                {
+                    transcript.Identify(isModel ? null : reader.GetString(), isModel ? reader.GetString() : null, 0);
+                }
+
                 KeepIdentity(ref reader, isModel, request);
+            }
+            else if (request.RecordingTranscript is { } transcript && reader.ValueTextEquals("created"u8))
+            {
+                reader.Read();
+                transcript.Identify(null, null, reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var created) ? created : 0);
             }
             else if (reader.ValueTextEquals("delta"u8))
             {
@@ -428,6 +451,15 @@ public static class UsageReader
                     reader.Read();
                     ReadMessage(ref reader, request);
                 }
+                else if (request.RecordingTranscript is { } transcript && reader.ValueTextEquals("index"u8))
+                {
+                    // A continuation reproduces one choice only.
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt32(out var index) || index != 0)
+                    {
+                        transcript.MarkUnsupported();
+                    }
+                }
                 else if (reader.ValueTextEquals("text"u8))
                 {
                     reader.Read();
@@ -462,13 +494,44 @@ public static class UsageReader
         }
 
         var depth = reader.CurrentDepth;
+        var transcript = request.RecordingTranscript;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
-            if (reader.TokenType == JsonTokenType.PropertyName
-                && (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("refusal"u8) || reader.ValueTextEquals("arguments"u8)))
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                continue;
+            }
+
+            if (reader.ValueTextEquals("content"u8) && reader.CurrentDepth == depth + 1)
             {
                 reader.Read();
+                if (transcript is not null && reader.TokenType == JsonTokenType.String)
+                {
+                    transcript.Append(ref reader);
+                }
+
                 CountText(ref reader, request);
+            }
+            else if (reader.ValueTextEquals("content"u8) || reader.ValueTextEquals("refusal"u8) || reader.ValueTextEquals("arguments"u8))
+            {
+                var refusal = reader.ValueTextEquals("refusal"u8);
+                reader.Read();
+                if (transcript is not null && (refusal ? reader.TokenType == JsonTokenType.String : true))
+                {
+                    transcript.MarkUnsupported();
+                }
+
+                CountText(ref reader, request);
+            }
+            else if (transcript is not null && (reader.ValueTextEquals("tool_calls"u8) || reader.ValueTextEquals("function_call"u8) || reader.ValueTextEquals("audio"u8)))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Null)
+                {
+                    transcript.MarkUnsupported();
+                }
+
+                reader.Skip();
             }
         }
     }

@@ -101,20 +101,41 @@ public sealed class SimulatedProviderTests
     }
 
     [Fact]
-    public async Task Chat_ErrorInjectionHalf_SomeRequestsFailWithConfiguredStatus()
+    public async Task Chat_ErrorInjectionHalfWithoutRetries_SomeRequestsFailWithConfiguredStatus()
+    {
+        var config = TestConfig.Simulated(new JsonObject { ["ttft_ms"] = 0, ["inter_token_ms"] = 0, ["error_rate"] = 0.5, ["error_status"] = 503 });
+        config["models"]!["sim-chat"]!["retry"] = new JsonObject { ["max_attempts"] = 1 };
+        await using var app = config.Start();
+
+        var statuses = await StatusesAsync(app, 100);
+
+        Assert.All(statuses, s => Assert.Contains(s, new[] { 200, 503 }));
+        Assert.InRange(statuses.Count(s => s == 503), 20, 80);
+    }
+
+    [Fact]
+    public async Task Chat_ErrorInjectionHalfWithDefaultRetries_MostFailuresRescued()
     {
         await using var app = TestConfig.Simulated(new JsonObject { ["ttft_ms"] = 0, ["inter_token_ms"] = 0, ["error_rate"] = 0.5, ["error_status"] = 503 }).Start();
-        using var client = app.CreateClient();
-        var statuses = new List<int>();
 
-        for (var i = 0; i < 100; i++)
+        var statuses = await StatusesAsync(app, 100);
+
+        // Three attempts each: about one request in eight fails all three (12.5 expected; 35 is far outside chance).
+        Assert.All(statuses, s => Assert.Contains(s, new[] { 200, 503 }));
+        Assert.InRange(statuses.Count(s => s == 503), 0, 35);
+    }
+
+    private static async Task<List<int>> StatusesAsync(GatewayApp app, int count)
+    {
+        using var client = app.CreateClient();
+        var statuses = new List<int>(count);
+        for (var i = 0; i < count; i++)
         {
             using var response = await client.PostJsonAsync("/v1/chat/completions", """{"model":"sim-chat","messages":[]}""");
             statuses.Add((int)response.StatusCode);
         }
 
-        Assert.All(statuses, s => Assert.Contains(s, new[] { 200, 503 }));
-        Assert.InRange(statuses.Count(s => s == 503), 20, 80);
+        return statuses;
     }
 
     [Theory]

@@ -31,6 +31,9 @@ public sealed partial class DashboardTests
         Assert.True(points.Success, "the p50 chart was not drawn");
         Assert.True(int.Parse(points.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 1);
         Assert.Contains("window 5 min", dom, StringComparison.Ordinal);
+        // Target health, from /health/ready?details=true.
+        Assert.Contains("id=\"target-sim-chat#0\"", dom, StringComparison.Ordinal);
+        Assert.Contains("<td data-field=\"state\" class=\"state-closed\">closed</td>", dom, StringComparison.Ordinal);
     }
 
     private static async Task<string> RenderAsync(Uri page)

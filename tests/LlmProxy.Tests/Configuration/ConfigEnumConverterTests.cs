@@ -22,6 +22,10 @@ public sealed class ConfigEnumConverterTests
         { StructuredOutputStreamMode.Buffer, "buffer" },
         { StructuredOutputRetryTarget.Next, "next" },
         { StructuredOutputRetryTarget.Same, "same" },
+        { BalancingStrategy.Weighted, "weighted" },
+        { BalancingStrategy.RoundRobin, "round_robin" },
+        { BalancingStrategy.LeastInFlight, "least_in_flight" },
+        { BalancingStrategy.Latency, "latency" },
     };
 
     [Theory]
@@ -41,7 +45,7 @@ public sealed class ConfigEnumConverterTests
     [Fact]
     public void Names_EveryConfigEnumValue_IsListed()
     {
-        Type[] enums = [typeof(AuthMode), typeof(RedisFailurePolicy), typeof(StructuredOutputPolicy), typeof(StructuredOutputStreamMode), typeof(StructuredOutputRetryTarget)];
+        Type[] enums = [typeof(AuthMode), typeof(RedisFailurePolicy), typeof(StructuredOutputPolicy), typeof(StructuredOutputStreamMode), typeof(StructuredOutputRetryTarget), typeof(BalancingStrategy)];
 
         var listed = Names.Select(static row => row[0]).ToHashSet();
 

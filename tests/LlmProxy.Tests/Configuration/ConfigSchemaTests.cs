@@ -151,10 +151,15 @@ public sealed class ConfigSchemaTests
     [InlineData("target with only a provider", """{ "/models/chat/targets/0": { "provider": "sim" } }""")]
     [InlineData("a weight-0 target next to a weighted one", """{ "/models/chat/targets/1": { "provider": "oai", "model": "gpt-4o-mini", "weight": 0 } }""")]
     [InlineData("per-model timeout", """{ "/models/chat/timeout_seconds": 0.5 }""")]
+    [InlineData("latency strategy over two tiers", """{ "/models/chat/strategy": "latency", "/models/chat/targets/1": { "provider": "local", "model": "chat", "priority": 1 } }""")]
+    [InlineData("round_robin strategy", """{ "/models/chat/strategy": "round_robin" }""")]
+    [InlineData("least_in_flight strategy", """{ "/models/chat/strategy": "least_in_flight" }""")]
     [InlineData("model without aliases", """{ "/models/chat/aliases": null }""")]
     [InlineData("key listing a model and an alias", """{ "/keys/0/models": [ "chat", "c" ], "/keys/0/name": null }""")]
     [InlineData("upper-case hex in a hash", """{ "/keys/0/hash": "sha256:C6DE1ACACD799DB7E8A088FC33E5680AC0AEA0020AF092B2FEE8C0AC50B264CF" }""")]
     [InlineData("highest simulator port", """{ "/server/simulator_port": 65535 }""")]
+    [InlineData("every health setting", """{ "/models/chat/health": { "failures_to_open": 5, "throttles_to_open": 1, "cooldown_seconds": 0.5, "max_cooldown_seconds": 0.5 } }""")]
+    [InlineData("empty health object takes the defaults", """{ "/models/chat/health": {} }""")]
     public void Evaluate_ValidVariant_IsAcceptedBySchemaAndGateway(string description, string patch)
     {
         var config = Patch(ParseJsonc(MinimalConfig), patch);
@@ -185,7 +190,11 @@ public sealed class ConfigSchemaTests
     [InlineData("unknown property on a provider", """{ "/providers/sim/colour": "red" }""")]
     [InlineData("unknown property at the root", """{ "/routes": {} }""")]
     [InlineData("unknown simulation property", """{ "/providers/sim/simulation/jitter_ms": 5 }""")]
-    [InlineData("unknown target property", """{ "/models/chat/targets/0/priority": 1 }""")]
+    [InlineData("unknown target property", """{ "/models/chat/targets/0/tier": 1 }""")]
+    [InlineData("unknown strategy", """{ "/models/chat/strategy": "fastest" }""")]
+    [InlineData("strategy in another spelling", """{ "/models/chat/strategy": "round-robin" }""")]
+    [InlineData("negative priority", """{ "/models/chat/targets/0/priority": -1 }""")]
+    [InlineData("fractional priority", """{ "/models/chat/targets/0/priority": 0.5 }""")]
     [InlineData("unknown key property", """{ "/keys/0/key": "sk-llmproxy-demo" }""")]
     [InlineData("target without provider", """{ "/models/chat/targets/0/provider": null }""")]
     [InlineData("model without targets", """{ "/models/chat/targets": null }""")]
@@ -231,6 +240,11 @@ public sealed class ConfigSchemaTests
     [InlineData("string where a number belongs", """{ "/server/upstream_timeout_seconds": "600" }""")]
     [InlineData("optional as a string", """{ "/providers/oai/optional": "yes" }""")]
     [InlineData("server as a string", """{ "/server": "" }""")]
+    [InlineData("failures_to_open 0", """{ "/models/chat/health": { "failures_to_open": 0 } }""")]
+    [InlineData("throttles_to_open above the maximum", """{ "/models/chat/health": { "throttles_to_open": 1001 } }""")]
+    [InlineData("zero cooldown", """{ "/models/chat/health": { "cooldown_seconds": 0 } }""")]
+    [InlineData("max_cooldown_seconds above a day", """{ "/models/chat/health": { "max_cooldown_seconds": 86401 } }""")]
+    [InlineData("unknown health property", """{ "/models/chat/health": { "probe_count": 2 } }""")]
     public void Evaluate_InvalidConfig_IsRejectedBySchemaAndGateway(string description, string patch)
     {
         var config = Patch(ParseJsonc(MinimalConfig), patch);
@@ -308,7 +322,7 @@ public sealed class ConfigSchemaTests
             typeof(GatewayConfig), typeof(ServerSettings), typeof(AuthSettings), typeof(ProviderConfig),
             typeof(SimulationSettings), typeof(ModelConfig), typeof(TargetConfig), typeof(VirtualKeyConfig),
             typeof(TelemetrySettings), typeof(PriceConfig), typeof(LimitsConfig), typeof(TeamConfig), typeof(RateLimitSettings),
-            typeof(TokenWeights), typeof(RedisSettings), typeof(StructuredOutputSettings),
+            typeof(TokenWeights), typeof(RedisSettings), typeof(StructuredOutputSettings), typeof(RetryConfig), typeof(HealthConfig),
         ];
 
         var reachable = ReachableRecordTypes();

@@ -70,6 +70,8 @@ public sealed class ConfigValidatorTests
         { "/providers/bad name", """{"type":"openai-compatible","base_url":"http://x"}""", "providers.bad name: provider names may contain only" },
         { "/models/m/targets/0/provider", "\"nope\"", "models.m.targets[0].provider: unknown provider 'nope'" },
         { "/models/m/targets/0/weight", "-2", "models.m.targets[0].weight: must be between 0 and 1000000" },
+        { "/models/m/targets/0/priority", "-1", "models.m.targets[0].priority: must be between 0 and 1000" },
+        { "/models/m/targets/0/priority", "1001", "models.m.targets[0].priority: must be between 0 and 1000" },
         { "/models/m/targets/0/weight", "2147483647", "models.m.targets[0].weight: must be between 0 and 1000000" },
         { "/models/m/timeout_seconds", "1e300", "models.m.timeout_seconds: must be greater than 0 and at most 86400" },
         { "/server", """{"max_request_body_bytes":9223372036854775807}""", "server.max_request_body_bytes: must be between 1 and 1073741824" },
@@ -101,6 +103,21 @@ public sealed class ConfigValidatorTests
         { "/redis", """{"connection":" "}""", "redis.connection: must not be empty" },
         { "/telemetry", """{"metering":false}""", "telemetry.metering: token limits settle on metered usage" },
         { "/keys/0/structured_output", """{"policy":"retry","max_attempts":9}""", "keys[0].structured_output.max_attempts: must be between 2 and 5" },
+        { "/models/m/retry", """{"max_attempts":0}""", "models.m.retry.max_attempts: must be between 1 and 10" },
+        { "/models/m/retry", """{"backoff_ms":-1}""", "models.m.retry.backoff_ms: must be between 0 and 60000" },
+        { "/models/m/retry", """{"backoff_ms":500,"max_backoff_ms":100}""", "models.m.retry.max_backoff_ms: must be at least backoff_ms" },
+        { "/models/m/first_byte_timeout_seconds", "0", "models.m.first_byte_timeout_seconds: must be greater than 0" },
+        { "/models/m/first_token_timeout_seconds", "-1", "models.m.first_token_timeout_seconds: must be greater than 0" },
+        { "/models/m/deadline_seconds", "1e9", "models.m.deadline_seconds: must be greater than 0 and at most 86400" },
+        { "/models/m/fallbacks", """["ghost"]""", "models.m.fallbacks[0]: no model named 'ghost'" },
+        { "/providers/up/connect_timeout_seconds", "0", "providers.up.connect_timeout_seconds: must be greater than 0" },
+        { "/providers/up/first_byte_timeout_seconds", "1e9", "providers.up.first_byte_timeout_seconds: must be greater than 0 and at most 86400" },
+        { "/models/m/fallbacks", """["alias"]""", "models.m.fallbacks[0]: 'alias' is this model" },
+        { "/models/m/context_window_fallbacks", """["m"]""", "models.m.context_window_fallbacks[0]: 'm' is this model" },
+        { "/models/m/health", """{"failures_to_open":0}""", "models.m.health.failures_to_open: must be between 1 and 1000" },
+        { "/models/m/health", """{"throttles_to_open":-1}""", "models.m.health.throttles_to_open: must be between 1 and 1000" },
+        { "/models/m/health", """{"cooldown_seconds":0}""", "models.m.health.cooldown_seconds: must be greater than 0 and at most 86400" },
+        { "/models/m/health", """{"cooldown_seconds":60,"max_cooldown_seconds":30}""", "models.m.health.max_cooldown_seconds: must be at least cooldown_seconds and at most 86400" },
     };
 
     [Theory]
@@ -127,6 +144,8 @@ public sealed class ConfigValidatorTests
         { "/models/my model", """{"targets":[{"provider":"up"}],"structured_output":{"policy":"fix"}}""", "models.my model.structured_output.policy: must be 'annotate', 'reject' or 'retry', not 'fix'" },
         { "/keys/0/structured_output", """{"policy":"retry","retry_target":"other"}""", "keys[0].structured_output.retry_target: must be 'next' or 'same', not 'other'" },
         { "/keys/0/structured_output", """{"stream_mode":"hold"}""", "keys[0].structured_output.stream_mode: must be 'pass-through' or 'buffer', not 'hold'" },
+        { "/models/m/strategy", "\"fastest\"", "models.m.strategy: must be 'weighted', 'round_robin', 'least_in_flight' or 'latency', not 'fastest'" },
+        { "/models/m/strategy", "\"round-robin\"", "models.m.strategy: must be 'weighted', 'round_robin', 'least_in_flight' or 'latency', not 'round-robin'" },
     };
 
     [Theory]

@@ -17,6 +17,31 @@ public sealed class SnapshotBuilderTests
     internal static GatewayConfig Parse(string json)
         => ConfigFile.Parse(json, out var error) ?? throw new InvalidOperationException(error);
 
+    [Theory]
+    [InlineData("latency", "[ 0, 0 ]", false, true)]
+    [InlineData("latency", "[ 0, 2 ]", true, true)]
+    [InlineData("latency", "[ 1 ]", false, false)]
+    [InlineData("weighted", "[ 0, 1 ]", true, false)]
+    [InlineData("least_in_flight", "[ 3, 3 ]", false, false)]
+    public void Build_StrategyAndPriorities_SetTiersAndLatencyTracking(string strategy, string priorities, bool tiered, bool tracksLatency)
+    {
+        var tiers = System.Text.Json.JsonSerializer.Deserialize<int[]>(priorities)!;
+        var targets = string.Join(",", tiers.Select((p, i) => $$"""{ "provider": "local", "model": "t{{i}}", "priority": {{p}} }"""));
+        var config = Parse($$"""
+            {
+              "providers": { "local": { "type": "openai-compatible", "base_url": "http://localhost:8000/v1" } },
+              "models": { "m": { "strategy": "{{strategy}}", "targets": [ {{targets}} ] } },
+              "auth": { "mode": "none" }
+            }
+            """);
+
+        var model = Builder().Build(config, 1).Snapshot!.Models["m"];
+
+        Assert.Equal(tiered, model.Tiered);
+        Assert.Equal(tracksLatency, model.TracksLatency);
+        Assert.Equal(tiers, model.Targets.Select(t => t.Priority));
+    }
+
     [Fact]
     public void Build_OptionalProviderWithoutCredential_DisablesItAndItsModels()
     {

@@ -11,7 +11,7 @@ public sealed class LlmRequestFeatureTests
         var request = TestRequests.Metered();
         request.SetUsage(30, 12, 4, 1);
 
-        request.NextAttempt();
+        request.NextAttempt(answered: true);
         Assert.Null(request.InputTokens);
         request.SetUsage(31, 13, 0, 2);
 
@@ -26,7 +26,7 @@ public sealed class LlmRequestFeatureTests
         request.Body = new ArraySegment<byte>(new byte[400]);
         request.GeneratedTextBytes = 40;
 
-        request.NextAttempt();
+        request.NextAttempt(answered: true);
         request.SetUsage(31, 13, 0, 0);
 
         Assert.Equal(new TokenUsage(131, 23, 0, 0, true), request.ResolveUsage());
@@ -40,7 +40,7 @@ public sealed class LlmRequestFeatureTests
         request.SetUsage(30, 12, 0, 0);
         request.GeneratedTextBytes = 48;
 
-        request.NextAttempt();
+        request.NextAttempt(answered: true);
         request.GeneratedTextBytes = 400;
 
         // The last attempt's text is its own (not the first's 48 bytes added again): 400 / 4 = 100 tokens.
@@ -58,7 +58,7 @@ public sealed class LlmRequestFeatureTests
         request.UpstreamStart = 3;
         request.GatewayError = LlmProxy.Errors.LlmError.StructuredOutputInvalid;
 
-        request.NextAttempt();
+        request.NextAttempt(answered: true);
 
         Assert.Null(request.ResponseId);
         Assert.Null(request.ResponseModel);
@@ -67,6 +67,20 @@ public sealed class LlmRequestFeatureTests
         Assert.Null(request.GatewayError);
         // The upstream time of a retried request covers all its attempts.
         Assert.Equal(3, request.UpstreamStart);
+    }
+
+    [Fact]
+    public void NextAttempt_FailedAttemptWithoutUsage_NothingCharged()
+    {
+        var request = TestRequests.Metered();
+        request.Body = new ArraySegment<byte>(new byte[400]);
+
+        request.NextAttempt(answered: false);
+        request.SetUsage(31, 13, 0, 0);
+
+        Assert.Equal(new TokenUsage(31, 13, 0, 0, false), request.ResolveUsage());
+        Assert.Equal(1, request.AnswersAsked);
+        Assert.Equal(2, request.Attempt);
     }
 
     [Fact]

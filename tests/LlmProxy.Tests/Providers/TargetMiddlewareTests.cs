@@ -60,7 +60,7 @@ public sealed class TargetMiddlewareTests : IDisposable
         var target = snapshot.Models["m"].Targets[0];
         var (context, feature) = Request(snapshot, target.DestinationId);
         string? forwarded = null;
-        var middleware = new TargetMiddleware(async c => forwarded = await new StreamReader(c.Request.Body).ReadToEndAsync(), _store, TimeProvider.System);
+        var middleware = new TargetMiddleware(async c => forwarded = await new StreamReader(c.Request.Body).ReadToEndAsync(), _store, TimeProvider.System, new TargetStats(TimeProvider.System));
 
         await middleware.Invoke(context);
 
@@ -79,7 +79,7 @@ public sealed class TargetMiddlewareTests : IDisposable
 
         // The request authenticated under the old snapshot; YARP already forwards to the new destination.
         var (context, feature) = Request(before, after.DestinationId);
-        var middleware = new TargetMiddleware(_ => Task.CompletedTask, _store, TimeProvider.System);
+        var middleware = new TargetMiddleware(_ => Task.CompletedTask, _store, TimeProvider.System, new TargetStats(TimeProvider.System));
         await middleware.Invoke(context);
 
         Assert.NotEqual(before.Models["m"].Targets[0].DestinationId, after.DestinationId);
@@ -92,7 +92,7 @@ public sealed class TargetMiddlewareTests : IDisposable
     {
         var (context, feature) = Request(_store.Current, "m#0:gone@http://gone.example/v1");
         var called = false;
-        var middleware = new TargetMiddleware(_ => { called = true; return Task.CompletedTask; }, _store, TimeProvider.System);
+        var middleware = new TargetMiddleware(_ => { called = true; return Task.CompletedTask; }, _store, TimeProvider.System, new TargetStats(TimeProvider.System));
 
         await middleware.Invoke(context);
 

@@ -1,57 +1,53 @@
-using LlmProxy.Auth;
-using LlmProxy.Hosting;
 using LlmProxy.Routing;
-using LlmProxy.Tests.Configuration;
-using Microsoft.AspNetCore.Http;
-using Yarp.ReverseProxy.Model;
 
 namespace LlmProxy.Tests.Routing;
 
 public sealed class WeightedLoadBalancingPolicyTests
 {
-    private static (HttpContext Context, DestinationState[] Destinations) Setup(params int[] weights)
+    [Fact]
+    public void PickDestination_ThreeToOne_SplitsByWeightWithinThreePoints()
     {
-        var targets = string.Join(",", weights.Select((w, i) => $$"""{ "provider": "local", "model": "t{{i}}", "weight": {{w}} }"""));
-        var snapshot = SnapshotBuilderTests.Builder().Build(SnapshotBuilderTests.Parse($$"""
-            {
-              "providers": { "local": { "type": "openai-compatible", "base_url": "http://localhost:8000/v1" } },
-              "models": { "m": { "targets": [ {{targets}} ] } },
-              "auth": { "mode": "none" }
-            }
-            """), 1).Snapshot!;
-        var context = new DefaultHttpContext();
-        context.Features.Set(new LlmRequestFeature(snapshot, "r", 1) { Key = VirtualKey.Anonymous });
-        var destinations = snapshot.Models["m"].Targets
-            .Select(t => new DestinationState(t.DestinationId))
-            .ToArray();
-        return (context, destinations);
+        var (context, destinations) = BalancingFixture.Setup("weighted", (3, 0), (1, 0));
+        var policy = new WeightedLoadBalancingPolicy(new Random(20261));
+
+        var counts = BalancingFixture.Count(() => policy.PickDestination(context, null!, destinations), destinations, 10_000);
+
+        // Expected 75 % of 10,000 (sd 0.43 points): ±3 points is seven deviations.
+        Assert.InRange(counts[0], 7_200, 7_800);
+        Assert.Equal(10_000, counts.Sum());
     }
 
     [Fact]
-    public void PickDestination_ThreeToOne_SplitsByWeight()
+    public void PickDestination_SharedRandom_SplitsByWeightWithinThreePoints()
     {
-        var (context, destinations) = Setup(3, 1);
+        var (context, destinations) = BalancingFixture.Setup("weighted", (1, 0), (3, 0));
         var policy = new WeightedLoadBalancingPolicy();
-        var counts = new Dictionary<string, int>();
 
-        for (var i = 0; i < 8000; i++)
-        {
-            var picked = policy.PickDestination(context, null!, destinations)!;
-            counts[picked.DestinationId] = counts.GetValueOrDefault(picked.DestinationId) + 1;
-        }
+        var counts = BalancingFixture.Count(() => policy.PickDestination(context, null!, destinations), destinations, 10_000);
 
-        // Expected 6000 of 8000 (sd ~39): the bounds are more than 5 deviations away.
-        Assert.InRange(counts[destinations[0].DestinationId], 5800, 6200);
-        Assert.Equal(8000, counts.Values.Sum());
+        // Unseeded: the same bound, seven deviations away, fails about once in 10^11 runs.
+        Assert.InRange(counts[1], 7_200, 7_800);
     }
 
     [Fact]
     public void PickDestination_OneOrNoneAvailable_ShortCircuits()
     {
-        var (context, destinations) = Setup(5);
+        var (context, destinations) = BalancingFixture.Setup("weighted", (5, 0));
         var policy = new WeightedLoadBalancingPolicy();
 
         Assert.Same(destinations[0], policy.PickDestination(context, null!, destinations));
         Assert.Null(policy.PickDestination(context, null!, []));
+    }
+
+    [Fact]
+    public void PickDestination_NoRequestFeature_PicksEachAtRandom()
+    {
+        var (_, destinations) = BalancingFixture.Setup("weighted", (9, 0), (1, 0));
+        var policy = new WeightedLoadBalancingPolicy(new Random(7));
+
+        var counts = BalancingFixture.Count(() => policy.PickDestination(new Microsoft.AspNetCore.Http.DefaultHttpContext(), null!, destinations), destinations, 10_000);
+
+        // Without the snapshot the weights are unknown: one each, 50 % ± 3 points.
+        Assert.InRange(counts[0], 4_700, 5_300);
     }
 }

@@ -158,4 +158,48 @@ public sealed class UsageReaderTests
 
         Assert.Equal(123, meter.InputTokens);
     }
+
+    [Fact]
+    public void ReadEvent_TruncatedEvent_InvalidAndItsTextNotInTheTranscript()
+    {
+        var request = Meter();
+        request.Transcript = new LlmProxy.Failover.StreamTranscript();
+
+        var valid = UsageReader.ReadEvent("""{"choices":[{"index":0,"delta":{"content":"ghost"}}]"""u8, request, out _, out _);
+
+        Assert.False(valid);
+        Assert.Equal(0, request.Transcript.Text.Length);
+    }
+
+    [Fact]
+    public void ReadEvent_TrailingGarbage_Invalid()
+        => Assert.False(UsageReader.ReadEvent("""{"choices":[{"index":0,"delta":{"content":"a"}}]}}garbage"""u8, Meter(), out _, out _));
+
+    [Fact]
+    public void ReadEvent_ContentOfChoiceZero_KeptInTheTranscriptWithTheFirstChunksIdentity()
+    {
+        var request = Meter();
+        request.Transcript = new LlmProxy.Failover.StreamTranscript();
+
+        Assert.True(UsageReader.ReadEvent("""{"id":"c1","created":5,"model":"m1","choices":[{"index":0,"delta":{"content":"Hel"}}]}"""u8, request, out _, out _));
+        Assert.True(UsageReader.ReadEvent("""{"id":"c2","created":6,"model":"m2","choices":[{"index":0,"delta":{"content":"lo"}}]}"""u8, request, out _, out _));
+
+        Assert.Equal("Hello", System.Text.Encoding.UTF8.GetString(request.Transcript.Text));
+        Assert.Equal(("c1", "m1", 5L), (request.Transcript.Id, request.Transcript.Model, request.Transcript.Created));
+        Assert.False(request.Transcript.Unsupported);
+    }
+
+    [Theory]
+    [InlineData("""{"choices":[{"index":1,"delta":{"content":"x"}}]}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{}"}}]}}]}""")]
+    [InlineData("""{"choices":[{"index":0,"delta":{"refusal":"no"}}]}""")]
+    public void ReadEvent_WhatAContinuationCannotReproduce_TranscriptUnsupported(string json)
+    {
+        var request = Meter();
+        request.Transcript = new LlmProxy.Failover.StreamTranscript();
+
+        UsageReader.ReadEvent(System.Text.Encoding.UTF8.GetBytes(json), request, out _, out _);
+
+        Assert.True(request.Transcript.Unsupported);
+    }
 }
