@@ -96,15 +96,25 @@ internal sealed partial class AttemptMiddleware
             }
 
             feature.HoldFailure = true;
-            context.Response.Headers[AttemptsHeader] = feature.Attempt.ToString(CultureInfo.InvariantCulture);
-            context.Response.Headers[ModelHeader] = feature.Model!.Name;
+            if (feature.Attempt > 1)
+            {
+                // Only an answer that took more than one attempt says so (and which model gave it).
+                context.Response.Headers[AttemptsHeader] = feature.Attempt.ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers[ModelHeader] = feature.Model!.Name;
+            }
+
             var attemptStart = _time.GetTimestamp();
             var timedOut = await AttemptAsync(context, feature, run);
             var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
             var outcome = AttemptClassifier.Classify(run.ClientAborted.IsCancellationRequested, context.Response.HasStarted, feature.StreamCut is not null, timedOut,
                 feature.RetryWanted is not null, forwarderError, feature.Failure);
-            _metrics.Attempt(feature.Model.Name, feature.Target?.Provider.Name, AttemptClassifier.Label(outcome), feature.UpstreamStatus,
-                _time.GetElapsedTime(attemptStart).TotalSeconds);
+            if (feature.Attempt > 1 || outcome != AttemptOutcome.Answered)
+            {
+                // A first attempt that answered is the request itself, already in the request metrics.
+                _metrics.Attempt(feature.Model!.Name, feature.Target?.Provider.Name, AttemptClassifier.Label(outcome), feature.UpstreamStatus,
+                    _time.GetElapsedTime(attemptStart).TotalSeconds);
+            }
+
             ReportHealth(feature, outcome);
             run.TimedOut = outcome == AttemptOutcome.TimedOut;
             if (outcome == AttemptOutcome.Cut)
@@ -124,7 +134,7 @@ internal sealed partial class AttemptMiddleware
                 var invalid = feature.RetryWanted!;
                 var previous = feature.Target!;
                 feature.NextAttempt(answered: true);
-                _metrics.ValidationRetry(feature.Model.Name);
+                _metrics.ValidationRetry(feature.Model!.Name);
                 NextRequest(feature, run.ClientBody, run.ClientRequest, validation!.RepairMessage ? invalid : null);
                 run.Destinations = validation.RetryNextTarget && NextDestination(run.ModelDestinations, feature, previous) is { } next ? [next] : run.ModelDestinations;
                 Reset(context, run);
@@ -144,8 +154,17 @@ internal sealed partial class AttemptMiddleware
     // response headers, or at the deadline. True when the loop's own timer ended it.
     private async Task<bool> AttemptAsync(HttpContext context, LlmRequestFeature feature, AttemptRun run)
     {
+        var firstToken = feature.Request.Stream && feature.Metered ? run.Plan.FirstTokenTimeout : null;
+        if (run.Plan.FirstByteTimeout is null && run.Plan.ShortestProviderFirstByteTimeout is null && firstToken is null && Remaining(run) >= feature.Model!.Timeout)
+        {
+            // Nothing to time that the idle timeout does not bound already (a silent provider is cut by it before the
+            // deadline): no timer, no token of its own. The deadline still holds between attempts.
+            await _next(context);
+            return false;
+        }
+
         using var timer = new AttemptTimer(_time, feature, run.ClientAborted, Remaining(run), run.Plan.FirstByteTimeout, run.Plan.ShortestProviderFirstByteTimeout,
-            feature.Request.Stream && feature.Metered ? run.Plan.FirstTokenTimeout : null);
+            firstToken);
         context.RequestAborted = timer.Token;
         try
         {

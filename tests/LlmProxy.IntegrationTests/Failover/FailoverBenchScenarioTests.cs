@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using LlmProxy.IntegrationTests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;
@@ -22,6 +23,7 @@ namespace LlmProxy.IntegrationTests.Failover;
 public sealed class FailoverBenchScenarioTests : IAsyncLifetime
 {
     private const string Canonical = "A gateway earns trust only when the provider behind it misbehaves, because that is when it must answer anyway.";
+    private readonly CapturingSink _sink = new();
     private ScriptedProvider _primary = null!;
     private ScriptedProvider _fallback = null!;
 
@@ -64,7 +66,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
             },
             ["keys"] = new JsonArray(new JsonObject { ["id"] = "alpha", ["hash"] = TestKeys.AlphaHash, ["models"] = new JsonArray("*") }),
         };
-        return GatewayApp.Start(config.ToJsonString());
+        return GatewayApp.Start(config.ToJsonString(), services => services.AddSingleton<LlmProxy.Telemetry.IUsageSink>(_sink));
     }
 
     // One streamed call as the bench makes it: the text, the finish reason, whether usage came, the model named, the wall time.
@@ -122,6 +124,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.True(received.Count >= 2);
         Assert.True(received[1].At - received[0].At >= TimeSpan.FromSeconds(0.9), $"gap {(received[1].At - received[0].At).TotalSeconds} s");
         Assert.True(AttemptsWithin(received, TimeSpan.FromSeconds(0.75)) <= 2);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -138,6 +141,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.True(AttemptsWithin(_primary.Received, TimeSpan.FromSeconds(3)) <= 4);
         // Backed off: the retries are not back to back.
         Assert.True(_primary.Received[1].At - _primary.Received[0].At >= TimeSpan.FromMilliseconds(100));
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -151,6 +155,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Equal(Canonical, call.Text);
         Assert.Equal(2, _primary.Received.Count);
         Assert.Empty(_fallback.Received);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -164,6 +169,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
 
         Assert.Equal(Canonical, call.Text);
         Assert.InRange(_primary.Received.Count, 1, 6);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -175,6 +181,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         var call = await CallAsync(app);
 
         Assert.Equal(Canonical, call.Text);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -190,6 +197,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Single(_primary.Received);
         // Budget scaled like the timeout (100 s for 30 s timeouts): well inside it.
         Assert.True(call.Wall < TimeSpan.FromSeconds(2 * 3.3), $"wall {call.Wall.TotalSeconds} s");
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -218,6 +226,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         // The fallback's answer, long before the primary's first token (20 s) would have come.
         Assert.Equal(Canonical, call.Text);
         Assert.True(call.Wall < TimeSpan.FromSeconds(10), $"wall {call.Wall.TotalSeconds} s");
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -232,6 +241,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Null(call.Error);
         Assert.Equal(Canonical, call.Text);
         Assert.Equal(ChatFinishReason.Stop, call.Finish);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -246,6 +256,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         // A reset may take the delivered text with it; whatever arrived, the answer is whole.
         Assert.Null(call.Error);
         Assert.Equal(Canonical, call.Text);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -290,6 +301,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Equal(ChatFinishReason.Stop, call.Finish);
         Assert.True(call.Usage);
         Assert.True(call.Wall < TimeSpan.FromSeconds(2), $"wall {call.Wall.TotalSeconds} s");
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -303,6 +315,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
 
         Assert.Equal(Canonical, call.Text);
         Assert.Single(_primary.Received);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -317,6 +330,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Equal(400, call.Error.Status);
         Assert.Contains("safety system", call.Error.Message, StringComparison.Ordinal);
         Assert.Single(_primary.Received);
+        await AssertAliveAfterAsync(app);
     }
 
     [Theory]
@@ -336,6 +350,7 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         var prefills = _fallback.Received.Count(r => r.Body.Contains("\"role\":\"assistant\"", StringComparison.Ordinal));
         Assert.Equal(declaredPrefill ? 1 : 0, prefills);
         Assert.Equal(declaredPrefill ? 2 : 1, _fallback.Received.Count);
+        await AssertAliveAfterAsync(app);
     }
 
     [Fact]
@@ -351,6 +366,11 @@ public sealed class FailoverBenchScenarioTests : IAsyncLifetime
         Assert.Equal("fb-ok", call.Model);
         Assert.True(call.Usage);
         Assert.True(_primary.Received.Count <= 6);
+        // Billed: the fallback's answer only (10 + 5), under the model that answered.
+        var record = await _sink.NextAsync();
+        Assert.Equal(new LlmProxy.Usage.TokenUsage(10, 5, 0, 0, false), record.Usage);
+        Assert.Equal("fb-ok", record.Model);
+        await AssertAliveAfterAsync(app);
     }
 
     private sealed record Call(string Text, ChatFinishReason? Finish, bool Usage, string? Model, TimeSpan Wall, ClientResultException? Error);

@@ -106,7 +106,8 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.Equal("After the wait.", result.Value.Content[0].Text);
         var received = _primary.Received;
         Assert.Equal(2, received.Count);
-        Assert.True(received[1].At - received[0].At >= TimeSpan.FromMilliseconds(400), $"retried after {(received[1].At - received[0].At).TotalMilliseconds} ms");
+        // Timers may fire a tick early: 5% of slack.
+        Assert.True(received[1].At - received[0].At >= TimeSpan.FromMilliseconds(380), $"retried after {(received[1].At - received[0].At).TotalMilliseconds} ms");
     }
 
     [Fact]
@@ -163,8 +164,8 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.Equal("3", response.Headers.GetValues("x-llmproxy-attempts").Single());
         var received = _primary.Received;
         // Backoff with jitter: at least half of 50 ms, then of 100 ms.
-        Assert.True(received[1].At - received[0].At >= TimeSpan.FromMilliseconds(25));
-        Assert.True(received[2].At - received[1].At >= TimeSpan.FromMilliseconds(50));
+        Assert.True(received[1].At - received[0].At >= TimeSpan.FromMilliseconds(23));
+        Assert.True(received[2].At - received[1].At >= TimeSpan.FromMilliseconds(47));
     }
 
     [Fact]
@@ -355,6 +356,23 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Empty(_second.Received);
         Assert.Single(_primary.Received);
+    }
+
+    [Fact]
+    public async Task CompleteChat_RetriedRequests_AdmittedOnceByTheRateLimit()
+    {
+        _primary.ThenError(503).ThenAnswer().ThenError(503).ThenAnswer();
+        await using var app = StartWith(config => config["keys"]![0]!["limits"] = new JsonObject { ["requests_per_minute"] = 2 });
+
+        var first = await Chat(app).CompleteChatAsync([new UserChatMessage("one")]);
+        var second = await Chat(app).CompleteChatAsync([new UserChatMessage("two")]);
+        var third = await Assert.ThrowsAsync<ClientResultException>(() => Chat(app).CompleteChatAsync([new UserChatMessage("three")]));
+
+        // Four attempts, two client requests: the limit of two requests a minute is reached only by the third.
+        Assert.Equal("2", Header(first.GetRawResponse(), "x-llmproxy-attempts"));
+        Assert.Equal("2", Header(second.GetRawResponse(), "x-llmproxy-attempts"));
+        Assert.Equal(429, third.Status);
+        Assert.Equal(4, _primary.Received.Count);
     }
 
     [Fact]
