@@ -15,7 +15,7 @@ internal sealed record FailoverFacts
     /// <summary>The gateway's attempts during the failover runs (warm-ups included), by outcome, from <c>/metrics</c>.</summary>
     public required IReadOnlyDictionary<string, long> AttemptsByOutcome { get; init; }
 
-    /// <summary>Failed attempts (retried on the other target) per answered attempt: about 0.1 (half the requests go first to the failing target, a fifth of those fail).</summary>
+    /// <summary>Failed attempts (retried on the other target) per client request: about 0.1 (half the requests go first to the failing target, a fifth of those fail).</summary>
     public double? RetriedShare { get; init; }
 
     /// <summary>p50 latency of the failover setting minus LlmProxy (metering on), in ms.</summary>

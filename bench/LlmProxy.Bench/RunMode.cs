@@ -445,7 +445,9 @@ internal static class RunMode
                 ClientRequests = failing.Requests,
                 ClientErrors = failing.Errors + failing.WarmupErrors,
                 AttemptsByOutcome = attempts,
-                RetriedShare = answered > 0 ? (double)(attempts.Values.Sum() - answered) / answered : null,
+                // The gateway counts a first attempt that answered as the request itself (not in llmproxy_attempts): failed
+                // attempts per client request (warm-ups included in the attempts, not in the requests: a slight overestimate).
+                RetriedShare = failing.Requests > 0 ? (double)(attempts.Values.Sum() - answered) / failing.Requests : null,
                 AddedP50Ms = failing.P50Ms - unlimited.P50Ms,
                 AddedP90Ms = failing.P90Ms - unlimited.P90Ms,
                 AddedP99Ms = failing.P99Ms - unlimited.P99Ms,
@@ -459,14 +461,15 @@ internal static class RunMode
             baselineTotal, hasBaseline ? baselineRatios : null, failover);
     }
 
-    /// <summary>"answered 9000, server_error 500 (5.6% retried)": a run's attempts by outcome, answered first.</summary>
+    /// <summary>
+    /// "server_error 500, answered 500": a run's counted attempts by outcome, failures first. The gateway counts the
+    /// failed attempts and those after them; a first attempt that answered is the request itself and is not counted.
+    /// </summary>
     private static string DescribeAttempts(IReadOnlyDictionary<string, long> attempts)
     {
-        var answered = attempts.GetValueOrDefault("answered");
-        var failed = attempts.Values.Sum() - answered;
-        var parts = attempts.Where(static pair => pair.Value != 0).OrderBy(static pair => pair.Key != "answered").ThenBy(static pair => pair.Key, StringComparer.Ordinal)
+        var parts = attempts.Where(static pair => pair.Value != 0).OrderBy(static pair => pair.Key == "answered").ThenBy(static pair => pair.Key, StringComparer.Ordinal)
             .Select(static pair => $"{pair.Key} {pair.Value}");
-        return string.Join(", ", parts.DefaultIfEmpty("none")) + (answered > 0 ? $" ({(double)failed / answered:P1} retried)" : "");
+        return string.Join(", ", parts.DefaultIfEmpty("none"));
     }
 
     /// <summary>CPU per request of one proxy over another's; null when either is unknown or the divisor is 0.</summary>
