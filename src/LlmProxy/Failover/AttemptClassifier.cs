@@ -61,10 +61,6 @@ internal static class AttemptClassifier
         _ => AttemptOutcome.Refused,
     };
 
-    /// <summary>True for the outcomes another attempt may fix.</summary>
-    public static bool IsRetryable(AttemptOutcome outcome)
-        => outcome is AttemptOutcome.Throttled or AttemptOutcome.ServerError or AttemptOutcome.Unreachable or AttemptOutcome.TimedOut or AttemptOutcome.Unsupported;
-
     /// <summary>The outcome as a metric label.</summary>
     public static string Label(AttemptOutcome outcome) => outcome switch
     {

@@ -17,9 +17,8 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
     private readonly StreamCompletion _completion = new();
     // The client's own token: during an attempt the request's token also ends on the attempt loop's timers, and a
     // provider stopped by the deadline must still end the stream with an error event.
-    private readonly CancellationToken _clientAborted = client.Features.Get<LlmRequestFeature>() is { ClientAborted.CanBeCanceled: true } request
-        ? request.ClientAborted : client.RequestAborted;
     private readonly LlmRequestFeature? _request = client.Features.Get<LlmRequestFeature>();
+    private CancellationToken ClientAborted => _request is { ClientAborted.CanBeCanceled: true } request ? request.ClientAborted : client.RequestAborted;
     private bool _ended;
 
     /// <inheritdoc/>
@@ -322,8 +321,15 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
 
         try
         {
-            // The copy's token may be cancelled (idle timeout): written to the client directly, as the error event would be.
-            await client.Response.Body.WriteAsync(_outbox.HasPending ? [.. TakePending(), .. SseFrames.Done] : SseFrames.Done.ToArray(), CancellationToken.None);
+            // The copy's token may be cancelled (idle timeout): what was queued and [DONE] are written to the client
+            // directly, as the error event would be.
+            _outbox.Write(SseFrames.Done);
+            var buffer = new byte[4096];
+            while (_outbox.HasPending)
+            {
+                await client.Response.Body.WriteAsync(buffer.AsMemory(0, _outbox.Take(buffer)), CancellationToken.None);
+            }
+
             await client.Response.Body.FlushAsync(CancellationToken.None);
         }
         catch (Exception writeError) when (writeError is IOException or OperationCanceledException or ObjectDisposedException)
@@ -332,21 +338,8 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
         }
     }
 
-    private byte[] TakePending()
-    {
-        var pending = new List<byte>();
-        var buffer = new byte[4096];
-        while (_outbox.HasPending)
-        {
-            var taken = _outbox.Take(buffer);
-            pending.AddRange(buffer.AsSpan(0, taken).ToArray());
-        }
-
-        return [.. pending];
-    }
-
     private bool IsProviderFailure(Exception ex)
-        => !_clientAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
+        => !ClientAborted.IsCancellationRequested && ex is IOException or HttpRequestException or OperationCanceledException;
 
     private async Task FailAsync(Exception ex)
     {

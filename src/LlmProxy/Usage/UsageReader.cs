@@ -326,7 +326,7 @@ public static class UsageReader
 
                 KeepIdentity(ref reader, isModel, request);
             }
-            else if (request.RecordingTranscript is { } transcript && reader.ValueTextEquals("created"u8))
+            else if (reader.ValueTextEquals("created"u8) && request.RecordingTranscript is { } transcript)
             {
                 reader.Read();
                 transcript.Identify(null, null, reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var created) ? created : 0);
@@ -451,7 +451,7 @@ public static class UsageReader
                     reader.Read();
                     ReadMessage(ref reader, request);
                 }
-                else if (request.RecordingTranscript is { } transcript && reader.ValueTextEquals("index"u8))
+                else if (reader.ValueTextEquals("index"u8) && request.RecordingTranscript is { } transcript)
                 {
                     // A continuation reproduces one choice only.
                     reader.Read();

@@ -29,7 +29,6 @@ public sealed class AttemptClassifierTests
         var outcome = AttemptClassifier.Classify(clientGone: false, started: false, cut: false, timedOut: false, invalidAnswer: false, ForwarderError.None, Failure(status, code));
 
         Assert.Equal(expected, outcome);
-        Assert.Equal(expected is AttemptOutcome.Throttled or AttemptOutcome.ServerError, AttemptClassifier.IsRetryable(outcome));
     }
 
     [Theory]
@@ -59,11 +58,7 @@ public sealed class AttemptClassifierTests
         => Assert.Equal(AttemptOutcome.TimedOut, AttemptClassifier.Classify(false, false, false, timedOut: true, false, ForwarderError.RequestCanceled, null));
 
     [Fact]
-    public void Classify_TranslatorRefused_UnsupportedAndRetryableElsewhere()
-    {
-        var outcome = AttemptClassifier.Classify(false, false, false, false, false, ForwarderError.None, UpstreamFailure.Refused("no embeddings here", null));
-
-        Assert.Equal(AttemptOutcome.Unsupported, outcome);
-        Assert.True(AttemptClassifier.IsRetryable(outcome));
-    }
+    public void Classify_TranslatorRefused_Unsupported()
+        => Assert.Equal(AttemptOutcome.Unsupported,
+            AttemptClassifier.Classify(false, false, false, false, false, ForwarderError.None, UpstreamFailure.Refused("no embeddings here", null)));
 }
