@@ -145,7 +145,7 @@ internal sealed partial class AttemptMiddleware
             foreach (var destination in run.ModelDestinations)
             {
                 var id = destination.DestinationId;
-                if (!run.Tried.Contains(id) && feature.Snapshot.Targets.TryGetValue(id, out var target) && _health.TryEnter(id, now, out _))
+                if (!run.WasTried(id) && feature.Snapshot.Targets.TryGetValue(id, out var target) && _health.TryEnter(id, now, out _))
                 {
                     return (target, destination);
                 }

@@ -36,7 +36,7 @@ internal sealed partial class AttemptMiddleware
         var now = _time.GetUtcNow();
         while (true)
         {
-            if (Choose(run.ModelDestinations, run.Tried, now) is { } rested)
+            if (Choose(run.ModelDestinations, run, now) is { } rested)
             {
                 run.Destinations = rested;
                 return;
@@ -76,7 +76,7 @@ internal sealed partial class AttemptMiddleware
     private IReadOnlyList<DestinationState> Rested(AttemptRun run)
     {
         var now = _time.GetUtcNow();
-        return Choose(run.ModelDestinations, run.Tried, now) ?? Soonest(run.ModelDestinations, now);
+        return Choose(run.ModelDestinations, run, now) ?? Soonest(run.ModelDestinations, now);
     }
 
     // The destination whose circuit or hold ends first.

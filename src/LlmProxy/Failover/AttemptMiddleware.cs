@@ -7,6 +7,7 @@ using LlmProxy.Routing;
 using LlmProxy.StructuredOutput;
 using LlmProxy.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
@@ -67,7 +68,7 @@ internal sealed partial class AttemptMiddleware
     private async Task RunAsync(HttpContext context, LlmRequestFeature feature, FailoverPlan plan, OutputExpectation? validation)
     {
         var proxy = context.GetReverseProxyFeature();
-        var run = new AttemptRun(feature, plan, proxy.AvailableDestinations, [.. context.Response.Headers], context.RequestAborted, _time.GetTimestamp());
+        var run = new AttemptRun(feature, plan, proxy.AvailableDestinations, Snapshot(context.Response.Headers), context.RequestAborted, _time.GetTimestamp());
         if (_health.Any)
         {
             // Targets whose circuit is open or whose provider asked for a pause are skipped while another one is available.
@@ -104,7 +105,19 @@ internal sealed partial class AttemptMiddleware
             }
 
             var attemptStart = _time.GetTimestamp();
-            var timedOut = await AttemptAsync(context, feature, run);
+            bool timedOut;
+            if (NeedsTimer(feature, run, out var firstToken))
+            {
+                timedOut = await TimedAttemptAsync(context, feature, run, firstToken);
+            }
+            else
+            {
+                // Nothing to time that the idle timeout does not bound already (a silent provider is cut by it before the
+                // deadline): no timer, no token of its own. The deadline still holds between attempts.
+                await _next(context);
+                timedOut = false;
+            }
+
             var forwarderError = context.Features.Get<IForwarderErrorFeature>()?.Error ?? ForwarderError.None;
             var outcome = AttemptClassifier.Classify(run.ClientAborted.IsCancellationRequested, context.Response.HasStarted, feature.StreamCut is not null, timedOut,
                 feature.RetryWanted is not null, forwarderError, feature.Failure);
@@ -150,19 +163,31 @@ internal sealed partial class AttemptMiddleware
         }
     }
 
-    // One attempt, with a token of its own: it ends when the client leaves, when the first-byte timeout passes without
-    // response headers, or at the deadline. True when the loop's own timer ended it.
+    // Whether the attempt needs a timer of the loop's own (false when nothing is to be timed that the idle timeout does
+    // not bound already), and the first-token limit that applies to it.
+    private bool NeedsTimer(LlmRequestFeature feature, AttemptRun run, out TimeSpan? firstToken)
+    {
+        firstToken = feature.Request.Stream && feature.Metered ? run.Plan.FirstTokenTimeout : null;
+        return run.Plan.FirstByteTimeout is not null || run.Plan.ShortestProviderFirstByteTimeout is not null || firstToken is not null
+            || Remaining(run) < feature.Model!.Timeout;
+    }
+
+    // One attempt, timed when it needs to be (the loop's own first attempt inlines this). True when the loop's own timer ended it.
     private async Task<bool> AttemptAsync(HttpContext context, LlmRequestFeature feature, AttemptRun run)
     {
-        var firstToken = feature.Request.Stream && feature.Metered ? run.Plan.FirstTokenTimeout : null;
-        if (run.Plan.FirstByteTimeout is null && run.Plan.ShortestProviderFirstByteTimeout is null && firstToken is null && Remaining(run) >= feature.Model!.Timeout)
+        if (NeedsTimer(feature, run, out var firstToken))
         {
-            // Nothing to time that the idle timeout does not bound already (a silent provider is cut by it before the
-            // deadline): no timer, no token of its own. The deadline still holds between attempts.
-            await _next(context);
-            return false;
+            return await TimedAttemptAsync(context, feature, run, firstToken);
         }
 
+        await _next(context);
+        return false;
+    }
+
+    // One attempt, with a token of its own: it ends when the client leaves, when the first-byte timeout passes without
+    // response headers, or at the deadline. True when the loop's own timer ended it.
+    private async Task<bool> TimedAttemptAsync(HttpContext context, LlmRequestFeature feature, AttemptRun run, TimeSpan? firstToken)
+    {
         using var timer = new AttemptTimer(_time, feature, run.ClientAborted, Remaining(run), run.Plan.FirstByteTimeout, run.Plan.ShortestProviderFirstByteTimeout,
             firstToken);
         context.RequestAborted = timer.Token;
@@ -196,7 +221,7 @@ internal sealed partial class AttemptMiddleware
         IReadOnlyList<DestinationState>? next = null;
         if (outcome != AttemptOutcome.ContextWindow && run.OnModel < plan.MaxAttempts)
         {
-            next = Choose(run.ModelDestinations, run.Tried, now);
+            next = Choose(run.ModelDestinations, run, now);
             if (next is null && outcome is not (AttemptOutcome.TimedOut or AttemptOutcome.Unsupported))
             {
                 // The same target again after the wait, unless it is still out of rotation then (its circuit opened) and a
@@ -267,12 +292,12 @@ internal sealed partial class AttemptMiddleware
 
     // The model's destinations in rotation (their circuit closed, no hold) and not failed in this request; null when none
     // is left. A half-open target whose probe slot this request takes is the only one: the probe goes out now.
-    private IReadOnlyList<DestinationState>? Choose(IReadOnlyList<DestinationState> destinations, List<string> tried, DateTimeOffset now)
+    private IReadOnlyList<DestinationState>? Choose(IReadOnlyList<DestinationState> destinations, AttemptRun run, DateTimeOffset now)
     {
         List<DestinationState>? left = null;
         foreach (var destination in destinations)
         {
-            if (!tried.Contains(destination.DestinationId) && _health.TryEnter(destination.DestinationId, now, out var probe))
+            if (!run.WasTried(destination.DestinationId) && _health.TryEnter(destination.DestinationId, now, out var probe))
             {
                 if (probe)
                 {
@@ -352,6 +377,19 @@ internal sealed partial class AttemptMiddleware
         }
 
         return null;
+    }
+
+    // The response headers the stages before the loop set (copied into an array of their number: no enumerator, no list).
+    private static KeyValuePair<string, StringValues>[] Snapshot(IHeaderDictionary headers)
+    {
+        if (headers.Count == 0)
+        {
+            return [];
+        }
+
+        var copy = new KeyValuePair<string, StringValues>[headers.Count];
+        headers.CopyTo(copy, 0);
+        return copy;
     }
 
     // YARP forwards only into a response that is untouched (status 200, not started): the last attempt's status, headers

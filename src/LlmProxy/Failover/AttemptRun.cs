@@ -54,8 +54,13 @@ internal sealed class AttemptRun
     /// <summary>What was read from the client's body.</summary>
     public LlmRequestInfo ClientRequest { get; }
 
-    /// <summary>Destinations of the current model that failed in this request.</summary>
-    public List<string> Tried { get; } = new(2);
+    /// <summary>Destinations of the current model that failed in this request (made on the first failure).</summary>
+    public List<string> Tried => _tried ??= new(2);
+
+    private List<string>? _tried;
+
+    /// <summary>True when <paramref name="destinationId"/> failed in this request on the current model.</summary>
+    public bool WasTried(string destinationId) => _tried is not null && _tried.Contains(destinationId);
 
     /// <summary>Attempts on the current model so far.</summary>
     public int OnModel { get; set; } = 1;
@@ -74,7 +79,7 @@ internal sealed class AttemptRun
     {
         Plan = model.Failover;
         ModelDestinations = destinations;
-        Tried.Clear();
+        _tried?.Clear();
         OnModel = 0;
     }
 }
