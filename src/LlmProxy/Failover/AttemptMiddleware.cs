@@ -53,6 +53,8 @@ internal sealed partial class AttemptMiddleware
     {
         var feature = context.Features.GetRequiredFeature<LlmRequestFeature>();
         var plan = feature.Model!.Failover;
+        // The whole request's bound, from its start (a stream that trickles on past it is ended by its guard).
+        feature.DeadlineAt = feature.Start + (long)(plan.Deadline.TotalSeconds * _time.TimestampFrequency);
         var validation = feature.Output is { Policy: StructuredOutputPolicy.Retry, MaxAttempts: > 1 } expectation ? expectation : null;
         if (validation is null && !plan.MayRetry && plan.FirstByteTimeout is null && plan.ShortestProviderFirstByteTimeout is null && plan.FirstTokenTimeout is null
             && feature.Model.Targets.Length == 1)
@@ -68,7 +70,7 @@ internal sealed partial class AttemptMiddleware
     private async Task RunAsync(HttpContext context, LlmRequestFeature feature, FailoverPlan plan, OutputExpectation? validation)
     {
         var proxy = context.GetReverseProxyFeature();
-        var run = new AttemptRun(feature, plan, proxy.AvailableDestinations, Snapshot(context.Response.Headers), context.RequestAborted, _time.GetTimestamp());
+        var run = new AttemptRun(feature, plan, proxy.AvailableDestinations, Snapshot(context.Response.Headers), context.RequestAborted);
         if (_health.Any)
         {
             // Targets whose circuit is open or whose provider asked for a pause are skipped while another one is available.
@@ -340,7 +342,8 @@ internal sealed partial class AttemptMiddleware
         }
     }
 
-    private TimeSpan Remaining(AttemptRun run) => run.Primary.Failover.Deadline - _time.GetElapsedTime(run.Started);
+    // The time left until the request's deadline (the requested model's, counted from the request's start).
+    private TimeSpan Remaining(AttemptRun run) => _time.GetElapsedTime(_time.GetTimestamp(), run.Feature.DeadlineAt);
 
     // The next attempt's request for a structured-output retry: the client's body, with the repair turn when there is
     // one, read again so that the feature describes the body TargetMiddleware prepares for the next target.

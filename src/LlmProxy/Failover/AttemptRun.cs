@@ -10,7 +10,7 @@ namespace LlmProxy.Failover;
 internal sealed class AttemptRun
 {
     public AttemptRun(LlmRequestFeature feature, FailoverPlan plan, IReadOnlyList<DestinationState> destinations, KeyValuePair<string, StringValues>[] headers,
-        CancellationToken clientAborted, long started)
+        CancellationToken clientAborted)
     {
         Feature = feature;
         Primary = feature.Model!;
@@ -19,7 +19,6 @@ internal sealed class AttemptRun
         Destinations = destinations;
         Headers = headers;
         ClientAborted = clientAborted;
-        Started = started;
         ClientBody = feature.Body;
         ClientRequest = feature.Request;
     }
@@ -44,9 +43,6 @@ internal sealed class AttemptRun
 
     /// <summary>The client's own cancellation.</summary>
     public CancellationToken ClientAborted { get; }
-
-    /// <summary>When the loop started (a <see cref="TimeProvider"/> timestamp).</summary>
-    public long Started { get; }
 
     /// <summary>The client's body, as read.</summary>
     public ArraySegment<byte> ClientBody { get; }

@@ -124,6 +124,12 @@ public sealed class LlmRequestFeature
     /// <summary>How the stream's provider failed after the client got part of the answer, when the attempt loop is to continue it.</summary>
     internal Streaming.StreamEnd? StreamCut { get; set; }
 
+    /// <summary>
+    /// When the request's deadline (the requested model's <c>deadline_seconds</c>) passes, as a <see cref="TimeProvider"/>
+    /// timestamp; 0 for none. Set by the attempt loop; a stream still running then is ended by its guard.
+    /// </summary>
+    internal long DeadlineAt { get; set; }
+
     /// <summary>The client's own cancellation (the attempt loop gives each attempt a token of its own that also ends at the deadline).</summary>
     public CancellationToken ClientAborted { get; init; }
 

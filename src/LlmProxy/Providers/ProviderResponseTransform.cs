@@ -124,7 +124,7 @@ internal sealed class ProviderResponseTransform : ResponseTransform
             }
 
             proxyResponse.Content = new EventStreamGuard(proxyResponse.Content, http, StreamObservers(http, feature),
-                endsWithDone: feature.OperationPath is "/chat/completions" or "/completions");
+                endsWithDone: feature.OperationPath is "/chat/completions" or "/completions", _time);
             return;
         }
 

@@ -12,20 +12,23 @@ internal sealed class EventStreamGuard : PassThroughContent
     private readonly HttpContext _client;
     private readonly IStreamObserver[] _observers;
     private readonly bool _endsWithDone;
+    private readonly TimeProvider _time;
 
     /// <summary>
     /// Wraps <paramref name="inner"/>, the provider body being copied to <paramref name="client"/>'s response, showing
     /// each complete event to <paramref name="observers"/> in order. <paramref name="endsWithDone"/>: the API's streams
-    /// end with <c>data: [DONE]</c> (chat and completions), so a finished stream without it gets one.
+    /// end with <c>data: [DONE]</c> (chat and completions), so a finished stream without it gets one. <paramref name="time"/>
+    /// tells when the request's deadline passed.
     /// </summary>
-    public EventStreamGuard(HttpContent inner, HttpContext client, IStreamObserver[] observers, bool endsWithDone)
+    public EventStreamGuard(HttpContent inner, HttpContext client, IStreamObserver[] observers, bool endsWithDone, TimeProvider time)
         : base(inner)
     {
+        _time = time;
         _client = client;
         _observers = observers;
         _endsWithDone = endsWithDone;
     }
 
     /// <inheritdoc/>
-    protected override Stream Wrap(Stream providerBody) => new GuardedEventStream(providerBody, _client, _observers, _endsWithDone);
+    protected override Stream Wrap(Stream providerBody) => new GuardedEventStream(providerBody, _client, _observers, _endsWithDone, _time);
 }

@@ -7,9 +7,10 @@ namespace LlmProxy.Streaming;
 /// found (after whatever the observers queued in the <see cref="SseOutbox"/>); the unfinished tail of an event waits
 /// in the <see cref="SseScanner"/> for its blank line, so a failure never leaves a half event before the error event.
 /// On a provider failure the copy's token may already be cancelled (idle timeout), so the error event is written to
-/// the client directly and the copy then sees a clean end.
+/// the client directly and the copy then sees a clean end. A stream still running when the request's deadline passed
+/// (<see cref="LlmRequestFeature.DeadlineAt"/>) is ended at its next read as one that timed out.
 /// </summary>
-internal sealed class GuardedEventStream(Stream providerBody, HttpContext client, IStreamObserver[] observers, bool endsWithDone)
+internal sealed class GuardedEventStream(Stream providerBody, HttpContext client, IStreamObserver[] observers, bool endsWithDone, TimeProvider time)
     : PassThroughStream(providerBody)
 {
     private readonly SseScanner _scanner = new();
@@ -31,6 +32,13 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
 
         if (_ended)
         {
+            return 0;
+        }
+
+        if (_request is { DeadlineAt: > 0 } request && time.GetTimestamp() >= request.DeadlineAt)
+        {
+            // The provider keeps sending, but the request's time is up (a silent one is ended by the idle timeout).
+            await FailAsync(new OperationCanceledException("The request's deadline passed."));
             return 0;
         }
 

@@ -50,7 +50,7 @@ internal static class SseFrames
         var (error, message) = end switch
         {
             StreamEnd.Truncated => (LlmError.UpstreamError, "The provider ended the stream before the answer was finished (no finish reason); the answer is incomplete."),
-            StreamEnd.TimedOut => (LlmError.UpstreamTimeout, "The provider stopped sending before the stream finished (timeout)."),
+            StreamEnd.TimedOut => (LlmError.UpstreamTimeout, "The stream did not finish in time: the provider stopped sending, or the request's deadline passed."),
             _ => (LlmError.UpstreamUnreachable, "The provider's connection failed before the stream finished."),
         };
         return Error(ErrorWriter.Serialize(message, ErrorWriter.TypeOf(error), null, ErrorWriter.CodeOf(error)), endOpenEvent);

@@ -93,7 +93,7 @@ internal sealed class StreamValidationObserver : IStreamObserver
         _client.Response.Headers.ContentLength = null;
         var timedOut = failure == StreamEnd.TimedOut;
         await ErrorWriter.WriteAsync(_client, timedOut ? LlmError.UpstreamTimeout : LlmError.UpstreamUnreachable,
-            timedOut ? "The provider stopped sending before the answer was complete (timeout)." : "The provider's connection failed before the answer was complete.");
+            timedOut ? "The answer was not complete in time: the provider stopped sending, or the request's deadline passed." : "The provider's connection failed before the answer was complete.");
         return true;
     }
 

@@ -28,7 +28,7 @@ public sealed class FailoverEdgeCaseTests : IAsyncLifetime
         await _second.DisposeAsync();
     }
 
-    private GatewayApp Start(bool fallback = true, bool backupTwoTargets = false, int primaryAttempts = 2, double idleSeconds = 30)
+    private GatewayApp Start(bool fallback = true, bool backupTwoTargets = false, int primaryAttempts = 2, double idleSeconds = 30, double? deadlineSeconds = null)
     {
         var backupTargets = new JsonArray(new JsonObject { ["provider"] = "backup", ["model"] = "backup-upstream", ["weight"] = 1_000_000 });
         if (backupTwoTargets)
@@ -42,6 +42,11 @@ public sealed class FailoverEdgeCaseTests : IAsyncLifetime
             ["retry"] = new JsonObject { ["max_attempts"] = primaryAttempts, ["backoff_ms"] = 10 },
             ["timeout_seconds"] = idleSeconds,
         };
+        if (deadlineSeconds is { } deadline)
+        {
+            testModel["deadline_seconds"] = deadline;
+        }
+
         if (fallback)
         {
             testModel["fallbacks"] = new JsonArray("backup-model");
@@ -137,6 +142,27 @@ public sealed class FailoverEdgeCaseTests : IAsyncLifetime
         Assert.DoesNotContain("EXTRA", body, StringComparison.Ordinal);
         Assert.DoesNotContain("\"error\"", body, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    // A provider that keeps sending, never idle, past the request's deadline: the deadline still ends the stream, with
+    // the timeout error event (no [DONE]), far sooner than the idle timeout; the usage record says it timed out.
+    [Fact]
+    public async Task Stream_TricklingPastTheDeadline_EndedWithTimeoutErrorEvent()
+    {
+        _primary.ThenStreamTrickle(TimeSpan.FromMilliseconds(100));
+        await using var app = Start(fallback: false, primaryAttempts: 1, idleSeconds: 60, deadlineSeconds: 1.5);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var (status, body) = await PostAsync(app, stream: true);
+
+        var wall = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Assert.Equal(200, status);
+        Assert.Contains("tick ", body, StringComparison.Ordinal);
+        Assert.Contains("deadline passed", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
+        Assert.True(wall >= TimeSpan.FromSeconds(1.4) && wall < TimeSpan.FromSeconds(10), $"wall {wall.TotalSeconds} s");
+        var record = await _sink.NextAsync();
+        Assert.Equal(ErrorCategory.UpstreamTimeout, record.Error);
     }
 
     // A continuation target that failed (503, nothing generated) must not be billed an estimate of its prompt.

@@ -78,6 +78,23 @@ public sealed class ScriptedProvider : IAsyncDisposable
         }
     });
 
+    /// <summary>Streams one piece every <paramref name="interval"/>, without end, until the gateway gives up (a provider that trickles).</summary>
+    public ScriptedProvider ThenStreamTrickle(TimeSpan interval) => Then(async context =>
+    {
+        try
+        {
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                await StreamPiecesAsync(context, ["tick "]);
+                await Task.Delay(interval, context.RequestAborted);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The gateway gave up, as it should.
+        }
+    });
+
     /// <summary>Refuses a request whose last message is the assistant's (a prefill) with a 400; answers others with <paramref name="content"/>.</summary>
     public ScriptedProvider ThenRefusePrefillElseAnswer(string content) => Then(async context =>
     {

@@ -17,7 +17,7 @@ public sealed class EventStreamGuardTests
         var direct = new MemoryStream();
         context.Response.Body = direct;
         IStreamObserver[] observers = meter is null ? [] : [new StreamUsageObserver(meter, TimeProvider.System)];
-        using var guard = new EventStreamGuard(new StreamContent(provider), context, observers, endsWithDone: false);
+        using var guard = new EventStreamGuard(new StreamContent(provider), context, observers, endsWithDone: false, TimeProvider.System);
         await using var stream = await guard.ReadAsStreamAsync();
         var reads = new List<string>();
         var buffer = new byte[bufferSize];
@@ -205,7 +205,7 @@ public sealed class EventStreamGuardTests
     private static async Task<string> DrainWithAsync(IStreamObserver observer, bool endsWithDone, params object[] script)
     {
         var context = new DefaultHttpContext();
-        using var guard = new EventStreamGuard(new StreamContent(new ScriptedStream(script)), context, [observer], endsWithDone);
+        using var guard = new EventStreamGuard(new StreamContent(new ScriptedStream(script)), context, [observer], endsWithDone, TimeProvider.System);
         await using var stream = await guard.ReadAsStreamAsync();
         var text = new StringBuilder();
         var buffer = new byte[4096];
@@ -256,7 +256,7 @@ public sealed class EventStreamGuardTests
     public async Task Read_ZeroByteRead_WaitsOnTheProviderWithoutConsumingIt()
     {
         var context = new DefaultHttpContext();
-        using var guard = new EventStreamGuard(new StreamContent(new ScriptedStream("data: 1\n\n")), context, [], endsWithDone: false);
+        using var guard = new EventStreamGuard(new StreamContent(new ScriptedStream("data: 1\n\n")), context, [], endsWithDone: false, TimeProvider.System);
         await using var stream = await guard.ReadAsStreamAsync();
 
         var zero = await stream.ReadAsync(Memory<byte>.Empty);
