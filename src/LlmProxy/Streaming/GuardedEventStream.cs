@@ -35,15 +35,13 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
             return 0;
         }
 
-        if (_request is { DeadlineAt: > 0 } request && time.GetTimestamp() >= request.DeadlineAt)
-        {
-            // The provider keeps sending, but the request's time is up (a silent one is ended by the idle timeout).
-            await FailAsync(new OperationCanceledException("The request's deadline passed."));
-            return 0;
-        }
-
         if (buffer.IsEmpty)
         {
+            if (DeadlinePassed())
+            {
+                return await EndAtDeadlineAsync();
+            }
+
             // YARP's zero-byte read: wait for data without taking a buffer.
             try
             {
@@ -63,6 +61,13 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
 
         while (true)
         {
+            if (DeadlinePassed())
+            {
+                // Checked before every read from the provider, also while events are held or dropped (a buffered
+                // structured-output stream passes nothing until its end).
+                return await EndAtDeadlineAsync();
+            }
+
             var start = _scanner.TakeTail(buffer.Span);
             var read = 0;
             if (start < buffer.Length)
@@ -297,6 +302,27 @@ internal sealed class GuardedEventStream(Stream providerBody, HttpContext client
     // Nothing reached the client yet and the attempt loop runs (it keeps a transcript): a failure is left to YARP, which
     // reports it with the response untouched, so the loop retries as for any request.
     // (During a continuation the response YARP sees has not started, but the client's has: never then.)
+    private const string DeadlineText = "The request's deadline passed.";
+
+    // The provider keeps sending, but the request's time is up (a silent one is ended by the idle timeout). Not once the
+    // provider has said it is done (a finish reason, [DONE] or its error event: the end comes next and is not turned
+    // into a timeout). Before anything reached the client (a buffered stream) the attempt fails instead, and the attempt
+    // loop answers 504 for the deadline.
+    private bool DeadlinePassed()
+        => _request is { DeadlineAt: > 0 } request && time.GetTimestamp() >= request.DeadlineAt && !_completion.Finished
+;
+
+    private async Task<int> EndAtDeadlineAsync()
+    {
+        if (RetryableBeforeStart())
+        {
+            throw new IOException(DeadlineText);
+        }
+
+        await FailAsync(new OperationCanceledException(DeadlineText));
+        return 0;
+    }
+
     private bool RetryableBeforeStart()
         => _request is { HoldFailure: true } && _request.Transcript is not { Recording: false } && !client.Response.HasStarted && !_outbox.HasPending
             && !_completion.Finished;

@@ -28,7 +28,8 @@ public sealed class FailoverEdgeCaseTests : IAsyncLifetime
         await _second.DisposeAsync();
     }
 
-    private GatewayApp Start(bool fallback = true, bool backupTwoTargets = false, int primaryAttempts = 2, double idleSeconds = 30, double? deadlineSeconds = null)
+    private GatewayApp Start(bool fallback = true, bool backupTwoTargets = false, int primaryAttempts = 2, double idleSeconds = 30, double? deadlineSeconds = null,
+        bool bufferStructuredStreams = false)
     {
         var backupTargets = new JsonArray(new JsonObject { ["provider"] = "backup", ["model"] = "backup-upstream", ["weight"] = 1_000_000 });
         if (backupTwoTargets)
@@ -50,6 +51,11 @@ public sealed class FailoverEdgeCaseTests : IAsyncLifetime
         if (fallback)
         {
             testModel["fallbacks"] = new JsonArray("backup-model");
+        }
+
+        if (bufferStructuredStreams)
+        {
+            testModel["structured_output"] = new JsonObject { ["policy"] = "reject", ["stream_mode"] = "buffer" };
         }
 
         var config = new JsonObject
@@ -161,6 +167,31 @@ public sealed class FailoverEdgeCaseTests : IAsyncLifetime
         Assert.Contains("deadline passed", body, StringComparison.Ordinal);
         Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
         Assert.True(wall >= TimeSpan.FromSeconds(1.4) && wall < TimeSpan.FromSeconds(10), $"wall {wall.TotalSeconds} s");
+        var record = await _sink.NextAsync();
+        Assert.Equal(ErrorCategory.UpstreamTimeout, record.Error);
+    }
+
+    // A buffered structured-output stream passes nothing until its end, so the reads go on inside the guard: the deadline
+    // must still end it (nothing reached the client, so as a 504 or an error event, never as a stream run for minutes).
+    [Fact]
+    public async Task Stream_BufferedStructuredOutputTricklingPastTheDeadline_Ended()
+    {
+        // A JSON object whose string never ends: valid so far, so the validator holds every event.
+        _primary.ThenStreamTrickle(TimeSpan.FromMilliseconds(100), opening: "{\"a\":\"");
+        await using var app = Start(fallback: false, primaryAttempts: 1, idleSeconds: 60, deadlineSeconds: 1.5, bufferStructuredStreams: true);
+        using var client = app.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestKeys.Alpha);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        using var response = await client.PostJsonAsync("/v1/chat/completions",
+            "{\"model\":\"test-model\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]," +
+            "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"a\",\"schema\":{\"type\":\"object\"}}}}");
+        var body = await response.Content.ReadAsStringAsync();
+
+        var wall = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        Assert.True(wall < TimeSpan.FromSeconds(10), $"wall {wall.TotalSeconds} s");
+        Assert.Contains("deadline", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
         var record = await _sink.NextAsync();
         Assert.Equal(ErrorCategory.UpstreamTimeout, record.Error);
     }

@@ -78,11 +78,16 @@ public sealed class ScriptedProvider : IAsyncDisposable
         }
     });
 
-    /// <summary>Streams one piece every <paramref name="interval"/>, without end, until the gateway gives up (a provider that trickles).</summary>
-    public ScriptedProvider ThenStreamTrickle(TimeSpan interval) => Then(async context =>
+    /// <summary>Streams <paramref name="opening"/> (when given), then one piece every <paramref name="interval"/>, without end, until the gateway gives up (a provider that trickles).</summary>
+    public ScriptedProvider ThenStreamTrickle(TimeSpan interval, string? opening = null) => Then(async context =>
     {
         try
         {
+            if (opening is not null)
+            {
+                await StreamPiecesAsync(context, [opening]);
+            }
+
             while (!context.RequestAborted.IsCancellationRequested)
             {
                 await StreamPiecesAsync(context, ["tick "]);
