@@ -19,7 +19,7 @@ internal sealed record OpenStreamsResults
     /// <summary>LlmProxy (in-memory limits), then bare YARP.</summary>
     public required IReadOnlyList<OpenStreamsProxy> Proxies { get; init; }
 
-    /// <summary>LlmProxy's RSS per open stream divided by bare YARP's (null when YARP's is not above 0).</summary>
+    /// <summary>LlmProxy's RSS per open stream divided by bare YARP's (null when either is not above 0, as with few streams).</summary>
     public double? RssPerStreamRatioOverYarp { get; init; }
 
     public required IReadOnlyList<string> Problems { get; init; }

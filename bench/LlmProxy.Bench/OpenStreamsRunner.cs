@@ -67,7 +67,8 @@ internal static class OpenStreamsRunner
             StreamSeconds = options.OpenStreamsSeconds,
             ChunkSeconds = options.OpenStreamsChunkSeconds,
             Proxies = proxies,
-            RssPerStreamRatioOverYarp = proxies[1].RssMbPerStream > 0 ? proxies[0].RssMbPerStream / proxies[1].RssMbPerStream : null,
+            // RSS rises in steps: with few streams either difference can be 0 or below, and then there is no ratio.
+            RssPerStreamRatioOverYarp = proxies[0].RssMbPerStream > 0 && proxies[1].RssMbPerStream > 0 ? proxies[0].RssMbPerStream / proxies[1].RssMbPerStream : null,
             Problems = problems,
         };
 

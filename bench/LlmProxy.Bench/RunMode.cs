@@ -11,8 +11,10 @@ namespace LlmProxy.Bench;
 
 /// <summary>
 /// <c>run</c>: starts the fake upstream, bare YARP and LlmProxy as separate processes (LlmProxy is measured with
-/// metering on and off, with Redis limits, and with a second, failing target, switched by config reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
-/// streamed time to first event, and prints the tables.
+/// metering on and off, with in-memory and with Redis limits, and with a second, failing target, switched by config
+/// reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then streamed
+/// time to first event, and prints the tables. With <c>--soak-requests</c> or <c>--open-streams</c> it runs the soak
+/// or the open streams instead of those phases.
 /// </summary>
 internal static class RunMode
 {
@@ -174,33 +176,7 @@ internal static class RunMode
             ChildProcess[] servers = [upstream, yarp, llmProxy, redis];
             if (options.SoakRequests > 0 || options.OpenStreams > 0)
             {
-                // The soak and the open streams replace the normal phases (one gateway setting, see SoakRunner, OpenStreamsRunner).
-                var key = options.SoakRequests > 0 && options.SoakMode == GatewayMode.RedisLimits ? RedisLimitsKey : MemoryLimitsKey;
-                var gatewayTarget = targets.Single(t => t.Key == key);
-                var yarpTarget = targets.Single(static t => t.Key == YarpKey);
-                foreach (var target in new[] { yarpTarget, gatewayTarget })
-                {
-                    await PrepareAsync(target, cancellationToken);
-                    await CheckOnceAsync(client, target, cancellationToken);
-                }
-
-                IReadOnlyList<string> problems;
-                if (options.SoakRequests > 0)
-                {
-                    var soak = await SoakRunner.RunAsync(client, gatewayTarget, upstream, servers, options, date.ToString("yyyy-MM-dd HH:mm 'UTC'"), machine, cancellationToken);
-                    problems = soak.Problems;
-                    await WriteJsonAsync(options, soak, cancellationToken);
-                }
-                else
-                {
-                    var open = await OpenStreamsRunner.RunAsync(client, gatewayTarget, yarpTarget, upstream, servers, options,
-                        date.ToString("yyyy-MM-dd HH:mm 'UTC'"), machine, cancellationToken);
-                    problems = open.Problems;
-                    await WriteJsonAsync(options, open, cancellationToken);
-                }
-
-                PrintServerOutput(servers, llmProxy, failover: false);
-                return ReportProblems(problems);
+                return await RunInsteadOfPhasesAsync(client, targets, upstream, servers, options, date, machine, cancellationToken);
             }
 
             if (options.SkipLimits)
@@ -297,6 +273,42 @@ internal static class RunMode
                 // left in the temp folder
             }
         }
+    }
+
+    /// <summary>
+    /// The soak (<see cref="SoakRunner"/>) or the open streams (<see cref="OpenStreamsRunner"/>), which replace the normal
+    /// phases: one request through bare YARP and the gateway's setting as a check, the run, its JSON; the exit code.
+    /// </summary>
+    private static async Task<int> RunInsteadOfPhasesAsync(HttpClient client, Target[] targets, ChildProcess upstream, ChildProcess[] servers,
+        BenchOptions options, DateTime date, MachineFacts machine, CancellationToken cancellationToken)
+    {
+        var key = options.SoakRequests > 0 && options.SoakMode == GatewayMode.RedisLimits ? RedisLimitsKey : MemoryLimitsKey;
+        var gatewayTarget = targets.Single(t => t.Key == key);
+        var yarpTarget = targets.Single(static t => t.Key == YarpKey);
+        foreach (var target in new[] { yarpTarget, gatewayTarget })
+        {
+            await PrepareAsync(target, cancellationToken);
+            await CheckOnceAsync(client, target, cancellationToken);
+        }
+
+        var dateUtc = date.ToString("yyyy-MM-dd HH:mm 'UTC'");
+        IReadOnlyList<string> problems;
+        if (options.SoakRequests > 0)
+        {
+            var soak = await SoakRunner.RunAsync(client, gatewayTarget, upstream, servers, options, dateUtc, machine, cancellationToken);
+            problems = soak.Problems;
+            PrintServerOutput(servers, gatewayTarget.Proxy!, failover: false);
+            await WriteJsonAsync(options, soak, cancellationToken);
+        }
+        else
+        {
+            var open = await OpenStreamsRunner.RunAsync(client, gatewayTarget, yarpTarget, upstream, servers, options, dateUtc, machine, cancellationToken);
+            problems = open.Problems;
+            PrintServerOutput(servers, gatewayTarget.Proxy!, failover: false);
+            await WriteJsonAsync(options, open, cancellationToken);
+        }
+
+        return ReportProblems(problems);
     }
 
     /// <summary>What the servers wrote (they run at Warning): the gateway's failover warnings in short, anything else as is.</summary>
