@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # LlmProxy end-to-end benchmark, one command: builds LlmProxy and the benchmark in Release, then runs
-# the fake upstream, a bare YARP proxy and the gateway (metering on, metering off, Redis limits and failover to a
-# second target, switched by config reload) as separate processes on loopback and prints the tables.
+# the fake upstream, a bare YARP proxy and the gateway (metering on, metering off, in-memory limits, Redis limits and
+# failover to a second target, switched by config reload) as separate processes on loopback and prints the tables.
 #
 #   bash bench/run.sh [--seconds S] [--warmup S] [--rounds N] [--concurrency C] [--rate R]
 #                     [--stream-samples N] [--stream-warmup N] [--skip-limits true] [--pin true]
 #                     [--targets KEY,...] [--equal-load-only true] [--baseline-commit REV] [--json PATH]
+#   bash bench/run.sh --soak-requests N [--soak-sample-every N] [--soak-warmup N] [--soak-mode memory|redis] [--json PATH]
+#   bash bench/run.sh --open-streams N [--open-streams-seconds S] [--open-streams-chunk-seconds S] [--json PATH]
 #
 # --baseline-commit REV builds the gateway at git revision REV in a temporary worktree and measures it as one more
 # target beside the working tree's build (passed on to the driver as --baseline PATH).
@@ -41,6 +43,10 @@ if [[ -n "$baseline_commit" ]]; then
   args+=(--baseline "$worktree/src/LlmProxy/bin/Release/net10.0/LlmProxy.dll")
 fi
 echo
+
+# --open-streams N holds two sockets per stream in the gateway: raise the soft open-files limit to the hard one
+# (the servers inherit it; the driver checks that it is enough).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 exec dotnet bench/LlmProxy.Bench/bin/Release/net10.0/LlmProxy.Bench.dll run \
   --llmproxy src/LlmProxy/bin/Release/net10.0/LlmProxy.dll "${args[@]}"

@@ -23,6 +23,12 @@ internal sealed record BenchResults
     /// <summary>LlmProxy (metering on) median time to first event minus bare YARP's, in ms.</summary>
     public double? TtftAddedVsYarpMs { get; init; }
 
+    /// <summary>LlmProxy (in-memory limits) median time to first event minus bare YARP's, in ms (issue 13: at most +0.2 ms).</summary>
+    public double? TtftAddedVsYarpMemoryLimitsMs { get; init; }
+
+    /// <summary>LlmProxy (Redis limits) median time to first event minus bare YARP's, in ms.</summary>
+    public double? TtftAddedVsYarpRedisLimitsMs { get; init; }
+
     /// <summary>LlmProxy (metering on) median time to first event minus direct's, in ms.</summary>
     public double? TtftAddedVsDirectMs { get; init; }
 

@@ -35,13 +35,49 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Number of lines the process wrote to stdout and stderr.</summary>
     public int LineCount => Volatile.Read(ref _lineCount);
 
-    /// <summary>User plus system CPU time the process has used so far.</summary>
+    /// <summary>User plus system CPU time the process has used so far; a <see cref="BenchFailure"/> once it has exited.</summary>
     public TimeSpan CpuTime
     {
         get
         {
-            _process.Refresh();
-            return _process.TotalProcessorTime;
+            try
+            {
+                _process.Refresh();
+                return _process.TotalProcessorTime;
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw Exited(ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Resident memory of the process now (<c>VmRSS</c> in <c>/proc/&lt;pid&gt;/status</c>), in bytes; a
+    /// <see cref="BenchFailure"/> once it has exited.
+    /// </summary>
+    public long ResidentBytes
+    {
+        get
+        {
+            try
+            {
+                foreach (var line in File.ReadLines($"/proc/{Id}/status"))
+                {
+                    // VmRSS:	   81234 kB
+                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    {
+                        var kilobytes = line["VmRSS:".Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[0];
+                        return long.Parse(kilobytes, System.Globalization.CultureInfo.InvariantCulture) * 1024;
+                    }
+                }
+            }
+            catch (IOException ex)
+            {
+                throw Exited(ex);
+            }
+
+            throw new BenchFailure($"/proc/{Id}/status of {Name} has no VmRSS line");
         }
     }
 
@@ -152,6 +188,10 @@ internal sealed class ChildProcess : IDisposable
         child._process.BeginErrorReadLine();
         return child;
     }
+
+    /// <summary>The failure of reading a process that is gone (killed from outside, or crashed), with its last output.</summary>
+    private BenchFailure Exited(Exception inner)
+        => new($"{Name} (pid {Id}) exited during the run{(HasExited ? $" with code {ExitCode}" : "")}; its last output:\n{RecentOutput}", inner);
 
     /// <summary>Exit code, or null while running.</summary>
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;

@@ -6,7 +6,8 @@ namespace LlmProxy.Bench;
 /// <summary>
 /// Switches the one measured gateway between <see cref="GatewayMode"/>s by rewriting its config file (the gateway
 /// hot-reloads it), then waits until answers show the change: a metered answer carries <c>x-llmproxy-overhead-ms</c>,
-/// a limited one <c>x-ratelimit-limit-requests</c>, and in the failover setting <c>GET /v1/models/{alias}</c> finds the
+/// a limited one <c>x-ratelimit-limit-requests</c> with its setting's own request limit (Redis or in memory,
+/// <see cref="GatewayLimits"/>), and in the failover setting <c>GET /v1/models/{alias}</c> finds the
 /// alias that only that setting declares (<see cref="Payloads.FailoverAlias"/>). Measuring every setting in the same process keeps
 /// process-to-process differences (memory layout, JIT decisions, thread-pool history) out of the ratios.
 /// </summary>
@@ -64,8 +65,15 @@ internal sealed class GatewayModeSwitch(string configPath, Func<GatewayMode, str
             throw new BenchFailure($"the gateway answered HTTP {(int)response.StatusCode} while switching modes");
         }
 
-        return response.Headers.Contains(LimitHeader) ? GatewayMode.RedisLimits
-            : !response.Headers.Contains(OverheadHeader) ? GatewayMode.MeteringOff
+        if (response.Headers.TryGetValues(LimitHeader, out var limits))
+        {
+            var limit = limits.FirstOrDefault();
+            return limit == GatewayLimits.RequestsPerMinute(GatewayMode.RedisLimits) ? GatewayMode.RedisLimits
+                : limit == GatewayLimits.RequestsPerMinute(GatewayMode.MemoryLimits) ? GatewayMode.MemoryLimits
+                : throw new BenchFailure($"the gateway answered with {LimitHeader}: {limit}, which neither limited setting declares");
+        }
+
+        return !response.Headers.Contains(OverheadHeader) ? GatewayMode.MeteringOff
             : await HasFailoverAliasAsync(cancellationToken) ? GatewayMode.Failover
             : GatewayMode.MeteringOn;
     }

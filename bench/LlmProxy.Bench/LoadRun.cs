@@ -47,4 +47,7 @@ internal sealed class LoadRun
     public double RequestsPerSecond => Requests / Elapsed.TotalSeconds;
 
     public double? ProxyCpuMicrosPerRequest => ProxyCpu is { } cpu && Requests > 0 ? cpu.TotalMicroseconds / Requests : null;
+
+    /// <summary>The proxy's and its helper server's (Redis) CPU time per request together; the proxy's alone without a helper.</summary>
+    public double? ProxyAndSidecarCpuMicrosPerRequest => ProxyCpu is { } cpu && Requests > 0 ? (cpu + (SidecarCpu ?? TimeSpan.Zero)).TotalMicroseconds / Requests : null;
 }

@@ -104,6 +104,62 @@ internal static class LoadRunner
         }
     }
 
+    /// <summary>
+    /// Exactly <paramref name="requests"/> requests (successes and errors) by C workers as fast as answers come back
+    /// (closed loop), every one recorded: no warm-up, no time window. The soak's segments; CPU times are read before the
+    /// first request and after the last.
+    /// </summary>
+    public static async Task<LoadRun> RunCountAsync(HttpClient client, Target target, ChildProcess upstream, IReadOnlyList<ChildProcess> servers,
+        int concurrency, long requests, CancellationToken cancellationToken)
+    {
+        var phase = new Phase(0, requests);
+        phase.Set(Measuring);
+        using var self = Process.GetCurrentProcess();
+        var machineBefore = SystemCpu.ReadBusy();
+        var serversBefore = SumCpu(servers);
+        var proxyBefore = target.Proxy?.CpuTime;
+        var sidecarBefore = target.Sidecar?.CpuTime;
+        var upstreamBefore = upstream.CpuTime;
+        var clientBefore = self.TotalProcessorTime;
+        var started = Stopwatch.GetTimestamp();
+        var workers = new Worker[concurrency];
+        var tasks = new Task[concurrency];
+        for (var i = 0; i < concurrency; i++)
+        {
+            var worker = workers[i] = new Worker();
+            tasks[i] = Task.Run(() => worker.LoopAsync(client, target, phase, cancellationToken), cancellationToken);
+        }
+
+        await Task.WhenAll(tasks);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var proxyAfter = target.Proxy?.CpuTime;
+        var sidecarAfter = target.Sidecar?.CpuTime;
+        var upstreamAfter = upstream.CpuTime;
+        self.Refresh();
+        var clientAfter = self.TotalProcessorTime;
+        var serversAfter = SumCpu(servers);
+        var machineAfter = SystemCpu.ReadBusy();
+        var latency = NewHistogram();
+        foreach (var worker in workers)
+        {
+            latency.Add(worker.Latency);
+        }
+
+        return new LoadRun
+        {
+            Requests = workers.Sum(static w => w.Requests),
+            Errors = workers.Sum(static w => w.Errors),
+            FirstError = workers.Select(static w => w.FirstError).FirstOrDefault(static e => e is not null),
+            Elapsed = elapsed,
+            ProxyCpu = proxyAfter - proxyBefore,
+            SidecarCpu = sidecarAfter - sidecarBefore,
+            UpstreamCpu = upstreamAfter - upstreamBefore,
+            ClientCpu = clientAfter - clientBefore,
+            OtherCpu = machineAfter - machineBefore - (serversAfter - serversBefore) - (clientAfter - clientBefore),
+            Latency = latency,
+        };
+    }
+
     private static TimeSpan SumCpu(IReadOnlyList<ChildProcess> servers)
     {
         var total = TimeSpan.Zero;
@@ -115,16 +171,21 @@ internal static class LoadRunner
         return total;
     }
 
-    private sealed class Phase(double rate)
+    /// <summary>Where a run is (warm-up, measuring, stopped), its schedule with a rate, and its request budget with a count.</summary>
+    private sealed class Phase(double rate, long limit = long.MaxValue)
     {
         private readonly long _start = Stopwatch.GetTimestamp();
         private readonly double _ticksPerRequest = rate > 0 ? Stopwatch.Frequency / rate : 0;
         private long _tickets;
+        private long _taken;
         private int _value = Warmup;
 
         public int Value => Volatile.Read(ref _value);
 
         public void Set(int value) => Volatile.Write(ref _value, value);
+
+        /// <summary>False once the run's request budget is spent (a count-limited run); always true otherwise.</summary>
+        public bool TryTake() => limit == long.MaxValue || Interlocked.Increment(ref _taken) <= limit;
 
         /// <summary>With a rate, waits until the next request is due.</summary>
         public Task WaitTurnAsync(CancellationToken cancellationToken)
@@ -156,7 +217,7 @@ internal static class LoadRunner
 
         public async Task LoopAsync(HttpClient client, Target target, Phase phase, CancellationToken cancellationToken)
         {
-            while (phase.Value != Stopped && !cancellationToken.IsCancellationRequested)
+            while (phase.Value != Stopped && !cancellationToken.IsCancellationRequested && phase.TryTake())
             {
                 await phase.WaitTurnAsync(cancellationToken);
                 var start = Stopwatch.GetTimestamp();

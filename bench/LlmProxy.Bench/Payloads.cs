@@ -14,6 +14,19 @@ internal static class Payloads
     /// </summary>
     public const string FailoverAlias = "bench-model-failover";
 
+    /// <summary>
+    /// The model of the open-streams mode: its target is the fake upstream's slow variant (<see cref="SlowPrefix"/>), and
+    /// it has the in-memory-limits setting's limits, as <see cref="PublicModel"/> has.
+    /// </summary>
+    public const string SlowModel = "bench-model-slow";
+
+    /// <summary>
+    /// Path prefix of the fake upstream's slow variant: a streamed POST under <c>/slow/</c> gets its first event at once,
+    /// then one chunk every few seconds for a while (the upstream's <c>--open-streams-chunk-seconds</c> and
+    /// <c>--open-streams-seconds</c>), then a finish reason, usage and <c>[DONE]</c> (<see cref="SlowStreamEvents"/>).
+    /// </summary>
+    public const string SlowPrefix = "/slow";
+
     /// <summary>The provider's model name in the LlmProxy config.</summary>
     public const string UpstreamModel = "bench-upstream-model";
 
@@ -27,6 +40,13 @@ internal static class Payloads
 
     /// <summary>The same request with <c>"stream":true</c>.</summary>
     public static byte[] StreamingChatRequest { get; } = BuildRequest(stream: true);
+
+    /// <summary>
+    /// The streamed request of the open-streams mode, for <see cref="SlowModel"/>. It asks for the usage chunk itself
+    /// (<c>stream_options.include_usage</c>), so the gateway passes that chunk on as bare YARP does and both proxies
+    /// deliver the same bytes.
+    /// </summary>
+    public static byte[] SlowStreamingChatRequest { get; } = BuildRequest(stream: true, SlowModel, includeUsage: true);
 
     /// <summary>A <c>chat.completion</c> answer with usage, about 1 KB.</summary>
     public static byte[] ChatCompletion { get; } = BuildCompletion();
@@ -62,11 +82,35 @@ internal static class Payloads
     /// <summary>Length of a whole streamed answer, to check that every byte arrived.</summary>
     public static int StreamLength { get; } = FirstStreamEvent.Length + LaterStreamEvents.Sum(static e => e.Length);
 
-    private static byte[] BuildRequest(bool stream)
+    /// <summary>
+    /// The slow variant's stream with <paramref name="chunks"/> chunks between the first event and the finish reason: the
+    /// first event (<see cref="FirstStreamEvent"/>, sent at once), the chunks (one every few seconds), the finish-reason
+    /// chunk, the usage chunk and <c>data: [DONE]</c>.
+    /// </summary>
+    public static byte[][] SlowStreamEvents(int chunks)
+        =>
+        [
+            FirstStreamEvent,
+            .. Enumerable.Repeat(SlowChunk, chunks),
+            Event(Chunk("{}", "\"stop\"")),
+            Event("{\"id\":\"chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG\",\"object\":\"chat.completion.chunk\",\"created\":1741570283,\"model\":\"" +
+                UpstreamModel + "\",\"system_fingerprint\":\"fp_06737a9306\",\"choices\":[],\"usage\":{\"prompt_tokens\":231,\"completion_tokens\":" +
+                chunks.ToString(System.Globalization.CultureInfo.InvariantCulture) + ",\"total_tokens\":" +
+                (231 + chunks).ToString(System.Globalization.CultureInfo.InvariantCulture) + "}}"),
+            Encoding.UTF8.GetBytes("data: [DONE]\n\n"),
+        ];
+
+    /// <summary>Chunks of a slow stream between its first event and its finish reason: one per chunk interval.</summary>
+    public static int SlowStreamChunks(double seconds, double chunkSeconds) => (int)Math.Floor(seconds / chunkSeconds + 1e-9);
+
+    private static readonly byte[] SlowChunk = Event(Chunk("{\"content\":\" tick\"}", "null"));
+
+    private static byte[] BuildRequest(bool stream, string model = PublicModel, bool includeUsage = false)
     {
-        var head = "{\"model\":\"" + PublicModel + "\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"}," +
+        var head = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"system\",\"content\":\"You are a helpful assistant.\"}," +
             "{\"role\":\"user\",\"content\":\"";
-        var tail = "\"}],\"temperature\":0.7" + (stream ? ",\"stream\":true" : "") + "}";
+        var tail = "\"}],\"temperature\":0.7" + (stream ? ",\"stream\":true" : "") +
+            (includeUsage ? ",\"stream_options\":{\"include_usage\":true}" : "") + "}";
         return Encoding.UTF8.GetBytes(head + Pad(TargetBodyBytes - head.Length - tail.Length) + tail);
     }
 

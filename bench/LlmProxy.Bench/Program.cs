@@ -24,7 +24,7 @@ catch (ArgumentException ex)
 switch (args[0])
 {
     case "upstream" when options.Port > 0:
-        return await UpstreamMode.RunAsync(options.Port);
+        return await UpstreamMode.RunAsync(options.Port, options.OpenStreamsSeconds, options.OpenStreamsChunkSeconds);
     case "yarp" when options.Port > 0 && options.Upstream is not null:
         return await YarpMode.RunAsync(options.Port, options.Upstream);
     case "run":

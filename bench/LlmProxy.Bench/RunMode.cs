@@ -5,16 +5,16 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using HdrHistogram;
 
 namespace LlmProxy.Bench;
 
 /// <summary>
 /// <c>run</c>: starts the fake upstream, bare YARP and LlmProxy as separate processes (LlmProxy is measured with
-/// metering on and off, with Redis limits, and with a second, failing target, switched by config reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then
-/// streamed time to first event, and prints the tables.
+/// metering on and off, with in-memory and with Redis limits, and with a second, failing target, switched by config
+/// reload), measures non-streamed throughput, latency and proxy CPU per request in interleaved rounds, then streamed
+/// time to first event, and prints the tables. With <c>--soak-requests</c> or <c>--open-streams</c> it runs the soak
+/// or the open streams instead of those phases.
 /// </summary>
 internal static class RunMode
 {
@@ -29,20 +29,16 @@ internal static class RunMode
     private const string LlmProxyKey = "llmproxy";
     private const string MeteringOffKey = "llmproxy_metering_off";
     private const string RedisLimitsKey = "llmproxy_redis_limits";
+    private const string MemoryLimitsKey = "llmproxy_memory_limits";
     private const string BaselineKey = "llmproxy_baseline";
     private const string FailoverKey = "llmproxy_failover";
     private const string FailingProviderName = "up-fail20";
+    private const string SlowProviderName = "up-slow";
     private const double LimitsCpuRatioGoal = 1.5;
+    private const double MemoryLimitsCpuRatioGoal = 1.2;
     private const double LimitsThroughputGoal = 0.6;
 
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
 
     public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
@@ -59,7 +55,7 @@ internal static class RunMode
         var settings = new SettingsFacts(options.Rounds, options.Seconds, options.WarmupSeconds, options.Concurrency,
             options.StreamSamples, options.StreamWarmup, Payloads.ChatRequest.Length, Payloads.ChatCompletion.Length, Payloads.StreamLength);
         var date = DateTime.UtcNow;
-        PrintHeader(date, machine, settings, llmProxyDll, baselineDll);
+        PrintHeader(date, machine, settings, options, llmProxyDll, baselineDll);
 
         Target.AuthorizationValue = "Bearer " + BenchKey;
         var workDirectory = Directory.CreateTempSubdirectory("llmproxy-bench-");
@@ -84,7 +80,9 @@ internal static class RunMode
             }
 
             var upstreamPort = FreePort();
-            using var upstream = ChildProcess.Start("upstream", dotnet, [benchDll, "upstream", "--port", Invariant(upstreamPort)], environment);
+            using var upstream = ChildProcess.Start("upstream", dotnet,
+                [benchDll, "upstream", "--port", Invariant(upstreamPort), "--open-streams-seconds", Invariant(options.OpenStreamsSeconds),
+                    "--open-streams-chunk-seconds", Invariant(options.OpenStreamsChunkSeconds)], environment);
             await WaitReadyAsync(upstream, new Uri($"http://127.0.0.1:{upstreamPort}/"), cancellationToken);
 
             var yarpPort = FreePort();
@@ -99,7 +97,7 @@ internal static class RunMode
             var llmProxyUri = new Uri($"http://127.0.0.1:{llmProxyPort}/v1/chat/completions");
             var redisPort = FreePort();
             using var redis = await StartRedisAsync(redisPort, environment, cancellationToken);
-            var modes = new GatewayModeSwitch(configPath, mode => LlmProxyConfig(upstreamPort, redisPort, mode), client, llmProxyUri);
+            var modes = new GatewayModeSwitch(configPath, mode => LlmProxyConfig(upstreamPort, redisPort, mode, slowModel: options.OpenStreams > 0), client, llmProxyUri);
             await modes.WriteAsync(GatewayMode.MeteringOn, cancellationToken);
             using var llmProxy = await StartLlmProxyAsync("LlmProxy", configPath, llmProxyPort, dotnet, llmProxyDll, environment, cancellationToken);
 
@@ -159,10 +157,13 @@ internal static class RunMode
                     Prepare = ct => modes.SetAsync(GatewayMode.MeteringOff, ct),
                     Streams = false,
                 },
+                new(MemoryLimitsKey, "LlmProxy (in-memory limits)", llmProxyUri, llmProxy)
+                {
+                    Prepare = ct => modes.SetAsync(GatewayMode.MemoryLimits, ct),
+                },
                 new(RedisLimitsKey, "LlmProxy (Redis limits)", llmProxyUri, llmProxy)
                 {
                     Prepare = ct => modes.SetAsync(GatewayMode.RedisLimits, ct),
-                    Streams = false,
                     Sidecar = redis,
                 },
                 new(FailoverKey, "LlmProxy (failover)", llmProxyUri, llmProxy)
@@ -173,9 +174,14 @@ internal static class RunMode
                 },
             ];
             ChildProcess[] servers = [upstream, yarp, llmProxy, redis];
+            if (options.SoakRequests > 0 || options.OpenStreams > 0)
+            {
+                return await RunInsteadOfPhasesAsync(client, targets, upstream, servers, options, date, machine, cancellationToken);
+            }
+
             if (options.SkipLimits)
             {
-                targets = [.. targets.Where(static t => t.Key is not (RedisLimitsKey or DirectKey or FailoverKey))];
+                targets = [.. targets.Where(static t => t.Key is not (RedisLimitsKey or MemoryLimitsKey or DirectKey or FailoverKey))];
             }
 
             if (baselineProxy is not null)
@@ -251,49 +257,9 @@ internal static class RunMode
 
             var results = BuildResults(date, machine, settings, closedLoop, equalLoad, streamResults) with { Paired = paired };
             PrintResults(results, settings);
-            foreach (var child in servers)
-            {
-                if (child.LineCount > 0 && child == llmProxy && targets.Any(static t => t.Key == FailoverKey))
-                {
-                    // The failover runs: the gateway warns once per failed attempt (event 6001, two lines each).
-                    Console.WriteLine();
-                    Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output, with the failover setting's warnings " +
-                        "(event 6001: two lines per failed attempt, as a deployment logs them); the last ones:");
-                    Console.WriteLine(string.Join('\n', child.RecentOutput.Split('\n').TakeLast(4)));
-                }
-                else if (child.LineCount > 0)
-                {
-                    Console.WriteLine();
-                    Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output; the last ones:");
-                    Console.WriteLine(child.RecentOutput);
-                }
-            }
-
-            if (options.JsonPath is { } jsonPath)
-            {
-                var directory = Path.GetDirectoryName(Path.GetFullPath(jsonPath));
-                if (directory is not null)
-                {
-                    Directory.CreateDirectory(directory);
-                }
-
-                await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(results, JsonOptions) + "\n", cancellationToken);
-                Console.WriteLine();
-                Console.WriteLine($"results written to {jsonPath}");
-            }
-
-            if (results.Problems.Count > 0)
-            {
-                Console.WriteLine();
-                foreach (var problem in results.Problems)
-                {
-                    Console.Error.WriteLine($"error: {problem}");
-                }
-
-                return 1;
-            }
-
-            return 0;
+            PrintServerOutput(servers, llmProxy, failover: targets.Any(static t => t.Key == FailoverKey));
+            await WriteJsonAsync(options, results, cancellationToken);
+            return ReportProblems(results.Problems);
         }
         finally
         {
@@ -307,6 +273,89 @@ internal static class RunMode
                 // left in the temp folder
             }
         }
+    }
+
+    /// <summary>
+    /// The soak (<see cref="SoakRunner"/>) or the open streams (<see cref="OpenStreamsRunner"/>), which replace the normal
+    /// phases: one request through bare YARP and the gateway's setting as a check, the run, its JSON; the exit code.
+    /// </summary>
+    private static async Task<int> RunInsteadOfPhasesAsync(HttpClient client, Target[] targets, ChildProcess upstream, ChildProcess[] servers,
+        BenchOptions options, DateTime date, MachineFacts machine, CancellationToken cancellationToken)
+    {
+        var key = options.SoakRequests > 0 && options.SoakMode == GatewayMode.RedisLimits ? RedisLimitsKey : MemoryLimitsKey;
+        var gatewayTarget = targets.Single(t => t.Key == key);
+        var yarpTarget = targets.Single(static t => t.Key == YarpKey);
+        foreach (var target in new[] { yarpTarget, gatewayTarget })
+        {
+            await PrepareAsync(target, cancellationToken);
+            await CheckOnceAsync(client, target, cancellationToken);
+        }
+
+        var dateUtc = date.ToString("yyyy-MM-dd HH:mm 'UTC'");
+        IReadOnlyList<string> problems;
+        if (options.SoakRequests > 0)
+        {
+            var soak = await SoakRunner.RunAsync(client, gatewayTarget, upstream, servers, options, dateUtc, machine, cancellationToken);
+            problems = soak.Problems;
+            PrintServerOutput(servers, gatewayTarget.Proxy!, failover: false);
+            await WriteJsonAsync(options, soak, cancellationToken);
+        }
+        else
+        {
+            var open = await OpenStreamsRunner.RunAsync(client, gatewayTarget, yarpTarget, upstream, servers, options, dateUtc, machine, cancellationToken);
+            problems = open.Problems;
+            PrintServerOutput(servers, gatewayTarget.Proxy!, failover: false);
+            await WriteJsonAsync(options, open, cancellationToken);
+        }
+
+        return ReportProblems(problems);
+    }
+
+    /// <summary>What the servers wrote (they run at Warning): the gateway's failover warnings in short, anything else as is.</summary>
+    private static void PrintServerOutput(ChildProcess[] servers, ChildProcess llmProxy, bool failover)
+    {
+        foreach (var child in servers)
+        {
+            if (child.LineCount > 0 && child == llmProxy && failover)
+            {
+                // The failover runs: the gateway warns once per failed attempt (event 6001, two lines each).
+                Console.WriteLine();
+                Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output, with the failover setting's warnings " +
+                    "(event 6001: two lines per failed attempt, as a deployment logs them); the last ones:");
+                Console.WriteLine(string.Join('\n', child.RecentOutput.Split('\n').TakeLast(4)));
+            }
+            else if (child.LineCount > 0)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"note: {child.Name} wrote {child.LineCount} line(s) of output; the last ones:");
+                Console.WriteLine(child.RecentOutput);
+            }
+        }
+    }
+
+    private static async Task WriteJsonAsync<T>(BenchOptions options, T results, CancellationToken cancellationToken)
+    {
+        if (options.JsonPath is { } jsonPath)
+        {
+            await JsonOutput.WriteAsync(jsonPath, results, cancellationToken);
+        }
+    }
+
+    /// <summary>Prints the problems that make the run fail; exit code 1 when there are any, else 0.</summary>
+    private static int ReportProblems(IReadOnlyList<string> problems)
+    {
+        if (problems.Count == 0)
+        {
+            return 0;
+        }
+
+        Console.WriteLine();
+        foreach (var problem in problems)
+        {
+            Console.Error.WriteLine($"error: {problem}");
+        }
+
+        return 1;
     }
 
     /// <summary>
@@ -359,8 +408,13 @@ internal static class RunMode
         var meteringRatios = new double?[options.Rounds];
         var baselineRatios = new double?[options.Rounds];
         var failoverRatios = new double?[options.Rounds];
+        var memoryRatios = new double?[options.Rounds];
+        var redisRatios = new double?[options.Rounds];
+        var redisWithServerRatios = new double?[options.Rounds];
         var hasBaseline = runs.ContainsKey(BaselineKey);
         var hasFailover = runs.ContainsKey(FailoverKey);
+        var hasMemory = runs.ContainsKey(MemoryLimitsKey);
+        var hasRedis = runs.ContainsKey(RedisLimitsKey);
         var attempts = new Dictionary<string, long>(StringComparer.Ordinal);
         var labelWidth = targets.Max(static t => t.Label.Length);
         for (var round = 0; round < options.Rounds; round++)
@@ -390,8 +444,14 @@ internal static class RunMode
             meteringRatios[round] = runs.TryGetValue(MeteringOffKey, out var offRuns) ? Ratio(llmProxyCpu, offRuns[round].ProxyCpuMicrosPerRequest) : null;
             baselineRatios[round] = hasBaseline ? Ratio(llmProxyCpu, runs[BaselineKey][round].ProxyCpuMicrosPerRequest) : null;
             failoverRatios[round] = hasFailover ? Ratio(runs[FailoverKey][round].ProxyCpuMicrosPerRequest, llmProxyCpu) : null;
+            var yarpCpu = yarpRuns?[round].ProxyCpuMicrosPerRequest;
+            memoryRatios[round] = hasMemory ? Ratio(runs[MemoryLimitsKey][round].ProxyCpuMicrosPerRequest, yarpCpu) : null;
+            redisRatios[round] = hasRedis ? Ratio(runs[RedisLimitsKey][round].ProxyCpuMicrosPerRequest, yarpCpu) : null;
+            redisWithServerRatios[round] = hasRedis ? Ratio(runs[RedisLimitsKey][round].ProxyAndSidecarCpuMicrosPerRequest, yarpCpu) : null;
             Console.WriteLine($"  round {round + 1}/{options.Rounds}  CPU per request, LlmProxy / bare YARP {Format(yarpRatios[round], "0.00")}x, " +
                 $"metering on / off {Format(meteringRatios[round], "0.00")}x" +
+                (hasMemory ? $", in-memory limits / bare YARP {Format(memoryRatios[round], "0.00")}x" : "") +
+                (hasRedis ? $", Redis limits + redis-server / bare YARP {Format(redisWithServerRatios[round], "0.00")}x" : "") +
                 (hasBaseline ? $", LlmProxy / baseline build {Format(baselineRatios[round], "0.00")}x" : "") +
                 (hasFailover ? $", failover / metering on {Format(failoverRatios[round], "0.00")}x" : ""));
         }
@@ -456,9 +516,17 @@ internal static class RunMode
             };
         }
 
+        var memoryLimited = results.SingleOrDefault(static r => r.Key == MemoryLimitsKey);
         return new LoadPhase(rate, results, unlimited.CpuRatioVsYarp, yarpRatios, meteringTotal, meteringRatios,
             limited?.CpuRatioVsYarp, limited is null ? null : limited.RequestsPerSecond / unlimited.RequestsPerSecond,
-            baselineTotal, hasBaseline ? baselineRatios : null, failover);
+            baselineTotal, hasBaseline ? baselineRatios : null, failover)
+        {
+            MemoryLimitsCpuRatioOverYarp = memoryLimited?.CpuRatioVsYarp,
+            MemoryLimitsCpuRatioPerRound = hasMemory ? memoryRatios : [],
+            LimitsCpuRatioPerRound = hasRedis ? redisRatios : [],
+            LimitsWithRedisCpuRatioOverYarp = hasRedis ? Ratio(PerRequest(runs[RedisLimitsKey], static r => (r.ProxyCpu ?? TimeSpan.Zero) + (r.SidecarCpu ?? TimeSpan.Zero)), yarpTotal) : null,
+            LimitsWithRedisCpuRatioPerRound = hasRedis ? redisWithServerRatios : [],
+        };
     }
 
     /// <summary>
@@ -542,15 +610,20 @@ internal static class RunMode
             ClosedLoop = closedLoop,
             EqualLoad = equalLoad,
             Streaming = stream,
-            TtftAddedVsYarpMs = llmProxyTtft - MedianTtft(stream, YarpKey),
-            TtftAddedVsDirectMs = llmProxyTtft - MedianTtft(stream, DirectKey),
+            TtftAddedVsYarpMs = Known(llmProxyTtft - MedianTtft(stream, YarpKey)),
+            TtftAddedVsYarpMemoryLimitsMs = Known(MedianTtft(stream, MemoryLimitsKey) - MedianTtft(stream, YarpKey)),
+            TtftAddedVsYarpRedisLimitsMs = Known(MedianTtft(stream, RedisLimitsKey) - MedianTtft(stream, YarpKey)),
+            TtftAddedVsDirectMs = Known(llmProxyTtft - MedianTtft(stream, DirectKey)),
             Problems = problems,
         };
     }
 
     private static double MedianTtft(StreamResult[] stream, string key) => stream.FirstOrDefault(r => r.Key == key)?.MedianMs ?? double.NaN;
 
-    private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, string llmProxyDll, string? baselineDll)
+    /// <summary>Null for a difference with a target that did not stream (NaN).</summary>
+    private static double? Known(double value) => double.IsNaN(value) ? null : value;
+
+    private static void PrintHeader(DateTime date, MachineFacts machine, SettingsFacts settings, BenchOptions options, string llmProxyDll, string? baselineDll)
     {
         Console.WriteLine("LlmProxy end-to-end benchmark");
         Console.WriteLine($"date        {date:yyyy-MM-dd HH:mm} UTC");
@@ -562,9 +635,23 @@ internal static class RunMode
             Console.WriteLine($"baseline    {baselineDll}");
         }
 
-        Console.WriteLine($"settings    non-streaming: {settings.Rounds} interleaved rounds x {settings.Seconds:0.##} s per target " +
-            $"(after {settings.WarmupSeconds:0.##} s warm-up), {settings.Concurrency} concurrent workers (closed loop)");
-        Console.WriteLine($"            streaming: {settings.StreamSamples} sequential samples per target (after {settings.StreamWarmup} warm-up), interleaved");
+        if (options.SoakRequests > 0)
+        {
+            Console.WriteLine($"settings    soak: {options.SoakRequests} requests, {settings.Concurrency} concurrent workers (closed loop), " +
+                $"LlmProxy ({(options.SoakMode == GatewayMode.RedisLimits ? "Redis" : "in-memory")} limits), a memory sample every {options.SoakSampleEvery}");
+        }
+        else if (options.OpenStreams > 0)
+        {
+            Console.WriteLine($"settings    open streams: {options.OpenStreams} at once per proxy, each open {options.OpenStreamsSeconds:0.##} s after its first event " +
+                $"(a chunk every {options.OpenStreamsChunkSeconds:0.##} s), LlmProxy (in-memory limits) and bare YARP");
+        }
+        else
+        {
+            Console.WriteLine($"settings    non-streaming: {settings.Rounds} interleaved rounds x {settings.Seconds:0.##} s per target " +
+                $"(after {settings.WarmupSeconds:0.##} s warm-up), {settings.Concurrency} concurrent workers (closed loop)");
+            Console.WriteLine($"            streaming: {settings.StreamSamples} sequential samples per target (after {settings.StreamWarmup} warm-up), interleaved");
+        }
+
         Console.WriteLine($"bodies      request {settings.RequestBytes} B, response {settings.ResponseBytes} B (chat.completion), " +
             $"stream {settings.StreamBytes} B in {Payloads.LaterStreamEvents.Length + 1} events");
         Console.WriteLine("note        client, upstream and proxy share this machine's processors; compare CPU per request, not req/s alone");
@@ -583,9 +670,11 @@ internal static class RunMode
         if (results.Streaming.Count > 0)
         {
             Console.WriteLine();
-            Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved)");
+            Console.WriteLine($"Streaming: time to first event ({settings.StreamSamples} sequential samples per target, interleaved" +
+                (results.Streaming.Count(static r => r.Key.StartsWith(LlmProxyKey, StringComparison.Ordinal)) > 1
+                    ? $"; the gateway's settings take turns in blocks of {StreamRunner.BlockSamples})" : ")"));
             Console.WriteLine();
-            PrintTable(
+            TextTable.Print(
                 ["target", "median ms", "p90 ms", "p99 ms", "min ms", "errors"],
                 results.Streaming.Select(static r => new[]
                 {
@@ -597,10 +686,25 @@ internal static class RunMode
                     r.Errors.ToString(),
                 }));
             Console.WriteLine();
-            var addedVsYarp = results.TtftAddedVsYarpMs ?? double.NaN;
-            Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs bare YARP: {Signed(addedVsYarp)} ms " +
-                $"(target <= {AddedTtftGoalMs:0.0} ms: {(addedVsYarp <= AddedTtftGoalMs ? "met" : "NOT met")})");
-            Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs direct: {Signed(results.TtftAddedVsDirectMs ?? double.NaN)} ms");
+            // Every LlmProxy setting that streamed, against bare YARP's median; the goal applies to metering on and in-memory limits.
+            foreach (var (label, added, goal) in new (string, double?, bool)[]
+            {
+                ("LlmProxy (metering on)", results.TtftAddedVsYarpMs, true),
+                ("LlmProxy (in-memory limits)", results.TtftAddedVsYarpMemoryLimitsMs, true),
+                ("LlmProxy (Redis limits)", results.TtftAddedVsYarpRedisLimitsMs, false),
+            })
+            {
+                if (added is { } value)
+                {
+                    Console.WriteLine($"added to time to first event by {label} vs bare YARP: {Signed(value)} ms" +
+                        (goal ? $" (target <= {AddedTtftGoalMs:0.0} ms: {(value <= AddedTtftGoalMs ? "met" : "NOT met")})" : " (no goal)"));
+                }
+            }
+
+            if (results.TtftAddedVsDirectMs is { } vsDirect)
+            {
+                Console.WriteLine($"added to time to first event by LlmProxy (metering on) vs direct: {Signed(vsDirect)} ms");
+            }
         }
 
         if (results.Paired is { } paired)
@@ -620,15 +724,17 @@ internal static class RunMode
     }
 
     /// <summary>
-    /// One phase's table and ratio lines. The goals are judged at equal load: in a closed loop a proxy that costs a
-    /// little more also runs at a lower rate, and a lower rate costs more CPU per request (fewer requests per wakeup).
+    /// One phase's table and ratio lines. The goals are judged at equal load (<paramref name="goals"/>): in a closed loop a
+    /// proxy that costs a little more also runs at a lower rate, and a lower rate costs more CPU per request (fewer
+    /// requests per wakeup). Issue 13's everything-on ratios (in-memory limits, Redis limits with redis-server's CPU) are
+    /// the exception: the issue judges them at saturation, so their verdicts are printed in the closed loop.
     /// </summary>
     private static void PrintPhase(string title, LoadPhase phase, bool goals)
     {
         Console.WriteLine();
         Console.WriteLine(title);
         Console.WriteLine();
-        PrintTable(
+        TextTable.Print(
             ["target", "req/s", "p50 ms", "p99 ms", "proxy CPU µs/req", "CPU ratio vs bare YARP", "Redis CPU µs/req", "errors"],
             phase.Results.Select(static r => new[]
             {
@@ -669,10 +775,29 @@ internal static class RunMode
             PrintRatio("CPU per request, LlmProxy (metering on) / baseline build", phase.BaselineCpuRatio, baselineRounds, goal: null);
         }
 
-        if (phase.LimitsCpuRatioOverYarp is { } limitsRatio)
+        if (phase.MemoryLimitsCpuRatioOverYarp is not null || phase.LimitsWithRedisCpuRatioOverYarp is not null)
         {
-            var verdict = goals ? $" (target <= {LimitsCpuRatioGoal:0.0}x: {(limitsRatio <= LimitsCpuRatioGoal ? "met" : "NOT met")})" : "";
-            Console.WriteLine($"CPU per request, LlmProxy (Redis limits) / bare YARP: {limitsRatio:0.00}x{verdict}");
+            // Issue 13 (everything on) judges these two at saturation, in the closed loop.
+            Console.WriteLine(goals
+                ? "Everything on (issue 13 judges these in the closed loop, above; here at equal load, for comparison):"
+                : "Everything on (issue 13, judged here: closed loop, at saturation):");
+            if (phase.MemoryLimitsCpuRatioOverYarp is not null)
+            {
+                PrintRatio("CPU per request, LlmProxy (in-memory limits) / bare YARP", phase.MemoryLimitsCpuRatioOverYarp, phase.MemoryLimitsCpuRatioPerRound,
+                    goals ? null : MemoryLimitsCpuRatioGoal);
+            }
+
+            if (phase.LimitsWithRedisCpuRatioOverYarp is not null)
+            {
+                PrintRatio("CPU per request, LlmProxy (Redis limits) + redis-server / bare YARP", phase.LimitsWithRedisCpuRatioOverYarp,
+                    phase.LimitsWithRedisCpuRatioPerRound, goals ? null : LimitsCpuRatioGoal);
+            }
+        }
+
+        if (phase.LimitsCpuRatioOverYarp is not null)
+        {
+            PrintRatio("CPU per request, LlmProxy (Redis limits, proxy only) / bare YARP", phase.LimitsCpuRatioOverYarp, phase.LimitsCpuRatioPerRound,
+                goals ? LimitsCpuRatioGoal : null);
         }
 
         if (phase.RateRequestsPerSecond is null && phase.LimitsThroughputShare is { } share)
@@ -695,7 +820,7 @@ internal static class RunMode
         Console.WriteLine($"Failover: {Payloads.PublicModel} with two targets of equal weight, one answering 1 request in {Payloads.FailEvery} with 503 " +
             "(LlmProxy (failover)), beside the same model with one target (LlmProxy (metering on)), same rounds");
         Console.WriteLine();
-        PrintTable(
+        TextTable.Print(
             ["model", "req/s", "p50 ms", "p90 ms", "p99 ms", "proxy CPU µs/req", "upstream attempts/req", "client errors"],
             new[] { single, failing }.Select(r => new[]
             {
@@ -747,21 +872,6 @@ internal static class RunMode
         11 => 2.201, 12 => 2.179, 13 => 2.160, 14 => 2.145, 15 => 2.131, 16 => 2.120, 17 => 2.110, 18 => 2.101, 19 => 2.093, 20 => 2.086,
         <= 25 => 2.080, <= 30 => 2.056, <= 40 => 2.040, <= 60 => 2.020, <= 120 => 2.000, _ => 1.980,
     };
-
-    private static void PrintTable(string[] header, IEnumerable<string[]> rows)
-    {
-        var all = rows.Prepend(header).ToArray();
-        var widths = header.Select((_, column) => all.Max(row => row[column].Length)).ToArray();
-        for (var r = 0; r < all.Length; r++)
-        {
-            var cells = all[r].Select((cell, column) => column == 0 ? cell.PadRight(widths[column]) : cell.PadLeft(widths[column]));
-            Console.WriteLine("| " + string.Join(" | ", cells) + " |");
-            if (r == 0)
-            {
-                Console.WriteLine("|" + string.Join("|", widths.Select((w, column) => column == 0 ? new string('-', w + 2) : new string('-', w + 1) + ":")) + "|");
-            }
-        }
-    }
 
     private static async Task CheckOnceAsync(HttpClient client, Target target, CancellationToken cancellationToken)
     {
@@ -848,14 +958,15 @@ internal static class RunMode
     /// The gateway's route config in one of its modes. The target has its own price, so metering computes a cost, and
     /// the key has a team, which is a metric label. In <see cref="GatewayMode.RedisLimits"/> the key and the model each
     /// get a request and a token limit far above what the bench sends (every request is admitted: the cost of deciding
-    /// is measured, not refusals), kept in the bench's redis-server. In <see cref="GatewayMode.Failover"/> the model has a
+    /// is measured, not refusals), kept in the bench's redis-server; <see cref="GatewayMode.MemoryLimits"/> is the same
+    /// without <c>redis</c> (the gateway keeps them in memory) and another request limit (<see cref="GatewayLimits"/>). In <see cref="GatewayMode.Failover"/> the model has a
     /// second target of equal weight on the fake upstream's failing variant (<see cref="Payloads.FailingPrefix"/>).
     /// </summary>
-    private static string LlmProxyConfig(int upstreamPort, int redisPort, GatewayMode mode)
+    private static string LlmProxyConfig(int upstreamPort, int redisPort, GatewayMode mode, bool slowModel = false)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(BenchKey)));
-        var limits = mode == GatewayMode.RedisLimits
-            ? """, "limits": { "requests_per_minute": 100000000, "tokens_per_minute": 1000000000000 }"""
+        var limits = mode is GatewayMode.RedisLimits or GatewayMode.MemoryLimits
+            ? $$""", "limits": { "requests_per_minute": {{GatewayLimits.RequestsPerMinute(mode)}}, "tokens_per_minute": {{GatewayLimits.TokensPerMinute}} }"""
             : "";
         var redis = mode == GatewayMode.RedisLimits ? $$""", "redis": { "connection": "127.0.0.1:{{redisPort}}" }""" : "";
         const string Pricing = """{ "input_per_1m": 0.15, "output_per_1m": 0.6, "cached_input_per_1m": 0.075 }""";
@@ -871,16 +982,24 @@ internal static class RunMode
             ? $$""", { "provider": "{{FailingProviderName}}", "model": "{{Payloads.UpstreamModel}}", "weight": 1, "pricing": {{Pricing}} }"""
             : "";
         var aliases = failover ? $$""", "aliases": [ "{{Payloads.FailoverAlias}}" ]""" : "";
+
+        // Open-streams mode: one more provider, the fake upstream's slow variant, and a model on it with the same limits.
+        var slowProvider = slowModel
+            ? $$""", "{{SlowProviderName}}": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}{{Payloads.SlowPrefix}}/v1", "api_key": "env:{{ProviderKeyVariable}}" }"""
+            : "";
+        var slow = slowModel
+            ? $$""", "{{Payloads.SlowModel}}": { "targets": [ { "provider": "{{SlowProviderName}}", "model": "{{Payloads.UpstreamModel}}", "pricing": {{Pricing}} } ]{{limits}} }"""
+            : "";
         return $$"""
             {
-              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1", "api_key": "env:{{ProviderKeyVariable}}" }{{failingProvider}} },
+              "providers": { "up": { "type": "openai-compatible", "base_url": "http://127.0.0.1:{{upstreamPort}}/v1", "api_key": "env:{{ProviderKeyVariable}}" }{{failingProvider}}{{slowProvider}} },
               "models": {
                 "{{Payloads.PublicModel}}": {
                   "targets": [ {
                     "provider": "up", "model": "{{Payloads.UpstreamModel}}"{{weight}},
                     "pricing": {{Pricing}}
                   }{{failingTarget}} ]{{aliases}}{{limits}}
-                }
+                }{{slow}}
               },
               "keys": [ { "id": "bench", "team": "bench", "hash": "sha256:{{hash}}", "models": [ "*" ]{{limits}} } ],
               "telemetry": { "metering": {{(mode == GatewayMode.MeteringOff ? "false" : "true")}} }{{redis}}
@@ -1009,4 +1128,6 @@ internal static class RunMode
     private static string Signed(double value) => (value >= 0 ? "+" : "") + value.ToString("0.000");
 
     private static string Invariant(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Invariant(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

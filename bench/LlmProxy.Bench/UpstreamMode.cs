@@ -11,7 +11,9 @@ namespace LlmProxy.Bench;
 /// a POST under <see cref="Payloads.FailingPrefix"/> (<c>/fail20/v1/...</c>) is answered with 503 and an OpenAI-shaped
 /// error for exactly one request in <see cref="Payloads.FailEvery"/> (a counter shared by all its requests), otherwise
 /// like any other POST. The 503 carries no <c>Retry-After</c>, so the gateway retries on another target at once and
-/// keeps no target out of rotation.
+/// keeps no target out of rotation. The slow variant: a streamed POST under <see cref="Payloads.SlowPrefix"/>
+/// (<c>/slow/v1/...</c>) gets its first event at once, then one chunk every <c>--open-streams-chunk-seconds</c> for
+/// <c>--open-streams-seconds</c>, then the finish reason, usage and <c>[DONE]</c> (<see cref="Payloads.SlowStreamEvents"/>).
 /// </summary>
 internal static class UpstreamMode
 {
@@ -19,12 +21,19 @@ internal static class UpstreamMode
     private static readonly byte[] StreamTrue = "\"stream\":true"u8.ToArray();
     private static readonly byte[] StreamTrueSpaced = "\"stream\": true"u8.ToArray();
     private static readonly PathString FailingPrefix = Payloads.FailingPrefix;
+    private static readonly PathString SlowPrefix = Payloads.SlowPrefix;
+
+    // The slow variant's stream and the time between two of its events.
+    private static byte[][] _slowEvents = [];
+    private static TimeSpan _slowInterval;
 
     // Requests seen under FailingPrefix; every FailEvery-th one fails.
     private static long _failingPathRequests;
 
-    public static async Task<int> RunAsync(int port)
+    public static async Task<int> RunAsync(int port, double slowSeconds, double slowChunkSeconds)
     {
+        _slowEvents = Payloads.SlowStreamEvents(Payloads.SlowStreamChunks(slowSeconds, slowChunkSeconds));
+        _slowInterval = TimeSpan.FromSeconds(slowChunkSeconds);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(options =>
@@ -61,6 +70,12 @@ internal static class UpstreamMode
             return;
         }
 
+        if (streaming && request.Path.StartsWithSegments(SlowPrefix))
+        {
+            await WriteSlowStreamAsync(response, context.RequestAborted);
+            return;
+        }
+
         if (streaming)
         {
             response.ContentType = "text/event-stream";
@@ -79,6 +94,30 @@ internal static class UpstreamMode
         response.ContentType = "application/json";
         response.ContentLength = Payloads.ChatCompletion.Length;
         await response.Body.WriteAsync(Payloads.ChatCompletion, context.RequestAborted);
+    }
+
+    /// <summary>The slow variant: the first event at once, a chunk per interval, then the finish reason, usage and [DONE] together.</summary>
+    private static async Task WriteSlowStreamAsync(HttpResponse response, CancellationToken cancellationToken)
+    {
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var events = _slowEvents;
+        await response.Body.WriteAsync(events[0], cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+        var chunks = events.Length - 4;
+        for (var i = 1; i <= chunks; i++)
+        {
+            await Task.Delay(_slowInterval, cancellationToken);
+            await response.Body.WriteAsync(events[i], cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+        }
+
+        for (var i = chunks + 1; i < events.Length; i++)
+        {
+            await response.Body.WriteAsync(events[i], cancellationToken);
+        }
+
+        await response.Body.FlushAsync(cancellationToken);
     }
 
     /// <summary>Reads the whole body and reports whether it asks for a stream.</summary>
