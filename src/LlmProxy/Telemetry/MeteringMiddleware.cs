@@ -91,7 +91,10 @@ internal sealed partial class MeteringMiddleware
 
     private async Task InvokeTraced(HttpContext context, LlmRequestFeature request)
     {
-        var activity = LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal);
+        // Without ASP.NET Core's request Activity (tracing off, see AddLlmProxyTelemetry) the span joins the caller's trace.
+        var activity = Activity.Current is null && ActivityContext.TryParse(context.Request.Headers.TraceParent, context.Request.Headers.TraceState, out var parent)
+            ? LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal, parent)
+            : LlmProxyActivity.Source.StartActivity("llm.request", ActivityKind.Internal);
         request.CaptureDetails = activity is not null || _requestLog?.Enabled == true;
         try
         {
