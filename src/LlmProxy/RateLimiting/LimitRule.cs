@@ -15,6 +15,7 @@ public sealed class LimitRule
         Limit = limit;
         Window = window;
         StoreKey = storeKey;
+        LimitText = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>What the rule counts.</summary>
@@ -31,6 +32,9 @@ public sealed class LimitRule
 
     /// <summary>The refill window; zero for concurrency.</summary>
     public TimeSpan Window { get; }
+
+    /// <summary>The limit as a header value (<c>x-ratelimit-limit-*</c>), formatted once.</summary>
+    public string LimitText { get; }
 
     /// <summary>Where the state lives (Redis key; also the in-memory key).</summary>
     public string StoreKey { get; }

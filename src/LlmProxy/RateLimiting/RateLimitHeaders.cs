@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace LlmProxy.RateLimiting;
 
@@ -44,7 +43,8 @@ public static class RateLimitHeaders
             return;
         }
 
-        headers[names[0]] = ((long)MemoryLimitStore.Capacity(plan.Rules[index], divisor)).ToString(CultureInfo.InvariantCulture);
+        var rule = plan.Rules[index];
+        headers[names[0]] = divisor <= 1 ? rule.LimitText : ((long)MemoryLimitStore.Capacity(rule, divisor)).ToString(CultureInfo.InvariantCulture);
         headers[names[1]] = Math.Max(0, decision.Remaining[index]).ToString(CultureInfo.InvariantCulture);
         headers[names[2]] = GoDuration(decision.ResetMs[index]);
     }
@@ -57,26 +57,20 @@ public static class RateLimitHeaders
             return "0s";
         }
 
+        // One string per call (a header value on every admitted request): formatted on the stack.
+        var invariant = CultureInfo.InvariantCulture;
         if (milliseconds < 1000)
         {
-            return milliseconds.ToString(CultureInfo.InvariantCulture) + "ms";
+            return string.Create(invariant, stackalloc char[24], $"{milliseconds}ms");
         }
 
-        var text = new StringBuilder();
         var hours = milliseconds / 3_600_000;
         var minutes = milliseconds / 60_000 % 60;
         var seconds = milliseconds % 60_000 / 1000.0;
-        if (hours > 0)
-        {
-            text.Append(hours.ToString(CultureInfo.InvariantCulture)).Append('h');
-        }
-
-        if (hours > 0 || minutes > 0)
-        {
-            text.Append(minutes.ToString(CultureInfo.InvariantCulture)).Append('m');
-        }
-
-        text.Append(seconds.ToString("0.###", CultureInfo.InvariantCulture)).Append('s');
-        return text.ToString();
+        return hours > 0
+            ? string.Create(invariant, stackalloc char[48], $"{hours}h{minutes}m{seconds:0.###}s")
+            : minutes > 0
+                ? string.Create(invariant, stackalloc char[32], $"{minutes}m{seconds:0.###}s")
+                : string.Create(invariant, stackalloc char[24], $"{seconds:0.###}s");
     }
 }
