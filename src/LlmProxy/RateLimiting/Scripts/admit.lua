@@ -14,12 +14,16 @@ local now = decision_time(ARGV[1])
 
 local n = tonumber(ARGV[2])
 local current = {}
+local capacities = {}
+local windows = {}
+local costs = {}
 local refused = {}
 for i = 1, n do
   local at = 4 + (i - 1) * 3
   local capacity = tonumber(ARGV[at + 1])
   local window = tonumber(ARGV[at + 2])
   local cost = tonumber(ARGV[at + 3])
+  capacities[i], windows[i], costs[i] = capacity, window, cost
   current[i] = in_use(KEYS[i], capacity, window, now)
   if not refused[1] and current[i] + cost > capacity then
     refused = {i, math.ceil(current[i]), math.ceil((current[i] + cost - capacity) * window / capacity)}
@@ -42,24 +46,17 @@ end
 if refused[1] then
   local result = {0, refused[1], refused[2], refused[3]}
   for i = 1, n do
-    local at = 4 + (i - 1) * 3
-    local capacity = tonumber(ARGV[at + 1])
-    local window = tonumber(ARGV[at + 2])
-    result[#result + 1] = math.floor(capacity - current[i])
-    result[#result + 1] = math.ceil(current[i] * window / capacity)
+    result[#result + 1] = math.floor(capacities[i] - current[i])
+    result[#result + 1] = math.ceil(current[i] * windows[i] / capacities[i])
   end
   return result
 end
 
 local result = {1, 0, 0, 0}
 for i = 1, n do
-  local at = 4 + (i - 1) * 3
-  local capacity = tonumber(ARGV[at + 1])
-  local window = tonumber(ARGV[at + 2])
-  local cost = tonumber(ARGV[at + 3])
-  local used = current[i] + cost
-  local drained = store(KEYS[i], used, capacity, window, now)
-  result[#result + 1] = math.floor(capacity - used)
+  local used = current[i] + costs[i]
+  local drained = store(KEYS[i], used, capacities[i], windows[i], now)
+  result[#result + 1] = math.floor(capacities[i] - used)
   result[#result + 1] = drained
 end
 

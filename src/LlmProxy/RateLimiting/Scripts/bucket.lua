@@ -25,9 +25,10 @@ local function in_use(key, capacity, window, now)
 end
 
 -- Stores what is in use; a missing bucket is an unused one, so it is kept until drained plus a window of slack.
+-- Whole numbers go out through '%d' (a Lua number given to redis.call or '..' is printed with the slower '%.14g').
 local function store(key, used, capacity, window, now)
   local drained = math.ceil(used * window / capacity)
-  redis.call('SET', key, tostring(used) .. ':' .. now, 'PX', drained + window + 1000)
+  redis.call('SET', key, tostring(used) .. string.format(':%d', now), 'PX', string.format('%d', drained + window + 1000))
   return drained
 end
 
