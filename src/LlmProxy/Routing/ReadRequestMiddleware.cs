@@ -13,7 +13,10 @@ namespace LlmProxy.Routing;
 /// </summary>
 internal sealed class ReadRequestMiddleware
 {
-    private const int MinimumBuffer = 4096;
+    // Without Content-Length (chunked) the first buffer is this large; with it, the announced length plus the one byte
+    // that lets the read after the body return 0 without growing the buffer (an open stream keeps the body for
+    // failover, so a 1 KB body holds a 2 KB array, not a 4 KB one).
+    private const int UnknownLengthBuffer = 4096;
 
     // The first buffer is sized from Content-Length but never larger than this: a client that announces a large
     // body and sends it slowly must not pin memory it has not sent.
@@ -40,7 +43,7 @@ internal sealed class ReadRequestMiddleware
             sizeFeature.MaxRequestBodySize = null;
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(request.ContentLength ?? 0, MinimumBuffer, MaximumFirstBuffer));
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is { } announced ? (int)Math.Min(announced + 1, MaximumFirstBuffer) : UnknownLengthBuffer);
         var returnBuffer = true;
         try
         {
