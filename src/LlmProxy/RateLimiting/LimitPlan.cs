@@ -13,6 +13,7 @@ public sealed class LimitPlan
         Buckets = Rules.Count(static r => r.Kind != LimitKind.Concurrency);
         TokenRules = [.. Rules.Where(static r => r.Kind == LimitKind.Tokens)];
         ConcurrencyRules = Rules[Buckets..];
+        HashTag = Rules.Length == 0 ? "" : Rules[0].HashTag;
     }
 
     /// <summary>All rules: request buckets, token buckets, concurrency caps.</summary>
@@ -35,4 +36,7 @@ public sealed class LimitPlan
 
     /// <summary>True when nothing limits the request.</summary>
     public bool IsEmpty => Rules.Length == 0;
+
+    /// <summary>The <c>{prefix}</c> hash tag every key of the plan starts with (one Redis Cluster slot; see <see cref="LimitPlans"/>).</summary>
+    public string HashTag { get; }
 }

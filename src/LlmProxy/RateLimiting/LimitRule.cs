@@ -16,6 +16,10 @@ public sealed class LimitRule
         Window = window;
         StoreKey = storeKey;
         LimitText = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var tag = storeKey.StartsWith('{') ? storeKey.IndexOf('}', StringComparison.Ordinal) : -1;
+        HashTag = tag < 0 ? "" : storeKey[..(tag + 1)];
+        BucketsKey = HashTag + ":buckets";
+        BucketField = tag < 0 ? storeKey : storeKey[(tag + 1)..].TrimStart(':');
     }
 
     /// <summary>What the rule counts.</summary>
@@ -36,8 +40,17 @@ public sealed class LimitRule
     /// <summary>The limit as a header value (<c>x-ratelimit-limit-*</c>), formatted once.</summary>
     public string LimitText { get; }
 
-    /// <summary>Where the state lives (Redis key; also the in-memory key).</summary>
+    /// <summary>Where the state lives: the in-memory key, and in Redis a concurrency cap's key (a bucket's names it).</summary>
     public string StoreKey { get; }
+
+    /// <summary>The <c>{prefix}</c> hash tag the store key starts with (one Redis Cluster slot for a request's keys).</summary>
+    public string HashTag { get; }
+
+    /// <summary>The Redis hash holding the buckets of this hash tag (<c>{prefix}:buckets</c>).</summary>
+    public string BucketsKey { get; }
+
+    /// <summary>This bucket's field in <see cref="BucketsKey"/>: the store key without its hash tag (<c>key:alpha:requests:minute</c>).</summary>
+    public string BucketField { get; }
 
     /// <summary>The window in milliseconds.</summary>
     public long WindowMs => (long)Window.TotalMilliseconds;

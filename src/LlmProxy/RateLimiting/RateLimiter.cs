@@ -63,10 +63,10 @@ public sealed partial class RateLimiter : IDisposable
             // A probe waits as long as any request: a Redis that answers within that closes the circuit again, even when
             // timeout_ms is shorter than its replies (otherwise the circuit could stay open while Redis answers).
             var wait = RedisConnection.ReplyWait(settings.TimeoutMs);
-            var reply = store.SendAdmissionAsync(plan, tokens, leaseId, leaseTtl, 1);
+            var reply = store.AdmitAsync(plan, tokens, leaseId, leaseTtl, 1);
             try
             {
-                var decision = RedisLimitStore.ReadAdmission(plan, await ReplyAsync(reply, wait));
+                var decision = await ReplyAsync(reply, wait);
                 store.Circuit.Succeeded();
                 return new Outcome(decision, store, 1);
             }
@@ -78,7 +78,7 @@ public sealed partial class RateLimiter : IDisposable
                 {
                     // The script may still run: if it admitted, give back what it took, or its lease would hold a slot.
                     _ = reply.ContinueWith(
-                        t => UndoLateAdmission(store, plan, tokens, leaseId, RedisLimitStore.ReadAdmission(plan, t.Result)),
+                        t => UndoLateAdmission(store, plan, tokens, leaseId, t.Result),
                         CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
                 }
             }
@@ -98,7 +98,7 @@ public sealed partial class RateLimiter : IDisposable
     // on the thread pool, and on a pool backlogged by a burst the timer can fire first. So a reply that is not there yet
     // gets one more lap to the back of the pool's queue, behind any completion queued before the timer fired; on a pool
     // that keeps up the lap costs microseconds.
-    private async Task<RedisResult> ReplyAsync(Task<RedisResult> reply, TimeSpan wait)
+    private async Task<LimitDecision> ReplyAsync(Task<LimitDecision> reply, TimeSpan wait)
     {
         try
         {

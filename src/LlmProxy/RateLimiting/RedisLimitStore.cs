@@ -3,9 +3,11 @@ using StackExchange.Redis;
 namespace LlmProxy.RateLimiting;
 
 /// <summary>
-/// Limits shared by every replica: one Lua script call decides admission for all the rules of a request, one more
-/// settles it. Keys share one hash tag (<c>{prefix}</c>), so a script's keys sit in one Redis Cluster slot. The
-/// store's <see cref="Circuit"/> tracks whether this connection's Redis is answering.
+/// Limits shared by every replica: one Lua script call decides admission for all the rules of a request (a busy
+/// gateway's requests go together, see <see cref="AdmissionQueue"/>), one more settles it. Keys share one hash tag
+/// (<c>{prefix}</c>), so a script's keys sit in one Redis Cluster slot: the buckets are fields of one hash
+/// (<c>{prefix}:buckets</c>), the concurrency caps sorted sets of their own. The store's <see cref="Circuit"/> tracks
+/// whether this connection's Redis is answering.
 /// </summary>
 public sealed class RedisLimitStore : ILimitStore
 {
@@ -14,6 +16,7 @@ public sealed class RedisLimitStore : ILimitStore
 
     private readonly IDatabase _database;
     private readonly RateLimitClock _clock;
+    private readonly AdmissionQueue _admissions;
 
     /// <summary>Creates a store on one database.</summary>
     public RedisLimitStore(IDatabase database, RateLimitClock clock, RedisCircuit circuit)
@@ -21,61 +24,15 @@ public sealed class RedisLimitStore : ILimitStore
         _database = database;
         _clock = clock;
         Circuit = circuit;
+        _admissions = new AdmissionQueue(batch => _database.ScriptEvaluateAsync(AdmitScript, batch.Keys(), batch.Values(_clock.RedisNowMs() ?? -1)));
     }
 
     /// <summary>Whether Redis is answering on this connection (requests report their replies to it).</summary>
     public RedisCircuit Circuit { get; }
 
     /// <inheritdoc/>
-    public async Task<LimitDecision> AdmitAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
-        => ReadAdmission(plan, await SendAdmissionAsync(plan, tokens, leaseId, leaseTtl, divisor));
-
-    /// <summary>
-    /// Sends the admission script of <see cref="AdmitAsync"/>; the task completes when the client has read Redis's reply
-    /// (its continuations may run later, on a busy thread pool). <see cref="ReadAdmission"/> turns the reply into the decision.
-    /// </summary>
-    public Task<RedisResult> SendAdmissionAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
-    {
-        var rules = plan.Rules;
-        var keys = new RedisKey[rules.Length];
-        var values = new RedisValue[4 + (3 * plan.Buckets) + (rules.Length - plan.Buckets)];
-        values[0] = _clock.RedisNowMs() ?? -1;
-        values[1] = plan.Buckets;
-        values[2] = leaseId;
-        values[3] = (long)leaseTtl.TotalMilliseconds;
-        var at = 4;
-        for (var i = 0; i < rules.Length; i++)
-        {
-            var rule = rules[i];
-            keys[i] = rule.StoreKey;
-            values[at++] = Capacity(rule, divisor);
-            if (rule.Kind != LimitKind.Concurrency)
-            {
-                values[at++] = rule.WindowMs;
-                values[at++] = rule.Kind == LimitKind.Tokens ? tokens : 1;
-            }
-        }
-
-        // Buckets first, then the caps, as the script expects: rules are ordered that way.
-        return _database.ScriptEvaluateAsync(AdmitScript, keys, values);
-    }
-
-    /// <summary>The decision in a reply of the admission script.</summary>
-    public static LimitDecision ReadAdmission(LimitPlan plan, RedisResult reply)
-    {
-        var result = (RedisResult[])reply!;
-        var remaining = new long[plan.Buckets];
-        var reset = new long[plan.Buckets];
-        for (var i = 0; i < plan.Buckets; i++)
-        {
-            remaining[i] = (long)result[4 + (2 * i)];
-            reset[i] = (long)result[5 + (2 * i)];
-        }
-
-        return (long)result[0] == 0
-            ? LimitDecision.Reject((int)(long)result[1] - 1, (long)result[2], (long)result[3], remaining, reset)
-            : LimitDecision.Admit(remaining, reset);
-    }
+    public Task<LimitDecision> AdmitAsync(LimitPlan plan, long tokens, string leaseId, TimeSpan leaseTtl, int divisor)
+        => _admissions.Enqueue(new AdmissionBatch.Pending(plan, tokens, leaseId, leaseTtl, divisor));
 
     /// <summary>
     /// Loads the scripts on every primary the connection reaches, so that even the first burst of a fresh replica sends
@@ -107,18 +64,27 @@ public sealed class RedisLimitStore : ILimitStore
     public Task PingAsync() => _database.PingAsync();
 
     /// <inheritdoc/>
-    public async Task SettleAsync(IReadOnlyList<BucketRefund> refunds, IReadOnlyList<LimitRule> leases, string leaseId)
+    public Task SettleAsync(IReadOnlyList<BucketRefund> refunds, IReadOnlyList<LimitRule> leases, string leaseId)
     {
-        var keys = new RedisKey[refunds.Count + leases.Count];
-        var values = new RedisValue[3 + (3 * refunds.Count)];
+        // One call per buckets hash: refunds batched across a config reload that changed the key prefix are two.
+        var hash = refunds.Count > 0 ? refunds[0].Rule.BucketsKey : leases.Count > 0 ? leases[0].BucketsKey : null;
+        if (hash is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        var mine = refunds.Where(refund => refund.Rule.BucketsKey == hash).ToArray();
+        var rest = refunds.Count == mine.Length ? [] : refunds.Where(refund => refund.Rule.BucketsKey != hash).ToArray();
+        var keys = new RedisKey[1 + leases.Count];
+        var values = new RedisValue[3 + (4 * mine.Length)];
+        keys[0] = hash;
         values[0] = _clock.RedisNowMs() ?? -1;
-        values[1] = refunds.Count;
+        values[1] = mine.Length;
         values[2] = leaseId;
         var at = 3;
-        for (var i = 0; i < refunds.Count; i++)
+        foreach (var refund in mine)
         {
-            var refund = refunds[i];
-            keys[i] = refund.Rule.StoreKey;
+            values[at++] = refund.Rule.BucketField;
             values[at++] = Capacity(refund.Rule, refund.Divisor);
             values[at++] = refund.Rule.WindowMs;
             values[at++] = refund.Tokens;
@@ -126,16 +92,15 @@ public sealed class RedisLimitStore : ILimitStore
 
         for (var j = 0; j < leases.Count; j++)
         {
-            keys[refunds.Count + j] = leases[j].StoreKey;
+            keys[1 + j] = leases[j].StoreKey;
         }
 
-        if (keys.Length > 0)
-        {
-            await _database.ScriptEvaluateAsync(SettleScript, keys, values);
-        }
+        var call = _database.ScriptEvaluateAsync(SettleScript, keys, values);
+        return rest.Length == 0 ? call : Task.WhenAll(call, SettleAsync(rest, [], leaseId));
     }
 
-    private static RedisValue Capacity(LimitRule rule, int divisor)
+    /// <summary>A rule's capacity under a divisor (see <see cref="ILimitStore.AdmitAsync"/>).</summary>
+    internal static RedisValue Capacity(LimitRule rule, int divisor)
         => divisor <= 1 ? rule.Limit : (long)MemoryLimitStore.Capacity(rule, divisor);
 
     private static string ReadScript(string name)

@@ -109,10 +109,14 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>What is in use in a limit bucket (stored as <c>used:ms</c>); null when the key is absent.</summary>
+    /// <summary>
+    /// What is in use in a limit bucket named by its store key (<c>{prefix}:key:alpha:requests:minute</c>), read from
+    /// its field in the hash tag's buckets hash (stored as <c>used:ms</c>); null when absent.
+    /// </summary>
     public async Task<double?> BucketUsedAsync(string key)
     {
-        var value = (string?)await Database.StringGetAsync(key);
+        var tag = key.IndexOf('}', StringComparison.Ordinal) + 1;
+        var value = (string?)await Database.HashGetAsync(key[..tag] + ":buckets", key[(tag + 1)..]);
         return value is null ? null : double.Parse(value[..value.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -111,8 +111,11 @@ public sealed class LimitScopeTests : IDisposable
         var server = StackExchange.Redis.ConnectionMultiplexer.Connect(redis.ConnectionString + ",allowAdmin=true").GetServer(redis.ConnectionString);
         var keys = server.Keys(pattern: "*").Select(static k => k.ToString()).Order(StringComparer.Ordinal).ToArray();
 
-        Assert.Equal(["{llmproxy}:key:alpha:requests:minute", "{llmproxy}:key:alpha:tokens:minute", "{llmproxy}:model:test-model:requests:minute"], keys);
-        Assert.DoesNotContain(keys, static k => k.Contains(TestKeys.Alpha, StringComparison.Ordinal) || k.Contains(TestKeys.AlphaHash[7..], StringComparison.OrdinalIgnoreCase));
+        var fields = (await redis.Database.HashKeysAsync("{llmproxy}:buckets")).Select(static f => f.ToString()).Order(StringComparer.Ordinal).ToArray();
+
+        Assert.Equal(["{llmproxy}:buckets"], keys);
+        Assert.Equal(["key:alpha:requests:minute", "key:alpha:tokens:minute", "model:test-model:requests:minute"], fields);
+        Assert.DoesNotContain(keys.Concat(fields), static k => k.Contains(TestKeys.Alpha, StringComparison.Ordinal) || k.Contains(TestKeys.AlphaHash[7..], StringComparison.OrdinalIgnoreCase));
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string model)
