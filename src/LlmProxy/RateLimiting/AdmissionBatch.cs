@@ -22,10 +22,39 @@ internal sealed class AdmissionBatch
     /// <summary>The number of requests in the batch.</summary>
     public int Count => _requests.Count;
 
-    /// <summary>True when the request can join: the same hash tag (one Cluster slot), lease lifetime and divisor.</summary>
+    /// <summary>
+    /// True when the request can join: the same hash tag (one Cluster slot), lease lifetime and divisor, and no bucket it
+    /// shares with the batch under another limit (a config reload between two requests): the script applies one limit
+    /// per bucket, so such a request goes in the next call.
+    /// </summary>
     public bool Fits(Pending request)
-        => _first is null
-            || (request.Plan.HashTag == _first.Plan.HashTag && request.LeaseTtl == _first.LeaseTtl && request.Divisor == _first.Divisor);
+    {
+        if (_first is null)
+        {
+            return true;
+        }
+
+        var plan = request.Plan;
+        if (plan.HashTag != _first.Plan.HashTag || request.LeaseTtl != _first.LeaseTtl || request.Divisor != _first.Divisor)
+        {
+            return false;
+        }
+
+        if (_planIndex.ContainsKey(plan))
+        {
+            return true;
+        }
+
+        foreach (var rule in plan.Rules)
+        {
+            if (_limitIndex.TryGetValue(rule.StoreKey, out var k) && _limits[k - 1].Limit != rule.Limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>Adds one request; its task completes with its decision when the batch's reply is read.</summary>
     public void Add(Pending request)

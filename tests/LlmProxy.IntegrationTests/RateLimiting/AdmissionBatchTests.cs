@@ -82,6 +82,22 @@ public sealed class AdmissionBatchTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AdmitAsync_OneBucketUnderTwoLimitsAtOnce_DecidesEachRequestByItsOwnLimit()
+    {
+        // A config reload between requests: the same bucket, 10 before and 1,000 after, the two plans' requests interleaved.
+        var before = new LimitPlan([Rule(LimitKind.Requests, 10, TimeSpan.FromDays(1), "{t}:key:f:requests:day")]);
+        var after = new LimitPlan([Rule(LimitKind.Requests, 1_000, TimeSpan.FromDays(1), "{t}:key:f:requests:day")]);
+
+        var decisions = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            _store.AdmitAsync(i % 2 == 0 ? before : after, 0, $"lease-{i}", LeaseTtl, 1)));
+
+        // In order: the old limit admits while fewer than 10 are counted (5 of its requests), the new one all 20.
+        Assert.Equal(5, decisions.Where(static (_, i) => i % 2 == 0).Count(static d => d.Admitted));
+        Assert.Equal(20, decisions.Where(static (_, i) => i % 2 == 1).Count(static d => d.Admitted));
+        Assert.Equal(25, await _redis.BucketUsedAsync("{t}:key:f:requests:day"));
+    }
+
+    [Fact]
     public async Task AdmitAsync_TwoHashTagsAtOnce_DecidesEachInItsOwnHash()
     {
         var first = new LimitPlan([Rule(LimitKind.Requests, 10, TimeSpan.FromDays(1), "{t}:key:e:requests:day")]);
